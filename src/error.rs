@@ -1,0 +1,400 @@
+//! One error type for the whole crate, with kinds a caller can match on.
+//!
+//! The variants say who is at fault: the peer broke the protocol
+//! ([`Error::Protocol`]), the peer sent more than our limits allow
+//! ([`Error::Capacity`]), the opening handshake failed ([`Error::Handshake`]),
+//! a time limit passed ([`Error::Timeout`]), the caller used a closed
+//! connection ([`Error::Closed`]), or the transport failed ([`Error::Io`]).
+//! Every error that reaches the wire knows its close code
+//! ([`Error::close_code`]) or HTTP status ([`HandshakeError::status`]).
+
+use std::fmt;
+use std::io;
+
+use crate::message::CloseCode;
+
+/// Shorthand for `Result<T, stdws::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in stdws.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The transport failed (reset, broken pipe, unexpected end of stream).
+    Io(io::Error),
+    /// A time limit passed; the variant says which one.
+    Timeout(Timeout),
+    /// The opening handshake failed.
+    Handshake(HandshakeError),
+    /// The peer broke RFC 6455 (or a negotiated extension's rules).
+    Protocol(ProtocolError),
+    /// The peer sent more than a configured limit allows.
+    Capacity(CapacityError),
+    /// A `ws://` or `wss://` URL could not be used.
+    Url(UrlError),
+    /// TLS setup or the TLS session failed (the message names the cause).
+    Tls(String),
+    /// The connection is closed (the closing handshake finished, or the
+    /// connection failed earlier); nothing more can be sent or received.
+    Closed,
+    /// An extension failed on our side (for example a compressor error).
+    Extension(String),
+    /// The caller asked for something the API does not allow, such as
+    /// sending a close code that must not appear on the wire.
+    Usage(&'static str),
+}
+
+impl Error {
+    /// The close code to send when this error ends a connection
+    /// (RFC 6455 §7.4.1), or `None` when no close frame can or should be
+    /// sent (the transport is gone, or the handshake never finished).
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Error::Protocol(e) => Some(e.close_code()),
+            Error::Capacity(_) => Some(CloseCode::TOO_BIG),
+            Error::Extension(_) => Some(CloseCode::INTERNAL_ERROR),
+            Error::Timeout(Timeout::Pong) => Some(CloseCode::INTERNAL_ERROR),
+            _ => None,
+        }
+    }
+
+    /// True when the error comes from a time limit (a [`Timeout`], or an I/O
+    /// error of kind `TimedOut`/`WouldBlock` from a socket timeout).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout(_) => true,
+            Error::Io(e) => is_timeout_kind(e.kind()),
+            _ => false,
+        }
+    }
+
+    /// Turns an I/O error into `Error::Timeout(which)` when it is a socket
+    /// timeout (`WouldBlock` and `TimedOut` mean the same thing here), and
+    /// into `Error::Io` otherwise.
+    pub(crate) fn from_io(e: io::Error, which: Timeout) -> Error {
+        if is_timeout_kind(e.kind()) {
+            Error::Timeout(which)
+        } else {
+            Error::Io(e)
+        }
+    }
+}
+
+fn is_timeout_kind(kind: io::ErrorKind) -> bool {
+    matches!(kind, io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Timeout(t) => write!(f, "{t} timed out"),
+            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Error::Protocol(e) => write!(f, "protocol violation: {e}"),
+            Error::Capacity(e) => write!(f, "limit exceeded: {e}"),
+            Error::Url(e) => write!(f, "bad URL: {e}"),
+            Error::Tls(e) => write!(f, "TLS error: {e}"),
+            Error::Closed => f.write_str("connection closed"),
+            Error::Extension(e) => write!(f, "extension error: {e}"),
+            Error::Usage(e) => write!(f, "invalid use: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+
+impl From<CapacityError> for Error {
+    fn from(e: CapacityError) -> Self {
+        Error::Capacity(e)
+    }
+}
+
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Self {
+        Error::Handshake(e)
+    }
+}
+
+impl From<UrlError> for Error {
+    fn from(e: UrlError) -> Self {
+        Error::Url(e)
+    }
+}
+
+/// Which time limit passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// TCP connect (client).
+    Connect,
+    /// The whole opening handshake ([`Config::handshake_timeout`](crate::Config::handshake_timeout)).
+    Handshake,
+    /// No data from the peer for [`Config::read_timeout`](crate::Config::read_timeout).
+    Read,
+    /// A write did not finish within [`Config::write_timeout`](crate::Config::write_timeout).
+    Write,
+    /// The peer did not answer our close frame within
+    /// [`Config::close_timeout`](crate::Config::close_timeout).
+    Close,
+    /// The peer did not answer a keep-alive ping in time.
+    Pong,
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Timeout::Connect => "connect",
+            Timeout::Handshake => "opening handshake",
+            Timeout::Read => "read",
+            Timeout::Write => "write",
+            Timeout::Close => "closing handshake",
+            Timeout::Pong => "pong",
+        })
+    }
+}
+
+/// A violation of RFC 6455 by the peer. Each variant maps to one close code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A 64-bit payload length with the most significant bit set (§5.2).
+    LengthTopBitSet,
+    /// A payload length not encoded in the fewest bytes (§5.2).
+    NonMinimalLength,
+    /// A control frame with more than 125 bytes of payload (§5.5).
+    ControlFrameTooLong,
+    /// A control frame without FIN (§5.5).
+    FragmentedControlFrame,
+    /// An opcode reserved for future use (§5.2).
+    ReservedOpCode(u8),
+    /// RSV bits set that no negotiated extension owns (§5.2); the bits as in
+    /// the first header byte (0x40, 0x20, 0x10).
+    ReservedBits(u8),
+    /// A client frame without a mask (§5.1).
+    UnmaskedFrame,
+    /// A server frame with a mask (§5.1).
+    MaskedFrame,
+    /// A continuation frame with no message in progress (§5.4).
+    UnexpectedContinuation,
+    /// A new text or binary frame while a fragmented message is unfinished (§5.4).
+    ExpectedContinuation,
+    /// Text that is not UTF-8, in a message or a close reason (§8.1). Close code 1007.
+    InvalidUtf8,
+    /// A close frame with a one-byte payload (§5.5.1).
+    InvalidClosePayload,
+    /// A close code that must not appear on the wire (§7.4).
+    InvalidCloseCode(u16),
+    /// A data frame after the peer's close frame (§5.5.1).
+    DataAfterClose,
+    /// A negotiated extension rejected a frame (for example a compressed
+    /// continuation frame, or a payload that does not inflate).
+    Extension(String),
+}
+
+impl ProtocolError {
+    /// The close code for this violation: 1007 for bad UTF-8, 1002 for all else.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::LengthTopBitSet => {
+                f.write_str("64-bit payload length has its top bit set")
+            }
+            ProtocolError::NonMinimalLength => f.write_str("payload length not minimally encoded"),
+            ProtocolError::ControlFrameTooLong => {
+                f.write_str("control frame longer than 125 bytes")
+            }
+            ProtocolError::FragmentedControlFrame => f.write_str("fragmented control frame"),
+            ProtocolError::ReservedOpCode(op) => write!(f, "reserved opcode {op:#x}"),
+            ProtocolError::ReservedBits(bits) => write!(f, "reserved bits {bits:#04x} set"),
+            ProtocolError::UnmaskedFrame => f.write_str("unmasked frame from a client"),
+            ProtocolError::MaskedFrame => f.write_str("masked frame from a server"),
+            ProtocolError::UnexpectedContinuation => {
+                f.write_str("continuation frame without a message")
+            }
+            ProtocolError::ExpectedContinuation => {
+                f.write_str("new message inside a fragmented message")
+            }
+            ProtocolError::InvalidUtf8 => f.write_str("invalid UTF-8 in text"),
+            ProtocolError::InvalidClosePayload => {
+                f.write_str("close frame with a one-byte payload")
+            }
+            ProtocolError::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
+            ProtocolError::DataAfterClose => f.write_str("frame after the close frame"),
+            ProtocolError::Extension(e) => write!(f, "extension: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// A configured limit was exceeded. Close code 1009 (or HTTP 431 during the
+/// handshake).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CapacityError {
+    /// A frame declared a payload longer than `max_frame_size`.
+    FrameTooBig {
+        /// The length the frame header declared.
+        size: u64,
+        /// The configured limit.
+        max: usize,
+    },
+    /// A message (after decompression) grew past `max_message_size`.
+    MessageTooBig {
+        /// The limit.
+        max: usize,
+    },
+    /// A message arrived in more frames than `max_fragments`.
+    TooManyFragments {
+        /// The limit.
+        max: usize,
+    },
+    /// More data was queued for sending than `max_write_buffer` allows
+    /// (the peer does not read, or the caller never flushes).
+    WriteBufferFull {
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapacityError::FrameTooBig { size, max } => {
+                write!(f, "frame of {size} bytes exceeds the {max}-byte limit")
+            }
+            CapacityError::MessageTooBig { max } => {
+                write!(f, "message exceeds the {max}-byte limit")
+            }
+            CapacityError::TooManyFragments { max } => {
+                write!(f, "message split into more than {max} frames")
+            }
+            CapacityError::WriteBufferFull { max } => {
+                write!(f, "more than {max} bytes queued for sending")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CapacityError {}
+
+/// Why an opening handshake failed, on either side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// Server side: the request was refused with this HTTP status and reason
+    /// (400 malformed, 403 forbidden, 404 unknown resource, 408 too slow,
+    /// 426 wrong version, 431 headers too large, 503 overloaded, ...).
+    Rejected {
+        /// The HTTP status sent to the client.
+        status: u16,
+        /// One line saying why.
+        reason: String,
+    },
+    /// Client side: the server answered with a status other than 101.
+    UnexpectedStatus {
+        /// The status code.
+        status: u16,
+        /// Its reason phrase.
+        reason: String,
+        /// The response headers (name, value).
+        headers: Vec<(String, String)>,
+    },
+    /// Client side: the server's 101 response broke RFC 6455 §4.2.2.
+    InvalidResponse(String),
+    /// Client side: the server answered a request with `Location` that
+    /// cannot be followed (loop, too many, unsupported scheme).
+    Redirect(String),
+    /// The peer closed the connection before the handshake finished.
+    ConnectionClosed,
+}
+
+impl HandshakeError {
+    /// The HTTP status involved: the one we sent (server) or received (client).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HandshakeError::Rejected { status, .. }
+            | HandshakeError::UnexpectedStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn rejected(status: u16, reason: impl Into<String>) -> HandshakeError {
+        HandshakeError::Rejected {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandshakeError::Rejected { status, reason } => write!(f, "{status}: {reason}"),
+            HandshakeError::UnexpectedStatus { status, reason, .. } => {
+                write!(f, "server answered {status} {reason}")
+            }
+            HandshakeError::InvalidResponse(e) => write!(f, "invalid response: {e}"),
+            HandshakeError::Redirect(e) => write!(f, "redirect: {e}"),
+            HandshakeError::ConnectionClosed => {
+                f.write_str("connection closed during the handshake")
+            }
+        }
+    }
+}
+
+impl std::error::Error for HandshakeError {}
+
+/// Why a URL could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// The scheme is not `ws`, `wss` (or `http`/`https` for redirects).
+    UnsupportedScheme(String),
+    /// No host, or a malformed host or port.
+    InvalidHost(String),
+    /// A `wss://` URL, but stdws was built without a TLS feature.
+    TlsNotEnabled,
+    /// Anything else malformed (fragment, whitespace, bad escapes).
+    Malformed(String),
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlError::UnsupportedScheme(s) => write!(f, "unsupported scheme {s:?}"),
+            UrlError::InvalidHost(h) => write!(f, "invalid host {h:?}"),
+            UrlError::TlsNotEnabled => f.write_str("wss:// needs the `tls` feature"),
+            UrlError::Malformed(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for UrlError {}

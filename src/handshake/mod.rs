@@ -1,0 +1,303 @@
+//! The opening handshake (RFC 6455 §4), sans I/O.
+//!
+//! Both sides read an HTTP/1.1 head the same way: bytes are pushed into a
+//! [`HeadScanner`], which looks at each byte once to find the blank line
+//! that ends the head while it enforces the caps on total size, line length
+//! and header count. Only then is the head parsed, once, with `httparse`.
+//! Re-parsing the whole head on every read is what made tungstenite's
+//! handshake quadratic (CVE-2023-43669); here a byte-by-byte sender costs
+//! linear time and is cut off by the caps and the handshake deadline.
+//!
+//! [`server`] parses and checks a request and builds the 101 reply or an
+//! error page; [`client`] builds a request and checks the reply.
+
+pub mod client;
+pub mod server;
+
+use base64::Engine as _;
+
+use crate::error::HandshakeError;
+use crate::frame::Status;
+
+/// The GUID of RFC 6455 §1.3, appended to the key before hashing.
+const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key` (§4.2.2):
+/// base64(SHA-1(key + GUID)).
+///
+/// ```
+/// // RFC 6455 §1.3
+/// assert_eq!(stdws::handshake::accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
+pub fn accept_key(key: &str) -> String {
+    let mut sha = sha1_smol::Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes())
+}
+
+/// Caps on an HTTP head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadLimits {
+    /// Most bytes in the head, blank line included.
+    pub max_bytes: usize,
+    /// Longest line.
+    pub max_line: usize,
+    /// Most header fields.
+    pub max_headers: usize,
+}
+
+impl HeadLimits {
+    pub(crate) fn from_config(config: &crate::Config) -> HeadLimits {
+        HeadLimits {
+            max_bytes: config.max_header_bytes,
+            max_line: config.max_header_line,
+            max_headers: config.max_headers,
+        }
+    }
+}
+
+/// Which cap a head broke. All of them are answered 431 by a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadError {
+    /// The head is longer than `max_bytes`.
+    TooLarge,
+    /// A line is longer than `max_line`.
+    LineTooLong,
+    /// More than `max_headers` header fields.
+    TooManyHeaders,
+}
+
+impl HeadError {
+    /// The server's answer: 431 with a one-line reason.
+    pub fn to_rejection(self) -> HandshakeError {
+        let reason = match self {
+            HeadError::TooLarge => "request header too large",
+            HeadError::LineTooLong => "request header line too long",
+            HeadError::TooManyHeaders => "too many request header fields",
+        };
+        HandshakeError::rejected(431, reason)
+    }
+}
+
+/// Finds the end of an HTTP head in bytes that arrive in pieces, looking at
+/// each byte once.
+///
+/// Call [`scan`](HeadScanner::scan) with the whole buffer each time more
+/// bytes arrive; it resumes where it stopped. `Complete(n)`: the head is
+/// `buf[..n]`, and anything after it belongs to the WebSocket. The blank
+/// line may be CRLF or bare LF (httparse accepts both).
+#[derive(Debug, Clone)]
+pub struct HeadScanner {
+    limits: HeadLimits,
+    scanned: usize,
+    line_len: usize,
+    lines: usize,
+}
+
+impl HeadScanner {
+    /// A scanner enforcing `limits`.
+    pub fn new(limits: HeadLimits) -> HeadScanner {
+        HeadScanner {
+            limits,
+            scanned: 0,
+            line_len: 0,
+            lines: 0,
+        }
+    }
+
+    /// The number of header lines seen (the start line not counted); once
+    /// the head is complete, the exact size of httparse's header array.
+    pub fn header_count(&self) -> usize {
+        self.lines.saturating_sub(1)
+    }
+
+    /// Scans the bytes of `buf` not seen before.
+    pub fn scan(&mut self, buf: &[u8]) -> Result<Status<usize>, HeadError> {
+        while self.scanned < buf.len() {
+            let b = buf[self.scanned];
+            self.scanned += 1;
+            if self.scanned > self.limits.max_bytes {
+                return Err(HeadError::TooLarge);
+            }
+            match b {
+                b'\n' => {
+                    if self.line_len == 0 {
+                        return Ok(Status::Complete(self.scanned));
+                    }
+                    self.lines += 1;
+                    self.line_len = 0;
+                    if self.header_count() > self.limits.max_headers {
+                        return Err(HeadError::TooManyHeaders);
+                    }
+                }
+                // A CR is part of the line ending, not of the line.
+                b'\r' => {}
+                _ => {
+                    self.line_len += 1;
+                    if self.line_len > self.limits.max_line {
+                        return Err(HeadError::LineTooLong);
+                    }
+                }
+            }
+        }
+        Ok(Status::Partial)
+    }
+}
+
+/// Header fields of a parsed head, names as sent, values as text (bytes
+/// that are not UTF-8 are replaced; the fields stdws checks are ASCII).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    pub(crate) fn from_httparse(raw: &[httparse::Header<'_>]) -> Headers {
+        Headers(
+            raw.iter()
+                .map(|h| {
+                    (
+                        h.name.to_owned(),
+                        String::from_utf8_lossy(h.value).trim().to_owned(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of a field (names compare case-insensitively).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a field, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The number of fields with this name.
+    pub fn count(&self, name: &str) -> usize {
+        self.get_all(name).count()
+    }
+
+    /// All fields in order, as (name, value).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// The elements of a comma-separated list field, over all its fields,
+    /// trimmed, empty elements dropped (RFC 7230 §7).
+    pub fn list<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.get_all(name)
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// True when the list field contains `token`, compared case-insensitively.
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.list(name).any(|t| t.eq_ignore_ascii_case(token))
+    }
+
+    /// The whole list field joined with ", " (for the extension parser).
+    pub(crate) fn joined(&self, name: &str) -> Option<String> {
+        let all: Vec<&str> = self.get_all(name).collect();
+        (!all.is_empty()).then(|| all.join(", "))
+    }
+}
+
+/// True for a valid RFC 7230 token (subprotocol names must be tokens).
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A header value stdws may write: no CR, LF or other control bytes, which
+/// would let a caller inject header lines.
+pub(crate) fn is_safe_header_value(s: &str) -> bool {
+    s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7F))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> HeadLimits {
+        HeadLimits {
+            max_bytes: 1024,
+            max_line: 100,
+            max_headers: 4,
+        }
+    }
+
+    #[test]
+    fn rfc_6455_accept_key_example() {
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn scanner_finds_the_end_at_every_split() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n\x81\x80";
+        for cut in 0..head.len() {
+            let mut s = HeadScanner::new(limits());
+            let first = s.scan(&head[..cut]).unwrap();
+            let result = if first == Status::Partial {
+                s.scan(head).unwrap()
+            } else {
+                first
+            };
+            assert_eq!(result, Status::Complete(head.len() - 2), "cut {cut}");
+            assert_eq!(s.header_count(), 1);
+        }
+    }
+
+    #[test]
+    fn scanner_accepts_bare_lf() {
+        let mut s = HeadScanner::new(limits());
+        assert_eq!(
+            s.scan(b"GET / HTTP/1.1\nHost: a\n\nrest").unwrap(),
+            Status::Complete(24)
+        );
+    }
+
+    #[test]
+    fn scanner_enforces_each_cap() {
+        let mut s = HeadScanner::new(limits());
+        let long_line = format!("GET /{} HTTP/1.1\r\n", "a".repeat(100));
+        assert_eq!(s.scan(long_line.as_bytes()), Err(HeadError::LineTooLong));
+
+        let mut s = HeadScanner::new(limits());
+        let many = "GET / HTTP/1.1\r\n".to_owned() + &"a: b\r\n".repeat(5);
+        assert_eq!(s.scan(many.as_bytes()), Err(HeadError::TooManyHeaders));
+
+        let mut s = HeadScanner::new(HeadLimits {
+            max_bytes: 20,
+            ..limits()
+        });
+        assert_eq!(
+            s.scan(b"GET / HTTP/1.1\r\nHost: abc\r\n"),
+            Err(HeadError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn header_lists_are_case_insensitive_tokens() {
+        let h = Headers(vec![
+            ("connection".into(), "keep-alive, Upgrade".into()),
+            ("Connection".into(), "close".into()),
+        ]);
+        assert!(h.has_token("Connection", "upgrade"));
+        assert!(h.has_token("CONNECTION", "CLOSE"));
+        assert!(!h.has_token("Connection", "keep"));
+        assert_eq!(h.count("connection"), 2);
+    }
+}

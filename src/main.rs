@@ -1,0 +1,6 @@
+//! The `stdws` command.
+
+fn main() {
+    eprintln!("usage: stdws serve | connect URL");
+    std::process::exit(2);
+}

@@ -1,0 +1,242 @@
+//! The opening handshake over a blocking stream, under one deadline.
+//!
+//! [`read_head`] reads an HTTP head with the deadline of the whole
+//! handshake (each read gets only the time that is left, so a client that
+//! sends a byte every few seconds is still cut off at the deadline). The
+//! server side is [`ServerHandshake`]: read the request, let the caller look
+//! at it, then [`accept`](ServerHandshake::accept) or
+//! [`reject`](ServerHandshake::reject) it.
+
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::error::{Error, HandshakeError, Timeout};
+use crate::extension::{format_extensions, negotiate_server};
+use crate::frame::{Role, Status};
+use crate::handshake::server::{response_101, Accept, Reject, Request};
+use crate::handshake::{HeadLimits, HeadScanner};
+use crate::stream::Stream;
+use crate::websocket::WebSocket;
+
+/// Bytes read per call while reading a head.
+const HEAD_CHUNK: usize = 2048;
+
+/// The time left before `deadline`, or a handshake timeout.
+pub(crate) fn time_left(deadline: Instant) -> Result<Duration, Error> {
+    deadline
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+        .ok_or(Error::Timeout(Timeout::Handshake))
+}
+
+/// A head read from a stream: `buf[..head_len]` is the head, the rest came
+/// after it.
+pub(crate) struct Head {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) len: usize,
+    pub(crate) scanner: HeadScanner,
+}
+
+impl Head {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub(crate) fn leftover(&self) -> &[u8] {
+        &self.buf[self.len..]
+    }
+}
+
+/// Reads an HTTP head before `deadline`, enforcing `limits`. The stream's
+/// read timeout is left set to the time that was left at the last read.
+pub(crate) fn read_head<S: Stream + ?Sized>(
+    stream: &mut S,
+    limits: HeadLimits,
+    deadline: Instant,
+) -> Result<Head, Error> {
+    let mut scanner = HeadScanner::new(limits);
+    let mut buf = Vec::new();
+    loop {
+        stream.set_read_timeout(Some(time_left(deadline)?))?;
+        let filled = buf.len();
+        buf.resize(filled + HEAD_CHUNK, 0);
+        let n = match stream.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+            Err(e) => return Err(Error::from_io(e, Timeout::Handshake)),
+        };
+        buf.truncate(filled + n);
+        if n == 0 && buf.len() == filled {
+            if Instant::now() >= deadline {
+                return Err(Error::Timeout(Timeout::Handshake));
+            }
+            return Err(HandshakeError::ConnectionClosed.into());
+        }
+        match scanner.scan(&buf) {
+            Ok(Status::Complete(len)) => return Ok(Head { buf, len, scanner }),
+            Ok(Status::Partial) => {}
+            Err(e) => return Err(e.to_rejection().into()),
+        }
+    }
+}
+
+/// A server handshake in progress: the request has been read, the answer
+/// not yet written.
+///
+/// ```no_run
+/// use stdws::{ServerHandshake, Accept, Reject, Config};
+/// let (stream, _) = std::net::TcpListener::bind("127.0.0.1:0")?.accept()?;
+/// let pending = ServerHandshake::read(stream, Config::default())?;
+/// let ws = if pending.request().path() == "/chat" {
+///     pending.accept(Accept::new())?
+/// } else {
+///     return Err(pending.reject(Reject::new(404, "no such resource")));
+/// };
+/// # Ok::<(), stdws::Error>(())
+/// ```
+pub struct ServerHandshake<S> {
+    stream: S,
+    config: Config,
+    request: Request,
+    leftover: Vec<u8>,
+    deadline: Instant,
+}
+
+impl<S: Stream> ServerHandshake<S> {
+    /// Reads and parses the request head, with
+    /// [`Config::handshake_timeout`] for the whole handshake from now. On
+    /// failure the matching error page (400, 408 or 431) is sent before the
+    /// error is returned. The request is not checked yet: a plain HTTP GET
+    /// is returned as well, for the caller to serve or refuse.
+    pub fn read(stream: S, config: Config) -> Result<ServerHandshake<S>, Error> {
+        let deadline = Instant::now() + config.handshake_timeout;
+        ServerHandshake::read_until(stream, config, deadline)
+    }
+
+    /// As [`read`](Self::read), with an explicit deadline (a server that
+    /// counts the handshake from the TCP accept).
+    pub fn read_until(
+        mut stream: S,
+        config: Config,
+        deadline: Instant,
+    ) -> Result<ServerHandshake<S>, Error> {
+        let parsed =
+            read_head(&mut stream, HeadLimits::from_config(&config), deadline).and_then(|head| {
+                Ok((
+                    Request::parse(head.bytes(), &head.scanner)?,
+                    head.leftover().to_vec(),
+                ))
+            });
+        match parsed {
+            Ok((request, leftover)) => Ok(ServerHandshake {
+                stream,
+                config,
+                request,
+                leftover,
+                deadline,
+            }),
+            Err(err) => {
+                let reject = match &err {
+                    Error::Timeout(_) => Some(Reject::new(408, "handshake not finished in time")),
+                    Error::Handshake(HandshakeError::Rejected { status, reason }) => {
+                        Some(Reject::new(*status, reason.clone()))
+                    }
+                    _ => None,
+                };
+                if let Some(reject) = reject {
+                    // Best effort: the peer may be gone or not reading.
+                    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                    let _ = stream.write_all(&reject.to_bytes());
+                    let _ = stream.flush();
+                    if let Error::Timeout(_) = err {
+                        return Err(HandshakeError::rejected(408, reject.reason).into());
+                    }
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// The request.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The configuration the connection will get.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// When the handshake must be finished.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Checks the request (RFC 6455 §4.2.1), negotiates extensions and
+    /// answers 101. A request that fails the checks gets its error page
+    /// (400, 405 or 426) and the error is returned. A subprotocol in
+    /// `accept` must be one the client asked for.
+    pub fn accept(mut self, accept: Accept) -> Result<WebSocket<S>, Error> {
+        if let Err(e) = self.request.validate() {
+            return Err(self.reject(Reject::from(e)));
+        }
+        if let Some(p) = &accept.protocol {
+            if !self.request.protocols().contains(&p.as_str()) {
+                return Err(Error::Usage(
+                    "accepted subprotocol was not requested by the client",
+                ));
+            }
+        }
+        let extensions = negotiate_server(&self.config.extensions, &self.request.extensions());
+        let ext_header =
+            (!extensions.names.is_empty()).then(|| format_extensions(&extensions.names));
+        let response = response_101(&self.request, &accept, ext_header.as_deref());
+        self.write_before_deadline(&response)?;
+        let mut ws = WebSocket::from_raw(self.stream, Role::Server, self.config, &self.leftover);
+        ws.set_agreed(accept.protocol, extensions);
+        ws.request = Some(Box::new(self.request));
+        ws.apply_timeouts()?;
+        Ok(ws)
+    }
+
+    /// Sends the error page for `reject` and returns the matching
+    /// [`HandshakeError::Rejected`] (as an [`Error`], to return or log).
+    pub fn reject(mut self, reject: Reject) -> Error {
+        if let Err(e) = self.write_before_deadline(&reject.to_bytes()) {
+            log::debug!("could not send the {} page: {e}", reject.status);
+        }
+        HandshakeError::Rejected {
+            status: reject.status,
+            reason: reject.reason,
+        }
+        .into()
+    }
+
+    /// Writes any response (a file, a redirect) and returns the stream, for
+    /// servers that also speak plain HTTP on the same port.
+    pub fn respond(mut self, bytes: &[u8]) -> Result<S, Error> {
+        self.write_before_deadline(bytes)?;
+        Ok(self.stream)
+    }
+
+    /// The stream, the request and the bytes read after it.
+    pub fn into_parts(self) -> (S, Request, Vec<u8>) {
+        (self.stream, self.request, self.leftover)
+    }
+
+    fn write_before_deadline(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.stream
+            .set_write_timeout(Some(time_left(self.deadline)?))?;
+        self.stream
+            .write_all(bytes)
+            .map_err(|e| Error::from_io(e, Timeout::Handshake))?;
+        self.stream
+            .flush()
+            .map_err(|e| Error::from_io(e, Timeout::Handshake))
+    }
+}
