@@ -1,0 +1,39 @@
+# stdws — developer targets. `make test` needs nothing but cargo; the other
+# targets install or start what they need (see each script's header).
+
+CARGO ?= cargo
+
+.PHONY: test lint autobahn interop bench fuzz soak doc ci
+
+## Unit, integration and doc tests: no network, no services.
+test:
+	$(CARGO) test --all-features --all-targets
+	$(CARGO) test --all-features --doc
+
+## Formatting and lints, as CI runs them.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
+
+## Autobahn TestSuite, both roles (needs ../shared/tools/autobahn or AUTOBAHN_TOOLS).
+autobahn:
+	scripts/autobahn.sh
+
+## Real peers: Python websockets, node ws, headless Chromium.
+interop:
+	scripts/interop.sh
+
+## Throughput, CPU per message and idle memory against tungstenite and a raw echo.
+bench:
+	bench/run.sh
+
+## Each fuzz target for FUZZ_SECONDS (default 60).
+fuzz:
+	scripts/fuzz.sh
+
+## Churn of many clients for SOAK_SECONDS (default 300): leaks and RSS growth.
+soak:
+	scripts/soak.sh
+
+doc:
+	$(CARGO) doc --no-deps --all-features
