@@ -10,12 +10,17 @@ use stdws::{Connection, Error};
 const AGENT: &str = "stdws";
 
 fn main() -> Result<(), Error> {
-    let base = std::env::args().nth(1).unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
+    let base = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
     let base = base.trim_end_matches('/');
 
     let mut conn = Connection::connect(&format!("{base}/getCaseCount"))?;
     let count: usize = match conn.recv()? {
-        Some(message) => message.as_text().and_then(|t| t.trim().parse().ok()).expect("case count"),
+        Some(message) => message
+            .as_text()
+            .and_then(|t| t.trim().parse().ok())
+            .expect("case count"),
         None => panic!("no case count"),
     };
     while conn.recv()?.is_some() {}

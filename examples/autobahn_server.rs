@@ -11,7 +11,10 @@ use std::thread;
 use stdws::{Connection, Listener};
 
 fn main() {
-    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(9001);
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(9001);
     let listener = Arc::new(Listener::bind(("127.0.0.1", port)).expect("bind"));
     eprintln!("autobahn_server listening on ws://127.0.0.1:{port}");
     for stream in listener.get_ref().incoming() {
