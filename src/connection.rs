@@ -334,18 +334,19 @@ impl<S: Stream> Connection<S> {
 
     fn run_inner<C: Callbacks<S>>(&mut self, callbacks: &mut C) -> Result<(), Error> {
         self.callback(|c, conn| c.on_open(conn), callbacks)?;
-        loop {
+        while !self.is_closed() {
             match self.recv_event()? {
                 Event::Message(m) => self.callback(|c, conn| c.on_message(conn, m), callbacks)?,
                 Event::Ping(p) => self.callback(|c, conn| c.on_ping(conn, &p), callbacks)?,
                 Event::Pong(p) => self.callback(|c, conn| c.on_pong(conn, &p), callbacks)?,
-                Event::Close(frame) => {
-                    let frame = frame.unwrap_or_else(no_status);
-                    callbacks.on_close(self, &frame);
-                    return Ok(());
-                }
+                Event::Close(_) => {}
             }
         }
+        // Closed by the peer, or by a callback that called `close`.
+        if let Some(frame) = self.close_frame() {
+            callbacks.on_close(self, &frame);
+        }
+        Ok(())
     }
 
     fn callback<C: Callbacks<S>>(
