@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs the Autobahn TestSuite against stdws and compares every case's
+# verdicts with autobahn/expected/<agent>.txt.
+#
+#   scripts/autobahn.sh [AGENT...]      agents: server client (default: all)
+#
+#   server  examples/autobahn_server (echo on every path), fuzzingclient
+#   client  examples/autobahn_client, fuzzingserver
+#
+# Environment:
+#   AUTOBAHN_TOOLS   the suite's runner (default: ../shared/tools/autobahn
+#                    beside this repository)
+#   AUTOBAHN_CASES   case patterns (default: every case the expected file lists)
+#   AUTOBAHN_UPDATE=1  write the verdicts to the expected files instead of comparing
+#
+# Reports go to autobahn/reports/<agent>/ (index.html per run).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="${AUTOBAHN_TOOLS:-$ROOT/../shared/tools/autobahn}"
+RUN="$TOOLS/run.sh"
+[[ -x "$RUN" ]] || { echo "autobahn.sh: no runner at $RUN (set AUTOBAHN_TOOLS)" >&2; exit 2; }
+AGENTS=("$@")
+[[ ${#AGENTS[@]} -gt 0 ]] || AGENTS=(server client)
+
+cd "$ROOT"
+cargo build --release --examples --quiet
+BIN="$ROOT/target/release/examples"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 100); do
+    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "autobahn.sh: nothing listens on port $1" >&2
+  return 1
+}
+
+# The cases to run: AUTOBAHN_CASES, or those of the expected file.
+cases_for() {
+  local expected="$ROOT/autobahn/expected/$1.txt"
+  if [[ -n "${AUTOBAHN_CASES:-}" ]]; then
+    echo "$AUTOBAHN_CASES"
+  elif [[ -f "$expected" ]] && grep -q '^12\.' "$expected"; then
+    echo '*'
+  else
+    echo '1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*'
+  fi
+}
+
+SERVER_PID=""
+trap '[[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true' EXIT
+
+check() {
+  local agent="$1" out="$ROOT/autobahn/reports/$1" expected="$ROOT/autobahn/expected/$1.txt"
+  python3 "$ROOT/scripts/autobahn_verdicts.py" "$out" > "$out/verdicts.txt"
+  if [[ "${AUTOBAHN_UPDATE:-0}" == 1 ]]; then
+    mkdir -p "$(dirname "$expected")"
+    cp "$out/verdicts.txt" "$expected"
+    echo "autobahn.sh: wrote $expected"
+  elif ! diff -u "$expected" "$out/verdicts.txt"; then
+    echo "autobahn.sh: $agent verdicts differ from $expected" >&2
+    return 1
+  else
+    echo "autobahn.sh: $agent: all $(wc -l < "$expected") cases as expected"
+  fi
+}
+
+status=0
+for agent in "${AGENTS[@]}"; do
+  out="$ROOT/autobahn/reports/$agent"
+  rm -rf "$out"
+  mkdir -p "$out"
+  cases="$(cases_for "$agent")"
+  case "$agent" in
+    server)
+      port="$(free_port)"
+      "$BIN/autobahn_server" "$port" > "$out/server.log" 2>&1 &
+      SERVER_PID=$!
+      wait_port "$port"
+      "$RUN" --agent stdws server "ws://127.0.0.1:$port" "$cases" "$out" || true
+      kill "$SERVER_PID" 2>/dev/null || true
+      wait "$SERVER_PID" 2>/dev/null || true
+      SERVER_PID=""
+      ;;
+    client)
+      port="$(free_port)"
+      "$RUN" client "$port" "$cases" "$out" -- "$BIN/autobahn_client" "ws://127.0.0.1:$port" || true
+      ;;
+    *) echo "autobahn.sh: unknown agent $agent" >&2; exit 2 ;;
+  esac
+  check "$agent" || status=1
+done
+exit $status
