@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Python `websockets` as the peer of stdws in `make interop`.
+
+    py_peer.py server PORT [--deflate]   echo server; "close CODE REASON" closes
+    py_peer.py client URL  [--deflate]   runs the checks against an echo server
+
+The checks (same list as interop/node_peer.js and examples/interop_client.rs):
+text and binary of 0 B, 125 B, 126 B, 64 KiB, 1 MiB, 16 MiB; a fragmented
+message; a ping answered by a pong; a close started by the client (the code
+is echoed); a close started by the server (code and reason arrive).
+"""
+import asyncio
+import sys
+
+import websockets
+
+MAX = 1 << 25
+SIZES = [0, 125, 126, 64 << 10, 1 << 20, 16 << 20]
+
+
+async def echo(ws):
+    try:
+        async for message in ws:
+            if isinstance(message, str) and message.startswith("close "):
+                _, code, reason = message.split(" ", 2)
+                await ws.close(int(code), reason)
+                return
+            await ws.send(message)
+    except websockets.ConnectionClosed:
+        pass
+
+
+async def serve(port, compression):
+    async with websockets.serve(echo, "127.0.0.1", port, max_size=MAX, compression=compression,
+                                ping_interval=None):
+        print(f"py_peer: listening on {port}", flush=True)
+        await asyncio.Future()
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what, flush=True)
+    if not ok:
+        raise SystemExit(1)
+
+
+async def client(url, compression):
+    async with websockets.connect(url, max_size=MAX, compression=compression, ping_interval=None) as ws:
+        extensions = [e.name for e in ws.protocol.extensions]
+        check(("permessage-deflate" in extensions) == (compression is not None),
+              f"extensions negotiated: {extensions}")
+        for size in SIZES:
+            text = "".join(chr(ord("a") + i % 26) for i in range(size)) if size < (1 << 20) else "x" * size
+            await ws.send(text)
+            check(await ws.recv() == text, f"text echo {size} B")
+            data = bytes(i % 251 for i in range(size))
+            await ws.send(data)
+            check(await ws.recv() == data, f"binary echo {size} B")
+        await ws.send(["frag", "men", "ted ", "κόσμε"])
+        check(await ws.recv() == "fragmented κόσμε", "fragmented text echo")
+        pong = await ws.ping(b"interop")
+        await asyncio.wait_for(pong, 5)
+        check(True, "ping answered by pong")
+        await ws.close(4000, "client bye")
+        check(ws.close_code == 4000, "client close: code echoed")
+    async with websockets.connect(url, max_size=MAX, compression=compression, ping_interval=None) as ws:
+        await ws.send("close 4001 server bye")
+        try:
+            await asyncio.wait_for(ws.recv(), 5)
+            check(False, "server close")
+        except websockets.ConnectionClosed:
+            pass
+        check((ws.close_code, ws.close_reason) == (4001, "server bye"), "server close: code and reason")
+    print("py_peer: all checks passed", flush=True)
+
+
+def main():
+    mode, target = sys.argv[1], sys.argv[2]
+    compression = "deflate" if "--deflate" in sys.argv[3:] else None
+    if mode == "server":
+        asyncio.run(serve(int(target), compression))
+    else:
+        asyncio.run(client(target, compression))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Interoperability with real peers: Python `websockets` and node `ws`, each
+# as client against stdws's server and as server for stdws's client.
+#
+#   scripts/interop.sh
+#
+# Installs its peers on first use: a virtualenv in target/interop/venv with
+# interop/requirements.txt, and `npm ci` in interop/ (node_modules). Needs
+# python3 (with venv) and node/npm. Every run is bounded in time; a failed
+# check fails the script.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/target/interop/venv"
+if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import websockets' 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r interop/requirements.txt
+fi
+if [[ ! -d interop/node_modules/ws ]]; then
+  (cd interop && npm ci --silent --no-audit --no-fund)
+fi
+cargo build --release --examples --quiet
+BIN="$ROOT/target/release/examples"
+PY="$VENV/bin/python"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 100); do
+    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "interop.sh: nothing listens on port $1" >&2
+  return 1
+}
+
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+failed=0
+
+# run_pair NAME SERVER_CMD... -- CLIENT_CMD...   (PORT in either is replaced)
+run_pair() {
+  local name="$1"; shift
+  local port; port="$(free_port)"
+  local server=() client=()
+  while [[ "$1" != "--" ]]; do server+=("${1//PORT/$port}"); shift; done
+  shift
+  for a in "$@"; do client+=("${a//PORT/$port}"); done
+  echo "== $name"
+  "${server[@]}" > "target/interop/$name.server.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  wait_port "$port"
+  if timeout 120 "${client[@]}"; then
+    echo "== $name: passed"
+  else
+    echo "== $name: FAILED (server log: target/interop/$name.server.log)" >&2
+    failed=1
+  fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+mkdir -p target/interop
+run_pair websockets-client "$BIN/interop_server" PORT -- "$PY" interop/py_peer.py client ws://127.0.0.1:PORT/
+run_pair ws-client "$BIN/interop_server" PORT -- node interop/node_peer.js client ws://127.0.0.1:PORT/
+run_pair websockets-server "$PY" interop/py_peer.py server PORT -- "$BIN/interop_client" ws://127.0.0.1:PORT/
+run_pair ws-server node interop/node_peer.js server PORT -- "$BIN/interop_client" ws://127.0.0.1:PORT/
+
+exit $failed
