@@ -93,3 +93,8 @@ pub use stream::{MaybeTlsStream, Stream};
 pub use upgrade::ServerHandshake;
 pub use url::Url;
 pub use websocket::WebSocket;
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
