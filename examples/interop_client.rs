@@ -8,7 +8,9 @@
 
 use std::process::exit;
 
-use stdws::{CloseCode, CloseFrame, Config, Connection, Error, Event, MaybeTlsStream, Message, WebSocket};
+use stdws::{
+    CloseCode, CloseFrame, Config, Connection, Error, Event, MaybeTlsStream, Message, WebSocket,
+};
 
 const SIZES: [usize; 6] = [0, 125, 126, 64 << 10, 1 << 20, 16 << 20];
 
@@ -20,29 +22,44 @@ fn check(ok: bool, what: &str) {
 }
 
 fn config() -> Config {
-    Config::default().max_message_size(32 << 20).max_frame_size(32 << 20)
+    Config::default()
+        .max_message_size(32 << 20)
+        .max_frame_size(32 << 20)
 }
 
 fn open(url: &str, config: Config) -> Result<Connection<MaybeTlsStream>, Error> {
-    Ok(Connection::new(WebSocket::builder(url).config(config).connect()?))
+    Ok(Connection::new(
+        WebSocket::builder(url).config(config).connect()?,
+    ))
 }
 
 fn main() -> Result<(), Error> {
     let url = std::env::args().nth(1).expect("usage: interop_client URL");
     let mut conn = open(&url, config())?;
     for size in SIZES {
-        let text: String = (0..size).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let text: String = (0..size)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
         conn.send(Message::Text(text.clone()))?;
-        check(conn.recv()? == Some(Message::Text(text)), &format!("text echo {size} B"));
+        check(
+            conn.recv()? == Some(Message::Text(text)),
+            &format!("text echo {size} B"),
+        );
         let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         conn.send(Message::Binary(data.clone()))?;
-        check(conn.recv()? == Some(Message::Binary(data)), &format!("binary echo {size} B"));
+        check(
+            conn.recv()? == Some(Message::Binary(data)),
+            &format!("binary echo {size} B"),
+        );
     }
     drop(conn);
 
     let mut conn = open(&url, config().fragment_size(Some(5)))?;
     conn.send_text("fragmented κόσμε")?;
-    check(conn.recv()? == Some(Message::Text("fragmented κόσμε".into())), "fragmented text echo");
+    check(
+        conn.recv()? == Some(Message::Text("fragmented κόσμε".into())),
+        "fragmented text echo",
+    );
     conn.ping(b"interop")?;
     let pong = loop {
         match conn.recv_event()? {
@@ -51,14 +68,23 @@ fn main() -> Result<(), Error> {
             other => panic!("unexpected {other:?}"),
         }
     };
-    check(pong == b"interop" && conn.pending_pings() == 0, "ping answered by pong");
+    check(
+        pong == b"interop" && conn.pending_pings() == 0,
+        "ping answered by pong",
+    );
     conn.close(CloseCode(4000), "client bye")?;
-    check(conn.close_frame().map(|f| f.code) == Some(CloseCode(4000)), "client close: code echoed");
+    check(
+        conn.close_frame().map(|f| f.code) == Some(CloseCode(4000)),
+        "client close: code echoed",
+    );
 
     let mut conn = open(&url, config())?;
     conn.send_text("close 4001 server bye")?;
     check(conn.recv()?.is_none(), "server close: connection ends");
-    check(conn.close_frame() == Some(CloseFrame::new(CloseCode(4001), "server bye")), "server close: code and reason");
+    check(
+        conn.close_frame() == Some(CloseFrame::new(CloseCode(4001), "server bye")),
+        "server close: code and reason",
+    );
     println!("interop_client: all checks passed");
     Ok(())
 }

@@ -12,19 +12,32 @@ use std::thread;
 use stdws::{CloseCode, Config, Connection, Listener, Message};
 
 fn main() {
-    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(9001);
-    let config = Config::default().max_message_size(32 << 20).max_frame_size(32 << 20);
-    let listener = Arc::new(Listener::bind(("127.0.0.1", port)).expect("bind").with_config(config));
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(9001);
+    let config = Config::default()
+        .max_message_size(32 << 20)
+        .max_frame_size(32 << 20);
+    let listener = Arc::new(
+        Listener::bind(("127.0.0.1", port))
+            .expect("bind")
+            .with_config(config),
+    );
     eprintln!("interop_server listening on ws://127.0.0.1:{port}");
     for stream in listener.get_ref().incoming() {
         let Ok(stream) = stream else { continue };
         let listener = Arc::clone(&listener);
         thread::spawn(move || {
-            let Ok(ws) = listener.handshake(stream) else { return };
+            let Ok(ws) = listener.handshake(stream) else {
+                return;
+            };
             let mut conn = Connection::new(ws);
             while let Ok(Some(message)) = conn.recv() {
                 if let Message::Text(text) = &message {
-                    if let Some((code, reason)) = text.strip_prefix("close ").and_then(|r| r.split_once(' ')) {
+                    if let Some((code, reason)) =
+                        text.strip_prefix("close ").and_then(|r| r.split_once(' '))
+                    {
                         let code = CloseCode(code.parse().unwrap_or(1000));
                         let _ = conn.close(code, reason);
                         return;

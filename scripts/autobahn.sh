@@ -27,15 +27,7 @@ cd "$ROOT"
 cargo build --release --examples --quiet
 BIN="$ROOT/target/release/examples"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 100); do
-    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "autobahn.sh: nothing listens on port $1" >&2
-  return 1
-}
+. "$ROOT/scripts/lib.sh"
 
 # The cases to run: AUTOBAHN_CASES, or those of the expected file.
 cases_for() {

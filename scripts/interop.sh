@@ -24,15 +24,7 @@ cargo build --release --examples --quiet
 BIN="$ROOT/target/release/examples"
 PY="$VENV/bin/python"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 100); do
-    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "interop.sh: nothing listens on port $1" >&2
-  return 1
-}
+. "$ROOT/scripts/lib.sh"
 
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT

@@ -51,6 +51,11 @@ impl Error {
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             Error::Protocol(e) => Some(e.close_code()),
+            // A peer that does not read what we send breaks our policy (1008);
+            // every other limit is about what it sent (1009).
+            Error::Capacity(CapacityError::WriteBufferFull { .. }) => {
+                Some(CloseCode::POLICY_VIOLATION)
+            }
             Error::Capacity(_) => Some(CloseCode::TOO_BIG),
             Error::Extension(_) => Some(CloseCode::INTERNAL_ERROR),
             Error::Timeout(Timeout::Pong) => Some(CloseCode::INTERNAL_ERROR),

@@ -153,34 +153,12 @@ fn no_common_subprotocol_means_none() {
     assert_eq!(server.join().unwrap(), None);
 }
 
-/// A fake server that answers the upgrade with `reply(key)`.
-fn fake_server(reply: impl FnOnce(&str) -> String + Send + 'static) -> SocketAddr {
-    fake_server_bytes(move |key| reply(key).into_bytes())
-}
-
-/// A fake server that answers the upgrade with raw bytes.
-fn fake_server_bytes(reply: impl FnOnce(&str) -> Vec<u8> + Send + 'static) -> SocketAddr {
-    let (l, addr) = raw_listener();
-    std::thread::spawn(move || {
-        let (mut s, _) = l.accept().unwrap();
-        let head = read_head(&mut s);
-        let key = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap_or("")
-            .trim()
-            .to_owned();
-        let _ = s.write_all(&reply(&key));
-        let _ = read_to_end(&mut s);
-    });
-    addr
-}
-
-fn ok_reply(key: &str, extra: &str) -> String {
-    format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extra}\r\n",
-        stdws::handshake::accept_key(key)
-    )
+/// A fake server that answers the upgrade with `reply(key)`, then drains.
+fn fake(reply: impl FnOnce(&str) -> Vec<u8> + Send + 'static) -> SocketAddr {
+    fake_server(reply, |mut s| {
+        read_to_end(&mut s);
+    })
+    .0
 }
 
 fn invalid_response(
@@ -195,27 +173,27 @@ fn invalid_response(
 
 #[test]
 fn client_refuses_a_wrong_accept_key() {
-    let addr = fake_server(|_| ok_reply("not the key", ""));
+    let addr = fake(|_| ok_101("not the key", ""));
     assert!(invalid_response(addr, |b| b).contains("Sec-WebSocket-Accept"));
 }
 
 #[test]
 fn client_refuses_a_subprotocol_it_did_not_offer() {
-    let addr = fake_server(|key| ok_reply(key, "Sec-WebSocket-Protocol: evil\r\n"));
+    let addr = fake(|key| ok_101(key, "Sec-WebSocket-Protocol: evil\r\n"));
     assert!(invalid_response(addr, |b| b.protocol("good")).contains("not offered"));
-    let addr = fake_server(|key| ok_reply(key, "Sec-WebSocket-Protocol: evil\r\n"));
+    let addr = fake(|key| ok_101(key, "Sec-WebSocket-Protocol: evil\r\n"));
     assert!(invalid_response(addr, |b| b).contains("not offered"));
 }
 
 #[test]
 fn client_refuses_an_extension_it_did_not_offer() {
-    let addr = fake_server(|key| ok_reply(key, "Sec-WebSocket-Extensions: permessage-deflate\r\n"));
+    let addr = fake(|key| ok_101(key, "Sec-WebSocket-Extensions: permessage-deflate\r\n"));
     assert!(invalid_response(addr, |b| b).contains("not offered"));
 }
 
 #[test]
 fn client_reports_non_101_statuses() {
-    let addr = fake_server(|_| "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".into());
+    let addr = fake(|_| b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec());
     match WebSocket::connect(&format!("ws://{addr}/")) {
         Err(Error::Handshake(HandshakeError::UnexpectedStatus { status: 403, .. })) => {}
         other => panic!("{other:?}"),
@@ -243,8 +221,7 @@ fn client_handshake_times_out_as_a_whole() {
 
 #[test]
 fn frame_right_behind_the_101_reaches_the_client() {
-    let addr =
-        fake_server_bytes(|key| [ok_reply(key, "").as_bytes(), &[0x81, 0x02], b"hi"].concat());
+    let addr = fake(|key| [ok_101(key, ""), vec![0x81, 0x02, b'h', b'i']].concat());
     let mut conn = stdws::Connection::connect(&format!("ws://{addr}/")).unwrap();
     assert_eq!(
         conn.recv().unwrap(),

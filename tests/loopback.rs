@@ -175,21 +175,10 @@ fn close_rejects_codes_that_must_not_be_sent() {
 
 #[test]
 fn close_times_out_when_the_peer_never_answers() {
-    let (l, addr) = raw_listener();
-    let server = std::thread::spawn(move || {
-        let (mut s, _) = l.accept().unwrap();
-        let head = read_head(&mut s);
-        let key = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap()
-            .trim()
-            .to_owned();
-        let accept = stdws::handshake::accept_key(&key);
-        let reply = format!("HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
-        std::io::Write::write_all(&mut s, reply.as_bytes()).unwrap();
-        std::thread::sleep(Duration::from_secs(2)); // never answers the close
-    });
+    let (addr, server) = fake_server(
+        |key| ok_101(key, ""),
+        |_stream| std::thread::sleep(Duration::from_secs(2)), // never answers the close
+    );
     let mut conn = client(
         addr,
         Config::default().close_timeout(Duration::from_millis(300)),

@@ -200,24 +200,10 @@ fn non_minimal_length_gets_1002() {
 
 #[test]
 fn client_refuses_masked_server_frames_with_1002() {
-    let (l, addr) = raw_listener();
-    let server = std::thread::spawn(move || {
-        let (mut s, _) = l.accept().unwrap();
-        let head = read_head(&mut s);
-        let key = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap()
-            .trim()
-            .to_owned();
-        let reply = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
-            stdws::handshake::accept_key(&key)
-        );
-        s.write_all(reply.as_bytes()).unwrap();
-        s.write_all(&masked(0x81, b"masked")).unwrap();
-        read_to_end(&mut s)
-    });
+    let (addr, server) = fake_server(
+        |key| [ok_101(key, ""), masked(0x81, b"masked")].concat(),
+        |mut s| read_to_end(&mut s),
+    );
     let mut conn = stdws::Connection::connect(&format!("ws://{addr}/")).unwrap();
     assert!(matches!(
         conn.recv(),

@@ -70,6 +70,39 @@ pub fn raw_handshake(addr: SocketAddr, request: &str) -> (TcpStream, String) {
     (s, head)
 }
 
+/// A hand-written server for one connection: it reads the upgrade request,
+/// writes `reply(key)` (see [`ok_101`]), then runs `then` on the stream.
+pub fn fake_server<T: Send + 'static>(
+    reply: impl FnOnce(&str) -> Vec<u8> + Send + 'static,
+    then: impl FnOnce(TcpStream) -> T + Send + 'static,
+) -> (SocketAddr, JoinHandle<T>) {
+    let (l, addr) = raw_listener();
+    let handle = thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(PATIENCE)).unwrap();
+        let head = read_head(&mut s);
+        let key = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let _ = s.write_all(&reply(&key));
+        then(s)
+    });
+    (addr, handle)
+}
+
+/// A valid 101 answer to `key`, with `extra` header lines.
+pub fn ok_101(key: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
+        stdws::handshake::accept_key(key)
+    )
+    .into_bytes()
+}
+
 /// Reads up to the end of an HTTP head, byte by byte (never past it).
 pub fn read_head(s: &mut TcpStream) -> String {
     let mut head = Vec::new();
