@@ -61,6 +61,8 @@
 mod client;
 mod config;
 mod connection;
+#[cfg(any(feature = "tls", feature = "rustls"))]
+mod duplex;
 mod error;
 pub mod extension;
 pub mod frame;
@@ -72,6 +74,8 @@ mod protocol;
 mod read;
 mod session;
 mod stream;
+#[cfg(any(feature = "tls", feature = "rustls"))]
+pub mod tls;
 mod upgrade;
 mod url;
 pub mod utf8;
@@ -90,6 +94,8 @@ pub use message::{CloseCode, CloseFrame, Message};
 pub use protocol::Event;
 pub use session::FrameHook;
 pub use stream::{MaybeTlsStream, Stream};
+#[cfg(any(feature = "tls", feature = "rustls"))]
+pub use tls::{TlsAcceptor, TlsConnector, TlsStream};
 pub use upgrade::ServerHandshake;
 pub use url::Url;
 pub use websocket::WebSocket;
