@@ -41,7 +41,6 @@ use md5::Md5;
 use sha2::{Digest as _, Sha256};
 
 use super::server::{Reject, Request};
-use super::Headers;
 
 /// Most Digest nonces remembered at once (each 401 issues one).
 pub const MAX_NONCES: usize = 4096;
@@ -527,11 +526,11 @@ fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
     (c.pos == c.s.len()).then_some(params)
 }
 
-/// Parses every challenge of every `WWW-Authenticate` field. Malformed
-/// fields are skipped.
-pub(crate) fn parse_challenges(headers: &Headers) -> Vec<Challenge> {
+/// Parses every challenge in these `WWW-Authenticate` values. Malformed
+/// values are skipped.
+pub(crate) fn parse_challenges<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<Challenge> {
     let mut out = Vec::new();
-    for value in headers.get_all("WWW-Authenticate") {
+    for value in values {
         let mut c = Cursor {
             s: value.as_bytes(),
             pos: 0,
@@ -678,7 +677,7 @@ mod tests {
             panic!()
         };
         let resp = crate::handshake::client::Response::parse(&text.as_bytes()[..n], &s).unwrap();
-        parse_challenges(&resp.headers)
+        parse_challenges(resp.headers.get_all("WWW-Authenticate"))
     }
 
     #[test]
@@ -848,7 +847,7 @@ mod tests {
             panic!()
         };
         let resp = crate::handshake::client::Response::parse(&text.as_bytes()[..n], &s).unwrap();
-        let c = parse_challenges(&resp.headers);
+        let c = parse_challenges(resp.headers.get_all("WWW-Authenticate"));
         assert_eq!(c.len(), 2);
         assert_eq!(param(&c[0].params, "title"), Some("Login to \"apps\""));
         assert_eq!(param(&c[0].params, "type"), Some("1"));

@@ -136,8 +136,15 @@ pub struct Identity {
 
 #[derive(Clone)]
 enum IdentityKind {
-    Pem { chain: Vec<u8>, key: Vec<u8> },
-    Pkcs12 { der: Vec<u8>, password: String },
+    Pem {
+        chain: Vec<u8>,
+        key: Vec<u8>,
+    },
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Pkcs12 {
+        der: Vec<u8>,
+        password: String,
+    },
 }
 
 impl Identity {
