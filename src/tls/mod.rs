@@ -85,6 +85,8 @@ use std::time::Instant;
 use crate::duplex::TlsSession;
 use crate::error::Error;
 
+#[cfg(test)]
+mod duplex_tests;
 #[cfg(feature = "tls")]
 mod native;
 #[cfg(feature = "rustls")]
