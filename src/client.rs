@@ -28,7 +28,7 @@ use crate::websocket::WebSocket;
 /// assert_eq!(ws.protocol(), Some("chat"));
 /// # Ok::<(), stdws::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     url: String,
     config: Config,
@@ -39,6 +39,33 @@ pub struct ClientBuilder {
     max_redirects: usize,
     #[cfg(any(feature = "tls", feature = "rustls"))]
     tls: crate::tls::TlsConnector,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    /// The URL without its password; credentials show the user only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url =
+            Url::parse(&self.url).map_or_else(|_| "<invalid URL>".to_owned(), |u| u.to_string());
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let secret = CREDENTIAL_HEADERS.iter().any(|c| n.eq_ignore_ascii_case(c));
+                (n.as_str(), if secret { "***" } else { v.as_str() })
+            })
+            .collect();
+        let mut d = f.debug_struct("ClientBuilder");
+        d.field("url", &url)
+            .field("config", &self.config)
+            .field("protocols", &self.protocols)
+            .field("origin", &self.origin)
+            .field("headers", &headers)
+            .field("credentials", &self.credentials)
+            .field("max_redirects", &self.max_redirects);
+        #[cfg(any(feature = "tls", feature = "rustls"))]
+        d.field("tls", &self.tls);
+        d.finish()
+    }
 }
 
 /// A user name and password; `Debug` shows the user only.
