@@ -430,3 +430,37 @@ fn connect_tcp(url: &Url, deadline: Instant) -> Result<TcpStream, Error> {
     }
     Err(last.unwrap_or_else(|| Error::Url(UrlError::InvalidHost(url.host.clone()))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_resolve_like_rfc_3986() {
+        let base = Url::parse("wss://a.example:8443/dir/page?q=1").unwrap();
+        for (location, expected) in [
+            ("ws://b.example/x", "ws://b.example/x"),
+            ("https://b.example/x", "wss://b.example/x"),
+            ("//c.example/y", "wss://c.example/y"),
+            ("/root", "wss://a.example:8443/root"),
+            ("other?z", "wss://a.example:8443/dir/other?z"),
+        ] {
+            assert_eq!(resolve(&base, location).unwrap().to_string(), expected);
+        }
+    }
+
+    #[test]
+    fn credentials_stay_within_host_port_and_security() {
+        let from = Url::parse("wss://a.example:8443/").unwrap();
+        let leaves = |to: &str| leaves_origin(&from, &Url::parse(to).unwrap());
+        assert!(!leaves("wss://A.example:8443/other"));
+        assert!(leaves("wss://b.example:8443/"));
+        assert!(leaves("wss://a.example:9443/"));
+        assert!(leaves("ws://a.example:8443/"));
+        let plain = Url::parse("ws://a.example:8080/").unwrap();
+        assert!(!leaves_origin(
+            &plain,
+            &Url::parse("wss://a.example:8080/").unwrap()
+        ));
+    }
+}
