@@ -353,3 +353,56 @@ fn native_tls_cannot_require_client_certificates_and_says_so() {
         "{err:?}"
     );
 }
+
+#[cfg(all(feature = "tls", target_os = "linux"))]
+#[test]
+fn pkcs12_identity_serves_wss_and_a_wrong_password_is_a_tls_error() {
+    use openssl::pkcs12::Pkcs12;
+    use openssl::pkey::PKey;
+    use openssl::stack::Stack;
+    use openssl::x509::X509;
+
+    let ca = TestCa::new("stdws test CA");
+    let leaf = ca.server(&["localhost"]);
+    let certs = X509::stack_from_pem(leaf.chain_pem.as_bytes()).unwrap();
+    let mut chain = Stack::new().unwrap();
+    chain.push(certs[1].clone()).unwrap();
+    let der = Pkcs12::builder()
+        .name("stdws")
+        .pkey(&PKey::private_key_from_pem(leaf.key_pem.as_bytes()).unwrap())
+        .cert(&certs[0])
+        .ca(chain)
+        .build2("p12 password")
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("stdws-{}.p12", std::process::id()));
+    std::fs::write(&path, der).unwrap();
+    let acceptor = TlsAcceptor::from_pkcs12(&path, "p12 password");
+    let wrong = TlsAcceptor::from_pkcs12(&path, "guess");
+    let with_rustls = TlsBackend::all().last().map(|&b| {
+        TlsAcceptor::builder(Identity::from_pkcs12_file(&path, "p12 password").unwrap())
+            .backend(b)
+            .build()
+    });
+    std::fs::remove_file(&path).ok();
+
+    let (port, ended) = echo_server(acceptor.unwrap(), 1);
+    let ws = WebSocket::builder(&format!("wss://localhost:{port}/"))
+        .tls(connector(TlsBackend::default(), &ca))
+        .connect()
+        .unwrap();
+    let mut conn = Connection::new(ws);
+    conn.send(Message::Text("p12".into())).unwrap();
+    assert_eq!(conn.recv().unwrap(), Some(Message::Text("p12".into())));
+    conn.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(ended.recv_timeout(LIMIT).unwrap(), Ok(Some(1000)));
+
+    assert!(matches!(wrong, Err(Error::Tls(_))), "{wrong:?}");
+    #[cfg(feature = "rustls")]
+    assert!(
+        matches!(&with_rustls, Some(Err(Error::Tls(m))) if m.contains("PKCS#12 identities need the native-tls backend")),
+        "{with_rustls:?}"
+    );
+    let _ = with_rustls;
+}
