@@ -6,14 +6,21 @@
 //! cargo run --release --example wss_echo_server -- 9443 cert.pem key.pem [rustls]
 //! ```
 
-use std::net::TcpListener;
-use std::thread;
-use std::time::Instant;
-
-use stdws::tls::{Identity, TlsAcceptor, TlsBackend};
-use stdws::{Accept, Config, Connection, ServerHandshake};
-
+#[cfg(not(any(feature = "tls", feature = "rustls")))]
 fn main() {
+    eprintln!("wss_echo_server needs the `tls` or `rustls` feature");
+    std::process::exit(2);
+}
+
+#[cfg(any(feature = "tls", feature = "rustls"))]
+fn main() {
+    use std::net::TcpListener;
+    use std::thread;
+    use std::time::Instant;
+
+    use stdws::tls::{Identity, TlsAcceptor, TlsBackend};
+    use stdws::{Accept, Config, Connection, ServerHandshake};
+
     let args: Vec<String> = std::env::args().collect();
     let [_, port, cert, key, rest @ ..] = args.as_slice() else {
         eprintln!("usage: wss_echo_server PORT CERT.pem KEY.pem [native-tls|rustls]");

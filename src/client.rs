@@ -263,6 +263,10 @@ impl ClientBuilder {
 
     /// TCP, then TLS for `wss://`.
     fn open(&self, url: &Url, deadline: Instant) -> Result<MaybeTlsStream, Error> {
+        #[cfg(not(any(feature = "tls", feature = "rustls")))]
+        if url.secure {
+            return Err(UrlError::TlsNotEnabled.into());
+        }
         let tcp = connect_tcp(url, deadline)?;
         tcp.set_nodelay(self.config.nodelay)?;
         if !url.secure {
@@ -447,6 +451,18 @@ mod tests {
         ] {
             assert_eq!(resolve(&base, location).unwrap().to_string(), expected);
         }
+    }
+
+    #[cfg(not(any(feature = "tls", feature = "rustls")))]
+    #[test]
+    fn wss_without_a_tls_feature_fails_before_connecting() {
+        let err = ClientBuilder::new("wss://127.0.0.1:1/")
+            .connect()
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Url(UrlError::TlsNotEnabled)),
+            "{err:?}"
+        );
     }
 
     #[test]

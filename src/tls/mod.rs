@@ -26,7 +26,7 @@
 //! `native-tls` stream cannot be cloned or split: a thread blocked in
 //! `read` holds it, and a thread that wants to send waits for the next
 //! byte from the peer. stdws does not lock the stream. It turns every TLS
-//! session into a pure transform, [`TlsSession`](crate::duplex::TlsSession):
+//! session into a pure transform, `TlsSession` (crate-internal):
 //! ciphertext in, plaintext out, and the reverse. The socket stays outside.
 //!
 //! ```text
