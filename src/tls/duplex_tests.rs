@@ -237,3 +237,34 @@ fn close_notify_then_fin_ends_the_peer_stream() {
         assert!(std::io::Write::write_all(&mut stream, b"late").is_err());
     }
 }
+
+#[test]
+fn corrupt_record_is_invalid_data_and_the_session_answers_with_an_alert() {
+    for (server, client) in pairs() {
+        let (stream, ws) = connected(server, client);
+        let (client_stream, _) = ws.into_parts();
+        let mut raw = client_stream.tcp();
+        // An application-data record whose 32 bytes do not authenticate.
+        let mut record = vec![0x17, 0x03, 0x03, 0x00, 0x20];
+        record.extend_from_slice(&[0xAB; 32]);
+        std::io::Write::write_all(&mut raw, &record).unwrap();
+        let (mut reader, _writer) = stream.split();
+        let err = reader.read(&mut [0u8; 64]).unwrap_err();
+        // Never a timeout kind: the caller must not retry.
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::InvalidData,
+            "{server:?}: {err}"
+        );
+        assert!(err.to_string().starts_with("TLS: "), "{err}");
+        // The alert reached the client before anything else.
+        raw.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut alert = [0u8; 5];
+        raw.read_exact(&mut alert).unwrap();
+        assert!(
+            matches!(alert[0], 0x15 | 0x17),
+            "{server:?}: record type {:#x}",
+            alert[0]
+        );
+    }
+}

@@ -114,16 +114,17 @@ impl Read for DuplexReader {
             if n == 0 {
                 return Ok(0);
             }
-            let pending = {
+            let (decrypted, pending) = {
                 let mut tls = lock(&self.shared.tls)?;
                 let Tls { session, outbox } = &mut *tls;
-                session.decrypt(&self.raw[..n], &mut self.plain)?;
+                let decrypted = session.decrypt(&self.raw[..n], &mut self.plain);
+                // Also after a failure: the session may have an alert to send.
                 session.take_output(outbox);
-                !outbox.is_empty()
+                (decrypted, !outbox.is_empty())
             };
-            if pending {
-                self.send_pending()?;
-            }
+            let sent = if pending { self.send_pending() } else { Ok(()) };
+            decrypted?;
+            sent?;
         }
     }
 }
