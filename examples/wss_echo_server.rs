@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example wss_echo_server -- 9443 cert.pem key.pem [rustls]
+//! cargo run --release --example wss_echo_server -- 9443 [rustls]   # self-signed
 //! ```
 
 #[cfg(not(any(feature = "tls", feature = "rustls")))]
@@ -21,25 +22,48 @@ fn main() {
     use stdws::tls::{Identity, TlsAcceptor, TlsBackend};
     use stdws::{Accept, Config, Connection, ServerHandshake};
 
-    let args: Vec<String> = std::env::args().collect();
-    let [_, port, cert, key, rest @ ..] = args.as_slice() else {
-        eprintln!("usage: wss_echo_server PORT CERT.pem KEY.pem [native-tls|rustls]");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = || -> ! {
+        eprintln!("usage: wss_echo_server PORT [CERT.pem KEY.pem] [native-tls|rustls]");
         std::process::exit(2);
     };
-    let backend = match rest.first().map(String::as_str) {
-        None => TlsBackend::default(),
-        Some(name) => *TlsBackend::all()
+    let port: u16 = args
+        .first()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| usage());
+    let backend_named = |name: &str| {
+        TlsBackend::all()
             .iter()
+            .copied()
             .find(|b| format!("{b:?}").eq_ignore_ascii_case(&name.replace('-', "")))
-            .unwrap_or_else(|| panic!("backend {name} not compiled in")),
     };
-    let identity = Identity::from_pem_files(cert, key).expect("certificate and key");
+    let (identity, backend) = match &args[1..] {
+        [cert, key, rest @ ..] if backend_named(cert).is_none() => (
+            Identity::from_pem_files(cert, key).expect("certificate and key"),
+            rest.first(),
+        ),
+        rest => {
+            // No files given: a self-signed certificate for localhost and
+            // 127.0.0.1, made now (clients must skip verification).
+            let key = rcgen::KeyPair::generate().expect("key");
+            let cert = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+                .and_then(|p| p.self_signed(&key))
+                .expect("certificate");
+            (
+                Identity::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()),
+                rest.first(),
+            )
+        }
+    };
+    let backend = match backend {
+        None => TlsBackend::default(),
+        Some(name) => backend_named(name).unwrap_or_else(|| usage()),
+    };
     let acceptor = TlsAcceptor::builder(identity)
         .backend(backend)
         .build()
         .expect("TLS setup");
-    let listener =
-        TcpListener::bind(("127.0.0.1", port.parse::<u16>().expect("port"))).expect("bind");
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
     eprintln!("wss_echo_server ({backend:?}) listening on wss://127.0.0.1:{port}");
     for tcp in listener.incoming() {
         let Ok(tcp) = tcp else { continue };
