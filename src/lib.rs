@@ -12,8 +12,14 @@
 //!    │
 //!  frame, handshake, protocol, extension   sans-I/O codecs and state
 //!    │
-//!  Stream          TcpStream, UnixStream, or any Read + Write
+//!  Stream          TcpStream, TlsStream (wss://), UnixStream, or any Read + Write
 //! ```
+//!
+//! `wss://` works with the default `tls` feature (native-tls) or the
+//! `rustls` feature; the `tls` module has certificates, the server's
+//! `TlsAcceptor` and how a TLS stream is read and written from two
+//! threads at once. HTTP Basic and Digest authentication live in
+//! [`handshake::auth`].
 //!
 //! ## A client
 //!

@@ -405,11 +405,6 @@ impl TlsConnector {
         self
     }
 
-    /// The backend in use.
-    pub fn get_backend(&self) -> TlsBackend {
-        self.backend
-    }
-
     /// Runs the TLS handshake on a connected socket before `deadline`.
     /// `host` is sent as SNI (unless it is an IP address) and checked
     /// against the server's certificate.
