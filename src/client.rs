@@ -446,7 +446,7 @@ mod tests {
             ("ws://b.example/x", "ws://b.example/x"),
             ("https://b.example/x", "wss://b.example/x"),
             ("//c.example/y", "wss://c.example/y"),
-            ("/root", "wss://a.example:8443/root"),
+            ("/top", "wss://a.example:8443/top"),
             ("other?z", "wss://a.example:8443/dir/other?z"),
         ] {
             assert_eq!(resolve(&base, location).unwrap().to_string(), expected);
