@@ -268,3 +268,14 @@ fn corrupt_record_is_invalid_data_and_the_session_answers_with_an_alert() {
         );
     }
 }
+
+#[test]
+fn halves_and_acceptor_cross_threads() {
+    fn send<T: Send>() {}
+    fn shared<T: Send + Sync>() {}
+    send::<TlsStream>();
+    send::<DuplexReader>();
+    send::<DuplexWriter>();
+    shared::<TlsAcceptor>();
+    shared::<TlsConnector>();
+}
