@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop bench fuzz soak doc ci
+.PHONY: test lint autobahn autobahn-wss interop bench fuzz soak doc ci
 
 ## Unit, integration and doc tests: no network, no services.
 test:
@@ -18,6 +18,10 @@ lint:
 ## Autobahn TestSuite, both roles (needs ../shared/tools/autobahn or AUTOBAHN_TOOLS).
 autobahn:
 	scripts/autobahn.sh
+
+## Autobahn 1.*–10.* over wss://, server mode, once per TLS backend.
+autobahn-wss:
+	scripts/autobahn_wss.sh
 
 ## Real peers: Python websockets, node ws, headless Chromium.
 interop:

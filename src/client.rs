@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::error::{Error, HandshakeError, Timeout, UrlError};
 use crate::extension::{format_extensions, negotiate_client, ExtensionOffer};
 use crate::frame::Role;
+use crate::handshake::auth::{answer, is_stale, parse_challenges, ClientScheme};
 use crate::handshake::client::{build_request, new_key, RequestParts, Response};
 use crate::handshake::HeadLimits;
 use crate::stream::{MaybeTlsStream, Stream};
@@ -27,14 +28,66 @@ use crate::websocket::WebSocket;
 /// assert_eq!(ws.protocol(), Some("chat"));
 /// # Ok::<(), stdws::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     url: String,
     config: Config,
     protocols: Vec<String>,
     origin: Option<String>,
     headers: Vec<(String, String)>,
+    credentials: Option<Credentials>,
+    max_redirects: usize,
+    #[cfg(any(feature = "tls", feature = "rustls"))]
+    tls: crate::tls::TlsConnector,
 }
+
+impl std::fmt::Debug for ClientBuilder {
+    /// The URL without its password; credentials show the user only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url =
+            Url::parse(&self.url).map_or_else(|_| "<invalid URL>".to_owned(), |u| u.to_string());
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let secret = CREDENTIAL_HEADERS.iter().any(|c| n.eq_ignore_ascii_case(c));
+                (n.as_str(), if secret { "***" } else { v.as_str() })
+            })
+            .collect();
+        let mut d = f.debug_struct("ClientBuilder");
+        d.field("url", &url)
+            .field("config", &self.config)
+            .field("protocols", &self.protocols)
+            .field("origin", &self.origin)
+            .field("headers", &headers)
+            .field("credentials", &self.credentials)
+            .field("max_redirects", &self.max_redirects);
+        #[cfg(any(feature = "tls", feature = "rustls"))]
+        d.field("tls", &self.tls);
+        d.finish()
+    }
+}
+
+/// A user name and password; `Debug` shows the user only.
+#[derive(Clone, PartialEq, Eq)]
+struct Credentials {
+    user: String,
+    password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({:?}, ***)", self.user)
+    }
+}
+
+/// Statuses whose `Location` a client may follow (RFC 9110 §15.4). A
+/// WebSocket handshake is a GET, so 303 needs no change of method.
+const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
+
+/// Header fields that carry credentials for one origin: dropped when a
+/// redirect leaves it (CVE-2022-0536 in follow-redirects, ws 8.x fixes).
+const CREDENTIAL_HEADERS: [&str; 2] = ["Authorization", "Cookie"];
 
 impl ClientBuilder {
     /// A builder for `url`.
@@ -45,6 +98,10 @@ impl ClientBuilder {
             protocols: Vec::new(),
             origin: None,
             headers: Vec::new(),
+            credentials: None,
+            max_redirects: 0,
+            #[cfg(any(feature = "tls", feature = "rustls"))]
+            tls: crate::tls::TlsConnector::new(),
         }
     }
 
@@ -72,37 +129,163 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets the time for TCP connect plus handshake together.
+    /// Sets the time for TCP connect, TLS and the handshake together (all
+    /// attempts, when following redirects or answering a 401).
     pub fn handshake_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.config.handshake_timeout = timeout;
         self
     }
 
-    /// Connects and performs the handshake.
+    /// Answers a `401` with these credentials (Digest when offered, else
+    /// Basic), reconnecting once per scheme. Without this, the URL's
+    /// `user:pass@` is used. Never sent before the server asks, nor to
+    /// another origin after a redirect.
+    pub fn credentials(
+        mut self,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> ClientBuilder {
+        self.credentials = Some(Credentials {
+            user: user.into(),
+            password: password.into(),
+        });
+        self
+    }
+
+    /// Follows up to `max` redirects (301, 302, 303, 307, 308 to `ws`,
+    /// `wss`, `http` or `https` locations). Off (0) by default. A URL seen
+    /// twice is a loop and fails with [`HandshakeError::Redirect`], as does
+    /// one redirect too many. `Authorization`, `Cookie` and credentials
+    /// are dropped when a redirect goes to another host or port, or from
+    /// `wss` to `ws`.
+    pub fn max_redirects(mut self, max: usize) -> ClientBuilder {
+        self.max_redirects = max;
+        self
+    }
+
+    /// TLS settings for `wss://` (trust anchors, backend, client
+    /// certificate).
+    #[cfg(any(feature = "tls", feature = "rustls"))]
+    pub fn tls(mut self, tls: crate::tls::TlsConnector) -> ClientBuilder {
+        self.tls = tls;
+        self
+    }
+
+    /// Also trusts the CA certificates in this PEM file (`wss://`).
+    #[cfg(any(feature = "tls", feature = "rustls"))]
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> ClientBuilder {
+        self.tls = self.tls.ca_file(path);
+        self
+    }
+
+    /// **Turns off certificate verification** for `wss://`: for tests
+    /// against a self-signed certificate only (see
+    /// [`TlsConnector::danger_accept_invalid_certs`](crate::tls::TlsConnector::danger_accept_invalid_certs)).
+    #[cfg(any(feature = "tls", feature = "rustls"))]
+    pub fn danger_accept_invalid_certs(mut self, on: bool) -> ClientBuilder {
+        self.tls = self.tls.danger_accept_invalid_certs(on);
+        self
+    }
+
+    /// Connects and performs the handshake, answering a `401` and following
+    /// redirects as configured.
     pub fn connect(self) -> Result<WebSocket<MaybeTlsStream>, Error> {
-        let url = Url::parse(&self.url)?;
+        let mut url = Url::parse(&self.url)?;
         let deadline = Instant::now() + self.config.handshake_timeout;
-        let tcp = connect_tcp(&url, deadline)?;
-        tcp.set_nodelay(self.config.nodelay)?;
-        if url.secure {
-            return Err(UrlError::TlsNotEnabled.into());
+        let mut headers = self.headers.clone();
+        let mut credentials = self.credentials.clone().or_else(|| userinfo(&url));
+        let mut seen = vec![url_key(&url)];
+        let mut auth = AuthAttempts::default();
+        loop {
+            let stream = self.open(&url, deadline)?;
+            let mut request_headers = headers.clone();
+            if let Some(value) = &auth.authorization {
+                request_headers.push(("Authorization".into(), value.clone()));
+            }
+            let err = match self.handshake(stream, &url, deadline, &request_headers) {
+                Ok(ws) => return Ok(ws),
+                Err(e) => e,
+            };
+            let Error::Handshake(HandshakeError::UnexpectedStatus {
+                status,
+                headers: response,
+                ..
+            }) = &err
+            else {
+                return Err(err);
+            };
+            if *status == 401 {
+                match &credentials {
+                    Some(c) if auth.next(response, c, &url.resource) => continue,
+                    _ => return Err(err),
+                }
+            }
+            if !REDIRECTS.contains(status) || self.max_redirects == 0 {
+                return Err(err);
+            }
+            if seen.len() > self.max_redirects {
+                return Err(redirect_error(format!(
+                    "more than {} redirects",
+                    self.max_redirects
+                )));
+            }
+            let location = header(response, "Location")
+                .ok_or_else(|| redirect_error(format!("{status} without Location")))?;
+            let next = resolve(&url, location)
+                .map_err(|e| redirect_error(format!("cannot follow {location:?}: {e}")))?;
+            let key = url_key(&next);
+            if seen.contains(&key) {
+                return Err(redirect_error(format!("loop: {next} seen twice")));
+            }
+            seen.push(key);
+            if leaves_origin(&url, &next) {
+                headers
+                    .retain(|(n, _)| !CREDENTIAL_HEADERS.iter().any(|c| n.eq_ignore_ascii_case(c)));
+                credentials = None;
+            }
+            if let Some(c) = userinfo(&next) {
+                credentials = Some(c);
+            }
+            log::debug!("following a {status} redirect to {next}");
+            auth = AuthAttempts::default();
+            url = next;
         }
-        self.handshake(MaybeTlsStream::Plain(tcp), &url, deadline)
     }
 
     /// Performs the handshake over a stream already connected to the URL's
-    /// host (a proxy tunnel, a Unix socket, a test pipe).
+    /// host (a proxy tunnel, a Unix socket, a test pipe). No 401 answer
+    /// and no redirect: those need a new connection.
     pub fn connect_on<S: Stream>(self, stream: S) -> Result<WebSocket<S>, Error> {
         let url = Url::parse(&self.url)?;
         let deadline = Instant::now() + self.config.handshake_timeout;
-        self.handshake(stream, &url, deadline)
+        self.handshake(stream, &url, deadline, &self.headers)
+    }
+
+    /// TCP, then TLS for `wss://`.
+    fn open(&self, url: &Url, deadline: Instant) -> Result<MaybeTlsStream, Error> {
+        #[cfg(not(any(feature = "tls", feature = "rustls")))]
+        if url.secure {
+            return Err(UrlError::TlsNotEnabled.into());
+        }
+        let tcp = connect_tcp(url, deadline)?;
+        tcp.set_nodelay(self.config.nodelay)?;
+        if !url.secure {
+            return Ok(MaybeTlsStream::Plain(tcp));
+        }
+        #[cfg(any(feature = "tls", feature = "rustls"))]
+        return Ok(MaybeTlsStream::Tls(
+            self.tls.connect(&url.host, tcp, deadline)?,
+        ));
+        #[cfg(not(any(feature = "tls", feature = "rustls")))]
+        Err(UrlError::TlsNotEnabled.into())
     }
 
     fn handshake<S: Stream>(
-        self,
+        &self,
         mut stream: S,
         url: &Url,
         deadline: Instant,
+        headers: &[(String, String)],
     ) -> Result<WebSocket<S>, Error> {
         let key = new_key();
         let offers: Vec<ExtensionOffer> = self
@@ -125,7 +308,7 @@ impl ClientBuilder {
             origin: self.origin.as_deref(),
             protocols: &self.protocols,
             extensions: extensions.as_deref(),
-            headers: &self.headers,
+            headers,
         });
         stream.set_write_timeout(Some(time_left(deadline)?))?;
         stream
@@ -140,12 +323,94 @@ impl ClientBuilder {
         let agreed = response.validate(&key, &self.protocols)?;
         let extensions = negotiate_client(&self.config.extensions, &agreed.extensions)
             .map_err(HandshakeError::InvalidResponse)?;
-        let mut ws = WebSocket::from_raw(stream, Role::Client, self.config, head.leftover());
+        let mut ws =
+            WebSocket::from_raw(stream, Role::Client, self.config.clone(), head.leftover());
         ws.set_agreed(agreed.protocol, extensions);
         ws.response = Some(Box::new(response));
         ws.apply_timeouts()?;
         Ok(ws)
     }
+}
+
+/// The answers to 401s tried on one URL: each scheme once, Digest first;
+/// a Digest answer told `stale=true` gets one more try with the new nonce
+/// (RFC 7616 §3.3: the password was right).
+#[derive(Debug, Default)]
+struct AuthAttempts {
+    authorization: Option<String>,
+    tried: Vec<ClientScheme>,
+    stale_retried: bool,
+}
+
+impl AuthAttempts {
+    /// Prepares the next answer to this 401; false when there is none.
+    fn next(&mut self, response: &[(String, String)], c: &Credentials, uri: &str) -> bool {
+        let challenges = parse_challenges(
+            response
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("WWW-Authenticate"))
+                .map(|(_, v)| v.as_str()),
+        );
+        if self.tried.last() == Some(&ClientScheme::Digest)
+            && is_stale(&challenges)
+            && !self.stale_retried
+        {
+            self.stale_retried = true;
+            self.tried.pop();
+        }
+        match answer(&challenges, &self.tried, &c.user, &c.password, uri) {
+            Some((scheme, value)) => {
+                self.tried.push(scheme);
+                self.authorization = Some(value);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn userinfo(url: &Url) -> Option<Credentials> {
+    url.userinfo.as_ref().map(|(user, password)| Credentials {
+        user: user.clone(),
+        password: password.clone(),
+    })
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn redirect_error(reason: String) -> Error {
+    HandshakeError::Redirect(reason).into()
+}
+
+/// What makes two URLs the same for loop detection.
+fn url_key(url: &Url) -> String {
+    format!("{}{}", url.origin(), url.resource)
+}
+
+/// True when credentials for `from` must not go to `to`: another host or
+/// port, or a downgrade from `wss` to `ws`.
+fn leaves_origin(from: &Url, to: &Url) -> bool {
+    !from.host.eq_ignore_ascii_case(&to.host) || from.port != to.port || (from.secure && !to.secure)
+}
+
+/// Resolves a `Location` value against the current URL (RFC 3986 §5.2):
+/// absolute, scheme-relative (`//host/path`), absolute path or relative path.
+fn resolve(base: &Url, location: &str) -> Result<Url, UrlError> {
+    if let Some(rest) = location.strip_prefix("//") {
+        let scheme = if base.secure { "wss" } else { "ws" };
+        return Url::parse(&format!("{scheme}://{rest}"));
+    }
+    if location.contains("://") || location.starts_with('/') {
+        return base.join(location);
+    }
+    let path = base.resource.split('?').next().unwrap_or("/");
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    base.join(&format!("{dir}{location}"))
 }
 
 /// Connects to the first address of the URL's host that answers before
@@ -168,4 +433,50 @@ fn connect_tcp(url: &Url, deadline: Instant) -> Result<TcpStream, Error> {
         }
     }
     Err(last.unwrap_or_else(|| Error::Url(UrlError::InvalidHost(url.host.clone()))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_resolve_like_rfc_3986() {
+        let base = Url::parse("wss://a.example:8443/dir/page?q=1").unwrap();
+        for (location, expected) in [
+            ("ws://b.example/x", "ws://b.example/x"),
+            ("https://b.example/x", "wss://b.example/x"),
+            ("//c.example/y", "wss://c.example/y"),
+            ("/top", "wss://a.example:8443/top"),
+            ("other?z", "wss://a.example:8443/dir/other?z"),
+        ] {
+            assert_eq!(resolve(&base, location).unwrap().to_string(), expected);
+        }
+    }
+
+    #[cfg(not(any(feature = "tls", feature = "rustls")))]
+    #[test]
+    fn wss_without_a_tls_feature_fails_before_connecting() {
+        let err = ClientBuilder::new("wss://127.0.0.1:1/")
+            .connect()
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Url(UrlError::TlsNotEnabled)),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn credentials_stay_within_host_port_and_security() {
+        let from = Url::parse("wss://a.example:8443/").unwrap();
+        let leaves = |to: &str| leaves_origin(&from, &Url::parse(to).unwrap());
+        assert!(!leaves("wss://A.example:8443/other"));
+        assert!(leaves("wss://b.example:8443/"));
+        assert!(leaves("wss://a.example:9443/"));
+        assert!(leaves("ws://a.example:8443/"));
+        let plain = Url::parse("ws://a.example:8080/").unwrap();
+        assert!(!leaves_origin(
+            &plain,
+            &Url::parse("wss://a.example:8080/").unwrap()
+        ));
+    }
 }

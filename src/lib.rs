@@ -12,8 +12,14 @@
 //!    │
 //!  frame, handshake, protocol, extension   sans-I/O codecs and state
 //!    │
-//!  Stream          TcpStream, UnixStream, or any Read + Write
+//!  Stream          TcpStream, TlsStream (wss://), UnixStream, or any Read + Write
 //! ```
+//!
+//! `wss://` works with the default `tls` feature (native-tls) or the
+//! `rustls` feature; the `tls` module has certificates, the server's
+//! `TlsAcceptor` and how a TLS stream is read and written from two
+//! threads at once. HTTP Basic and Digest authentication live in
+//! [`handshake::auth`].
 //!
 //! ## A client
 //!
@@ -61,6 +67,8 @@
 mod client;
 mod config;
 mod connection;
+#[cfg(any(feature = "tls", feature = "rustls"))]
+mod duplex;
 mod error;
 pub mod extension;
 pub mod frame;
@@ -72,6 +80,8 @@ mod protocol;
 mod read;
 mod session;
 mod stream;
+#[cfg(any(feature = "tls", feature = "rustls"))]
+pub mod tls;
 mod upgrade;
 mod url;
 pub mod utf8;
@@ -90,6 +100,8 @@ pub use message::{CloseCode, CloseFrame, Message};
 pub use protocol::Event;
 pub use session::FrameHook;
 pub use stream::{MaybeTlsStream, Stream};
+#[cfg(any(feature = "tls", feature = "rustls"))]
+pub use tls::{TlsAcceptor, TlsConnector, TlsStream};
 pub use upgrade::ServerHandshake;
 pub use url::Url;
 pub use websocket::WebSocket;

@@ -149,8 +149,10 @@ impl FrameReader {
         let start = dest.len();
         if self.buf.data().is_empty() && want >= DIRECT_READ_MIN {
             // Large remainder: straight into the destination, growing it by
-            // what has arrived so far.
-            let step = want.min(dest.len().max(GROW_STEP));
+            // at most one step per read. (Growing by the length so far made
+            // each read zero as much as had arrived: quadratic for a large
+            // message read in small pieces, as TLS records are.)
+            let step = want.min(GROW_STEP);
             dest.resize(start + step, 0);
             let n = read_retrying(r, &mut dest[start..]);
             let n = match n {

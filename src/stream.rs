@@ -101,6 +101,9 @@ fn nonzero(d: Duration) -> Duration {
 pub enum MaybeTlsStream {
     /// `ws://`
     Plain(TcpStream),
+    /// `wss://` (with the `tls` or `rustls` feature).
+    #[cfg(any(feature = "tls", feature = "rustls"))]
+    Tls(crate::tls::TlsStream),
 }
 
 impl MaybeTlsStream {
@@ -108,6 +111,8 @@ impl MaybeTlsStream {
     pub fn tcp(&self) -> &TcpStream {
         match self {
             MaybeTlsStream::Plain(s) => s,
+            #[cfg(any(feature = "tls", feature = "rustls"))]
+            MaybeTlsStream::Tls(s) => s.tcp(),
         }
     }
 }
@@ -116,6 +121,8 @@ impl Read for MaybeTlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             MaybeTlsStream::Plain(s) => s.read(buf),
+            #[cfg(any(feature = "tls", feature = "rustls"))]
+            MaybeTlsStream::Tls(s) => s.read(buf),
         }
     }
 }
@@ -124,18 +131,24 @@ impl Write for MaybeTlsStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             MaybeTlsStream::Plain(s) => s.write(buf),
+            #[cfg(any(feature = "tls", feature = "rustls"))]
+            MaybeTlsStream::Tls(s) => s.write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         match self {
             MaybeTlsStream::Plain(s) => s.write_vectored(bufs),
+            #[cfg(any(feature = "tls", feature = "rustls"))]
+            MaybeTlsStream::Tls(s) => s.write_vectored(bufs),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
             MaybeTlsStream::Plain(s) => s.flush(),
+            #[cfg(any(feature = "tls", feature = "rustls"))]
+            MaybeTlsStream::Tls(s) => s.flush(),
         }
     }
 }
@@ -144,6 +157,8 @@ impl Stream for MaybeTlsStream {
     fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
             MaybeTlsStream::Plain(s) => s.shutdown_write(),
+            #[cfg(any(feature = "tls", feature = "rustls"))]
+            MaybeTlsStream::Tls(s) => s.shutdown_write(),
         }
     }
 

@@ -11,6 +11,7 @@
 //! [`server`] parses and checks a request and builds the 101 reply or an
 //! error page; [`client`] builds a request and checks the reply.
 
+pub mod auth;
 pub mod client;
 pub mod server;
 
@@ -213,9 +214,12 @@ impl Headers {
 
 /// True for a valid RFC 7230 token (subprotocol names must be tokens).
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(is_tchar)
+}
+
+/// A byte allowed in a token (RFC 9110 §5.6.2).
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// A header value stdws may write: no CR, LF or other control bytes, which
