@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn autobahn-wss interop bench fuzz soak doc ci
+.PHONY: test lint autobahn interop bench fuzz soak doc
 
 ## Unit, integration and doc tests: no network, no services.
 test:
@@ -15,13 +15,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
-## Autobahn TestSuite, both roles (needs ../shared/tools/autobahn or AUTOBAHN_TOOLS).
+## Autobahn TestSuite: both roles, and the server over wss:// with each TLS backend
+## (needs ../shared/tools/autobahn or AUTOBAHN_TOOLS).
 autobahn:
 	scripts/autobahn.sh
-
-## Autobahn 1.*–10.* over wss://, server mode, once per TLS backend.
-autobahn-wss:
-	scripts/autobahn_wss.sh
 
 ## Real peers: Python websockets, node ws, headless Chromium.
 interop:

@@ -2,10 +2,12 @@
 # Runs the Autobahn TestSuite against stdws and compares every case's
 # verdicts with autobahn/expected/<agent>.txt.
 #
-#   scripts/autobahn.sh [AGENT...]      agents: server client (default: all)
+#   scripts/autobahn.sh [AGENT...]      (default: all agents)
 #
-#   server  examples/autobahn_server (echo on every path), fuzzingclient
-#   client  examples/autobahn_client, fuzzingserver
+#   server          examples/autobahn_server (echo on every path), fuzzingclient
+#   client          examples/autobahn_client, fuzzingserver
+#   wss-native-tls  examples/wss_echo_server over TLS (native-tls), fuzzingclient
+#   wss-rustls      the same with the rustls backend
 #
 # Environment:
 #   AUTOBAHN_TOOLS   the suite's runner (default: ../shared/tools/autobahn
@@ -21,10 +23,10 @@ TOOLS="${AUTOBAHN_TOOLS:-$ROOT/../shared/tools/autobahn}"
 RUN="$TOOLS/run.sh"
 [[ -x "$RUN" ]] || { echo "autobahn.sh: no runner at $RUN (set AUTOBAHN_TOOLS)" >&2; exit 2; }
 AGENTS=("$@")
-[[ ${#AGENTS[@]} -gt 0 ]] || AGENTS=(server client)
+[[ ${#AGENTS[@]} -gt 0 ]] || AGENTS=(server client wss-native-tls wss-rustls)
 
 cd "$ROOT"
-cargo build --release --examples --quiet
+cargo build --release --examples --all-features --quiet
 BIN="$ROOT/target/release/examples"
 
 . "$ROOT/scripts/lib.sh"
@@ -42,6 +44,21 @@ cases_for() {
 }
 
 SERVER_PID=""
+# run_server AGENT SCHEME CMD... : start CMD (PORT replaced by a free port),
+# then the fuzzing client against SCHEME://127.0.0.1:PORT.
+run_server() {
+  local out="$1" scheme="$2"; shift 2
+  local port cmd=()
+  port="$(free_port)"
+  for a in "$@"; do cmd+=("${a//PORT/$port}"); done
+  "${cmd[@]}" > "$out/server.log" 2>&1 &
+  SERVER_PID=$!
+  wait_port "$port"
+  "$RUN" --agent stdws server "$scheme://127.0.0.1:$port" "$cases" "$out" || true
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
 trap '[[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true' EXIT
 
 check() {
@@ -66,16 +83,9 @@ for agent in "${AGENTS[@]}"; do
   mkdir -p "$out"
   cases="$(cases_for "$agent")"
   case "$agent" in
-    server)
-      port="$(free_port)"
-      "$BIN/autobahn_server" "$port" > "$out/server.log" 2>&1 &
-      SERVER_PID=$!
-      wait_port "$port"
-      "$RUN" --agent stdws server "ws://127.0.0.1:$port" "$cases" "$out" || true
-      kill "$SERVER_PID" 2>/dev/null || true
-      wait "$SERVER_PID" 2>/dev/null || true
-      SERVER_PID=""
-      ;;
+    server) run_server "$out" ws "$BIN/autobahn_server" PORT ;;
+    wss-native-tls) run_server "$out" wss "$BIN/wss_echo_server" PORT native-tls ;;
+    wss-rustls) run_server "$out" wss "$BIN/wss_echo_server" PORT rustls ;;
     client)
       port="$(free_port)"
       "$RUN" client "$port" "$cases" "$out" -- "$BIN/autobahn_client" "ws://127.0.0.1:$port" || true
