@@ -61,6 +61,8 @@
 mod client;
 mod config;
 mod connection;
+#[cfg(unix)]
+mod duplex;
 mod error;
 pub mod extension;
 pub mod frame;
@@ -70,6 +72,8 @@ mod mask;
 mod message;
 mod protocol;
 mod read;
+#[cfg(unix)]
+mod server;
 mod session;
 mod stream;
 mod upgrade;
@@ -88,6 +92,8 @@ pub use handshake::server::{Accept, Reject, Request};
 pub use listener::{Binding, Listener};
 pub use message::{CloseCode, CloseFrame, Message};
 pub use protocol::Event;
+#[cfg(unix)]
+pub use server::{Admission, Client, Clients, Handler, Server, ServerBuilder};
 pub use session::FrameHook;
 pub use stream::{MaybeTlsStream, Stream};
 pub use upgrade::ServerHandshake;
