@@ -20,9 +20,7 @@ fn main() -> std::io::Result<()> {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(9001);
-    let server = Server::builder()
-        .fallback(Echo)
-        .bind(("127.0.0.1", port))?;
+    let server = Server::builder().fallback(Echo).bind(("127.0.0.1", port))?;
     eprintln!("echo_server listening on ws://{}", server.local_addr());
     server.wait();
     Ok(())

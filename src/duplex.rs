@@ -394,9 +394,10 @@ pub(crate) mod tests {
         let mut got = [0u8; 11];
         stream.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"early hello");
-        stream
+        let n = stream
             .write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")])
             .unwrap();
+        assert_eq!(n, 4);
         let mut wire = [0u8; 4];
         peer.read_exact(&mut wire).unwrap();
         assert_eq!(wire, b"abcd".map(|b| b ^ 0x5A));

@@ -316,6 +316,7 @@ impl Link {
     }
 
     /// The socket.
+    #[cfg(test)]
     pub(crate) fn duplex(&self) -> &Arc<Duplex> {
         &self.duplex
     }
@@ -652,11 +653,7 @@ impl Link {
 
     /// Writes the queue until it is empty, the lock released while
     /// writing; then gives up "busy". The caller holds "busy".
-    fn drain<'a>(
-        &'a self,
-        mut g: MutexGuard<'a, Out>,
-        caller: Option<&[u8]>,
-    ) -> Result<(), Error> {
+    fn drain<'a>(&'a self, mut g: MutexGuard<'a, Out>, caller: Option<&[u8]>) -> Result<(), Error> {
         loop {
             if g.queue.chunks.is_empty() {
                 g.queue.busy = false;

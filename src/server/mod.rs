@@ -34,9 +34,9 @@
 mod client;
 mod files;
 mod handler;
-mod link;
+pub(crate) mod link;
 mod router;
-mod timer;
+pub(crate) mod timer;
 mod worker;
 
 pub use client::{Client, Clients};
@@ -44,8 +44,8 @@ pub use handler::{Admission, Handler};
 
 use std::collections::HashMap;
 use std::io::{self, IoSlice};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::net::ToSocketAddrs;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
@@ -488,7 +488,10 @@ impl Inner {
         let mut live = self.live();
         if live.len() >= self.config.max_connections {
             drop(live);
-            log::debug!("{peer}: refused, {} connections", self.config.max_connections);
+            log::debug!(
+                "{peer}: refused, {} connections",
+                self.config.max_connections
+            );
             self.refuse(tcp);
             return;
         }
@@ -558,5 +561,9 @@ impl Inner {
 }
 
 fn busy_page() -> Vec<u8> {
-    error_response(503, "too many connections", &[("Retry-After".into(), "1".into())])
+    error_response(
+        503,
+        "too many connections",
+        &[("Retry-After".into(), "1".into())],
+    )
 }

@@ -93,8 +93,14 @@ mod tests {
     fn origins_off_the_list_are_refused() {
         let list = vec!["http://good.example".to_owned()];
         assert!(origin_allowed(None, &request(Some("http://evil.example"))));
-        assert!(origin_allowed(Some(&list), &request(Some("http://GOOD.example"))));
-        assert!(!origin_allowed(Some(&list), &request(Some("http://evil.example"))));
+        assert!(origin_allowed(
+            Some(&list),
+            &request(Some("http://GOOD.example"))
+        ));
+        assert!(!origin_allowed(
+            Some(&list),
+            &request(Some("http://evil.example"))
+        ));
         assert!(!origin_allowed(Some(&list), &request(Some("null"))));
         assert!(origin_allowed(Some(&list), &request(None)));
     }

@@ -33,6 +33,10 @@ use crate::stream::Stream;
 use crate::upgrade::{agree, write_before, Agreed, ServerHandshake};
 use crate::write::FrameWriter;
 
+/// Time past the handshake deadline after which the socket is shut down
+/// (the 408 answer goes out first).
+const HANDSHAKE_GRACE: Duration = Duration::from_millis(500);
+
 /// An upgraded client, ready to talk.
 struct Opened {
     client: Client,
@@ -46,11 +50,13 @@ pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id:
     let deadline = Instant::now() + inner.config.handshake_timeout;
     let handshaking = Arc::new(AtomicBool::new(true));
     {
-        // The whole handshake (TLS, head, hook, 101) has one deadline; past
-        // it the socket is shut down, whatever the thread is blocked on.
+        // The whole handshake (TLS, head, hook, 101) has one deadline. Reads
+        // and writes time out at it (and answer 408); should anything else
+        // hold the thread (a TLS backend, a hook), the socket is shut down
+        // a moment later, whatever the thread is blocked on.
         let duplex = Arc::downgrade(&duplex);
         let handshaking = Arc::clone(&handshaking);
-        inner.timers.schedule(deadline, move || {
+        inner.timers.schedule(deadline + HANDSHAKE_GRACE, move || {
             if handshaking.load(Ordering::SeqCst) {
                 if let Some(d) = duplex.upgrade() {
                     d.shutdown(Shutdown::Both);
@@ -108,7 +114,8 @@ fn open(
         return None;
     }
     let refuse = |pending: ServerHandshake<DuplexStream>, reject: Reject| {
-        log::debug!("{peer}: {}", pending.reject(reject));
+        let error = pending.reject(reject);
+        log::debug!("{peer}: {error}");
     };
     if let Err(e) = request.validate() {
         refuse(pending, Reject::from(e));
