@@ -164,10 +164,10 @@ enum Mode<'a> {
     /// The connection's own thread sending data: waits for a backlog to
     /// drain, blocks on a full socket, writes `payload` without copying.
     Data(&'a [u8]),
-    /// The connection's own thread sending a control frame: queues behind a
-    /// backlog, blocks only for what it wrote itself.
-    Owner,
-    /// Any other thread: never blocks.
+    /// Control frames from any thread (the policy's pongs and close
+    /// replies included: the reader must never wait for the peer to read,
+    /// or two peers writing at once would each wait for the other), and
+    /// data from other threads: never blocks.
     Other,
 }
 
@@ -379,26 +379,16 @@ impl Link {
         })
     }
 
-    /// Sends a ping or an unsolicited pong.
+    /// Sends a ping or an unsolicited pong. Never blocks.
     pub(crate) fn control(&self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
-        self.write(self.control_mode(), |out, wire| {
-            out.control(wire, opcode, payload)
-        })
-    }
-
-    fn control_mode(&self) -> Mode<'static> {
-        if self.is_owner() {
-            Mode::Owner
-        } else {
-            Mode::Other
-        }
+        self.write(Mode::Other, |out, wire| out.control(wire, opcode, payload))
     }
 
     /// Starts the closing handshake from any thread: sends our close frame
     /// and gives the peer `close_timeout` to answer, after which the socket
     /// is shut down. The connection's thread sees the answer (or the end).
     pub(crate) fn close(&self, frame: CloseFrame) -> Result<(), Error> {
-        let sent = self.write(self.control_mode(), |out, wire| {
+        let sent = self.write(Mode::Other, |out, wire| {
             if out.close_sent {
                 return Ok(false);
             }
@@ -423,14 +413,13 @@ impl Link {
         self.fail_locked(&mut g, end);
     }
 
-    /// The window for `send_tls_output` and the policy: runs `f` with the
-    /// write side, in the mode of the calling thread (the policy runs on
-    /// the connection's own thread).
+    /// The policy's access to the write side (pongs, close frames): runs
+    /// `f` under the lock; never blocks on the network.
     pub(crate) fn with_out<T>(
         &self,
         f: impl FnOnce(&mut Outgoing, &mut dyn Write) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.write(self.control_mode(), |out, wire| f(out, wire))
+        self.write(Mode::Other, |out, wire| f(out, wire))
     }
 
     /// Ends our direction once everything queued is out.
@@ -575,7 +564,6 @@ impl Link {
                 Ok(())
             }
             Mode::Data(payload) => self.drain(g, Some(payload)),
-            Mode::Owner => self.drain(g, None),
         };
         result.and_then(|v| drained.map(|()| v))
     }
@@ -647,6 +635,7 @@ impl Link {
                 g.queue.busy = false;
                 g.outgoing.broken = true;
                 self.duplex.shutdown(Shutdown::Both);
+                self.idle.notify_all();
             }
         }
     }

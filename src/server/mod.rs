@@ -36,6 +36,8 @@ mod files;
 mod handler;
 pub(crate) mod link;
 mod router;
+#[cfg(test)]
+mod tests;
 pub(crate) mod timer;
 mod worker;
 

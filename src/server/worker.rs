@@ -270,6 +270,14 @@ fn converse(inner: &Inner, opened: Opened) {
             Ok(Event::Ping(payload)) => handler.on_ping(&client, &payload),
             Ok(Event::Pong(payload)) => handler.on_pong(&client, &payload),
             Ok(Event::Close(frame)) => break End::Peer(frame),
+            Err(e) if e.is_timeout() => {
+                // Config::read_timeout: an idle client is let go.
+                link.fail(LocalEnd {
+                    frame: CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout"),
+                    error: Some(e),
+                });
+                break End::Local;
+            }
             Err(e) => break End::Error(e),
         };
         if let Err(e) = result {
