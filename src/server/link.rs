@@ -27,6 +27,7 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 use std::net::Shutdown;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
@@ -281,7 +282,15 @@ pub(crate) struct Link {
     owner: ThreadId,
     options: LinkOptions,
     me: Weak<Link>,
+    /// `CLOSING` and `FAILED`, readable without the lock (the reader
+    /// checks them for every frame).
+    state: AtomicU8,
 }
+
+/// Our close frame is out or queued, or the connection is over.
+const CLOSING: u8 = 1;
+/// We failed the connection (`Out::end` is set).
+const FAILED: u8 = 2;
 
 impl Link {
     /// A link owned by the calling thread. `handshaking`: the caller is
@@ -312,6 +321,7 @@ impl Link {
             owner: thread::current().id(),
             options,
             me: me.clone(),
+            state: AtomicU8::new(0),
         })
     }
 
@@ -341,6 +351,7 @@ impl Link {
     pub(crate) fn abandon(&self) {
         let mut g = self.lock();
         g.done = true;
+        self.mark(CLOSING);
         g.queue.clear();
         g.queue.busy = false;
         self.idle.notify_all();
@@ -444,13 +455,16 @@ impl Link {
 
     /// True once our close frame is out (or queued), or we failed the connection.
     pub(crate) fn is_closing(&self) -> bool {
-        let g = self.lock();
-        g.outgoing.close_sent || g.end.is_some() || g.done
+        self.state.load(Ordering::Acquire) & CLOSING != 0
     }
 
     /// True once we failed the connection.
     pub(crate) fn has_failed(&self) -> bool {
-        self.lock().end.is_some()
+        self.state.load(Ordering::Acquire) & FAILED != 0
+    }
+
+    fn mark(&self, bits: u8) {
+        self.state.fetch_or(bits, Ordering::Release);
     }
 
     /// Why we ended the connection, if we did.
@@ -464,6 +478,7 @@ impl Link {
         let flusher = {
             let mut g = self.lock();
             g.done = true;
+            self.mark(CLOSING);
             if g.queue.busy {
                 drop(g);
                 self.arm_close_timer();
@@ -493,6 +508,7 @@ impl Link {
                 frame,
                 error: Some(Error::Timeout(Timeout::Close)),
             });
+            self.mark(CLOSING | FAILED);
         }
         drop(g);
         self.duplex.shutdown(Shutdown::Both);
@@ -543,6 +559,9 @@ impl Link {
             };
             f(outgoing, &mut wire)
         };
+        if g.outgoing.close_sent {
+            self.mark(CLOSING);
+        }
         if g.queue.queued + g.queue.in_flight > self.options.cap && g.end.is_none() {
             let max = self.options.cap;
             self.fail_locked(
@@ -574,6 +593,7 @@ impl Link {
         }
         let frame = end.frame.clone();
         g.end = Some(end);
+        self.mark(CLOSING | FAILED);
         if !g.outgoing.close_sent && !g.outgoing.broken {
             let Out {
                 outgoing,
@@ -671,6 +691,7 @@ impl Link {
                         frame: CloseFrame::new(CloseCode::POLICY_VIOLATION, "write timed out"),
                         error: Some(Error::Timeout(Timeout::Write)),
                     });
+                    self.mark(CLOSING | FAILED);
                 }
                 drop(g);
                 self.duplex.shutdown(Shutdown::Both);
