@@ -729,3 +729,96 @@ fn clients_send_from_other_threads_while_their_thread_is_blocked() {
         Err(Error::Closed)
     ));
 }
+
+/// A toy data-transforming extension: payloads inverted, RSV1 set.
+struct Flip;
+
+struct FlipCoder;
+
+impl stdws::extension::FrameEncoder for FlipCoder {
+    fn encode(
+        &mut self,
+        header: &mut stdws::FrameHeader,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+        _: &stdws::SendOptions,
+    ) -> Result<bool, Error> {
+        header.rsv = stdws::Rsv::RSV1;
+        out.extend(payload.iter().map(|b| !b));
+        Ok(true)
+    }
+}
+
+impl stdws::extension::FrameDecoder for FlipCoder {
+    fn accepts(&mut self, header: &stdws::FrameHeader) -> Result<bool, stdws::ProtocolError> {
+        Ok(header.rsv.contains(stdws::Rsv::RSV1))
+    }
+    fn decode(
+        &mut self,
+        header: &mut stdws::FrameHeader,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+        _: usize,
+    ) -> Result<(), Error> {
+        header.rsv = stdws::Rsv::NONE;
+        out.extend(payload.iter().map(|b| !b));
+        Ok(())
+    }
+}
+
+impl stdws::extension::ExtensionFactory for Flip {
+    fn name(&self) -> &str {
+        "x-flip"
+    }
+    fn rsv(&self) -> stdws::Rsv {
+        stdws::Rsv::RSV1
+    }
+    fn offers(&self) -> Vec<Vec<stdws::extension::Param>> {
+        vec![Vec::new()]
+    }
+    fn accept_offers(
+        &self,
+        _: &[&[stdws::extension::Param]],
+    ) -> Option<(Vec<stdws::extension::Param>, stdws::extension::Negotiated)> {
+        Some((Vec::new(), negotiated()))
+    }
+    fn accept_response(
+        &self,
+        _: &[stdws::extension::Param],
+    ) -> Result<stdws::extension::Negotiated, String> {
+        Ok(negotiated())
+    }
+}
+
+fn negotiated() -> stdws::extension::Negotiated {
+    stdws::extension::Negotiated {
+        encoder: Box::new(FlipCoder),
+        decoder: Box::new(FlipCoder),
+    }
+}
+
+#[test]
+fn a_broadcast_goes_through_the_encoder_of_clients_whose_extension_transforms_data() {
+    let (handler, _events) = recorder(false);
+    let server = Server::builder()
+        .config(Config::default().extension(Flip))
+        .route("/feed", handler)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let url = format!("ws://{}/feed", server.local_addr());
+    let mut plain = ws(&server, "/feed");
+    let mut flipped = WebSocket::builder(&url)
+        .config(client_config().extension(Flip))
+        .connect()
+        .unwrap();
+    assert_eq!(flipped.extensions()[0].name, "x-flip");
+    assert_eq!(server.broadcast(&Message::Binary(vec![0x0F, 0xF0])), 2);
+    // The shared frame for the client without the extension...
+    let frame = plain.recv().unwrap();
+    assert!(frame.rsv.is_empty());
+    assert_eq!(frame.payload, [0x0F, 0xF0]);
+    // ...and the extension's own encoding for the other.
+    let frame = flipped.recv().unwrap();
+    assert_eq!(frame.rsv, stdws::Rsv::RSV1);
+    assert_eq!(frame.payload, [0xF0, 0x0F]);
+}
