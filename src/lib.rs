@@ -6,6 +6,8 @@
 //! It is built in layers, each usable on its own:
 //!
 //! ```text
+//!  Server          a thread per client, Handler, Client handles, broadcast
+//!    │
 //!  Connection<S>   messages, ping/pong, fragmentation, closing handshake
 //!    │
 //!  WebSocket<S>    frames on a stream; bind/listen/accept, connect
@@ -47,6 +49,27 @@
 //!     });
 //! }
 //! # Ok::<(), stdws::Error>(())
+//! ```
+//!
+//! ## A server with handlers
+//!
+//! [`Server`] gives each client its own thread and calls a [`Handler`];
+//! a [`Client`] handle sends from any thread, and broadcasts never wait
+//! for a slow client.
+//!
+//! ```no_run
+//! use stdws::{Client, Error, Handler, Message, Server};
+//!
+//! struct Echo;
+//!
+//! impl Handler for Echo {
+//!     fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
+//!         client.send(message)
+//!     }
+//! }
+//!
+//! Server::builder().route("/echo", Echo).bind("127.0.0.1:9001")?.wait();
+//! # Ok::<(), std::io::Error>(())
 //! ```
 //!
 //! ## Limits

@@ -822,3 +822,39 @@ fn a_broadcast_goes_through_the_encoder_of_clients_whose_extension_transforms_da
     assert_eq!(frame.rsv, stdws::Rsv::RSV1);
     assert_eq!(frame.payload, [0xF0, 0x0F]);
 }
+
+#[test]
+fn a_client_that_stops_reading_is_closed_with_1008_at_the_write_timeout() {
+    let (handler, events) = recorder(false);
+    let server = Server::builder()
+        .config(
+            Config::default()
+                .write_timeout(Some(Duration::from_millis(300)))
+                .max_write_buffer(64 << 20),
+        )
+        .send_buffer_size(16 << 10)
+        .route("/feed", handler)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let stuck = ws(&server, "/feed");
+    socket2::SockRef::from(stuck.get_ref().tcp())
+        .set_recv_buffer_size(4 << 10)
+        .unwrap();
+    let me = stuck.get_ref().tcp().local_addr().unwrap();
+    let started = Instant::now();
+    for _ in 0..256 {
+        // Never blocks, though nobody reads: the backlog waits in the queue.
+        server.broadcast(&Message::Binary(vec![0; 8 << 10]));
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(
+        expect(&events, |s| matches!(s, Seen::Error(..))),
+        Seen::Error(me, "Timeout(Write)".into())
+    );
+    assert_eq!(
+        expect(&events, |s| matches!(s, Seen::Close(..))),
+        Seen::Close(me, 1008, "write timed out".into())
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(stuck);
+}

@@ -150,6 +150,11 @@ impl Client {
         self.link()?.control(OpCode::Ping, payload)
     }
 
+    /// Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3).
+    pub fn pong(&self, payload: &[u8]) -> Result<(), Error> {
+        self.link()?.control(OpCode::Pong, payload)
+    }
+
     /// Starts the closing handshake: sends a close frame and returns. The
     /// client's thread sees the peer's answer and calls
     /// [`on_close`](crate::Handler::on_close); a peer that does not answer
