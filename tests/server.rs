@@ -858,3 +858,28 @@ fn a_client_that_stops_reading_is_closed_with_1008_at_the_write_timeout() {
     assert!(started.elapsed() < Duration::from_secs(5));
     drop(stuck);
 }
+
+#[test]
+fn an_idle_client_is_closed_with_1001_after_the_read_timeout() {
+    let (handler, events) = recorder(false);
+    let server = Server::builder()
+        .config(Config::default().read_timeout(Some(Duration::from_millis(200))))
+        .route("/feed", handler)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let mut idle = connect(&server, "/feed");
+    let me = idle.get_ref().tcp().local_addr().unwrap();
+    assert_eq!(idle.recv().unwrap(), None);
+    assert_eq!(
+        idle.close_frame(),
+        Some(CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout"))
+    );
+    assert_eq!(
+        expect(&events, |s| matches!(s, Seen::Error(..))),
+        Seen::Error(me, "Timeout(Read)".into())
+    );
+    assert_eq!(
+        expect(&events, |s| matches!(s, Seen::Close(..))),
+        Seen::Close(me, 1001, "idle timeout".into())
+    );
+}
