@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::duplex::DuplexStream;
-use crate::handshake::server::{push_header, Reject, Request};
+use crate::handshake::server::{push_header, Reject};
 use crate::stream::Stream;
 use crate::upgrade::ServerHandshake;
 
@@ -170,7 +170,7 @@ pub(crate) fn respond(site: &Site<'_>, pending: ServerHandshake<DuplexStream>) {
     let path = request.path().to_owned();
     if site.console && path == "/" {
         let bytes = CONSOLE_HTML.as_bytes();
-        let response = ok_head("text/html; charset=utf-8", bytes.len() as u64, request);
+        let response = ok_head("text/html; charset=utf-8", bytes.len() as u64);
         if let Ok(mut stream) = pending.respond(&response) {
             if !head {
                 let _ = stream.write_all(bytes);
@@ -199,7 +199,7 @@ pub(crate) fn respond(site: &Site<'_>, pending: ServerHandshake<DuplexStream>) {
         let _ = pending.reject(Reject::new(404, status_reason(404)));
         return;
     };
-    let response = ok_head(found.content_type, len, request);
+    let response = ok_head(found.content_type, len);
     if let Ok(mut stream) = pending.respond(&response) {
         if !head {
             // The body may take longer than the handshake deadline: each
@@ -221,7 +221,7 @@ fn status_reason(status: u16) -> &'static str {
     }
 }
 
-fn ok_head(content_type: &str, len: u64, _request: &Request) -> Vec<u8> {
+fn ok_head(content_type: &str, len: u64) -> Vec<u8> {
     let mut out = String::from("HTTP/1.1 200 OK\r\n");
     push_header(&mut out, "Content-Type", content_type);
     push_header(&mut out, "Content-Length", &len.to_string());

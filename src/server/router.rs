@@ -54,7 +54,6 @@ pub(crate) fn origin_allowed(allowed: Option<&[String]>, request: &Request) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handshake::Headers;
 
     struct Named;
     impl Handler for Named {}
@@ -71,7 +70,6 @@ mod tests {
             max_headers: 8,
         });
         scanner.scan(head.as_bytes()).unwrap();
-        let _ = Headers::default();
         Request::parse(head.as_bytes(), &scanner).unwrap()
     }
 

@@ -251,6 +251,11 @@ fn converse(inner: &Inner, opened: Opened) {
         keep_alive(&inner.timers, &link, interval, inner.config.pong_timeout);
     }
     let failed = |e: Error| {
+        if matches!(e, Error::Closed) && link.is_closing() {
+            // A send raced with the end of the connection, whose cause is
+            // reported when the loop ends.
+            return;
+        }
         handler.on_error(&client, &e);
         let code = e.close_code().unwrap_or(CloseCode::INTERNAL_ERROR);
         let _ = client.close(code, truncate_reason(&e.to_string()));
