@@ -883,3 +883,32 @@ fn an_idle_client_is_closed_with_1001_after_the_read_timeout() {
         Seen::Close(me, 1001, "idle timeout".into())
     );
 }
+
+/// Panics on any message.
+struct Buggy;
+
+impl Handler for Buggy {
+    fn on_message(&self, _: &Client, _: Message) -> Result<(), Error> {
+        panic!("a bug in a handler");
+    }
+}
+
+#[test]
+fn a_panicking_handler_ends_its_client_and_frees_its_slot() {
+    let server = Server::builder()
+        .config(Config::default().max_connections(1))
+        .route("/x", Buggy)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let mut conn = connect(&server, "/x");
+    conn.send(Message::Text("boom".into())).unwrap();
+    assert!(conn.recv().is_err(), "the connection is dropped");
+    let deadline = Instant::now() + WAIT;
+    while server.connections() > 0 || !server.clients().is_empty() {
+        assert!(Instant::now() < deadline, "slot never freed");
+        thread::sleep(Duration::from_millis(10));
+    }
+    // The one slot is free again.
+    let mut again = connect(&server, "/x");
+    again.close(CloseCode::NORMAL, "").unwrap();
+}

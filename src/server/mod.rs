@@ -511,8 +511,10 @@ impl Inner {
             .name(format!("stdws-client-{id}"))
             .stack_size(self.stack_size)
             .spawn(move || {
+                // Runs even if a handler panics: the connection's slot and
+                // its registration are given back.
+                let _ended = Ended { inner: &inner, id };
                 worker::run(&inner, socket, peer, id);
-                inner.ended(id);
             });
         match spawned {
             Ok(thread) => {
@@ -559,6 +561,19 @@ impl Inner {
             }
             inner.live_changed.notify_all();
         });
+    }
+}
+
+/// Marks a connection's thread as ended when dropped (also by a panic).
+struct Ended<'a> {
+    inner: &'a Arc<Inner>,
+    id: u64,
+}
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        self.inner.clients.remove(self.id);
+        self.inner.ended(self.id);
     }
 }
 
