@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop bench fuzz soak doc
+.PHONY: test lint autobahn interop interop-browser bench fuzz soak doc
 
 ## Unit, integration and doc tests: no network, no services.
 test:
@@ -23,6 +23,10 @@ autobahn:
 ## Real peers: Python websockets, node ws, headless Chromium.
 interop:
 	scripts/interop.sh
+
+## Headless Chromium against `stdws serve`: the console's self-test and a typed echo.
+interop-browser:
+	scripts/interop-browser.sh
 
 ## Throughput, CPU per message and idle memory against tungstenite and a raw echo.
 bench:

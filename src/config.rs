@@ -12,7 +12,10 @@
 //! | [`close_timeout`](Config::close_timeout) | 5 s | connection dropped |
 //! | [`read_timeout`](Config::read_timeout) | none | [`Timeout::Read`](crate::Timeout::Read) |
 //! | [`write_timeout`](Config::write_timeout) | 30 s | [`Timeout::Write`](crate::Timeout::Write) |
-//! | [`max_write_buffer`](Config::max_write_buffer) | 16 MiB | [`Error::Capacity`](crate::Error::Capacity) on `feed` |
+//! | [`max_write_buffer`](Config::max_write_buffer) | 16 MiB | [`Error::Capacity`](crate::Error::Capacity) on `feed`; a server client is closed with 1008 |
+//! | [`max_connections`](Config::max_connections) | 10,000 | [`Server`](crate::Server): HTTP 503 before the handshake |
+//! | [`ping_interval`](Config::ping_interval) | 30 s | [`Server`](crate::Server) pings each client this often |
+//! | [`pong_timeout`](Config::pong_timeout) | 30 s | no pong: close 1011, [`Timeout::Pong`](crate::Timeout::Pong) |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +77,17 @@ pub struct Config {
     pub nodelay: bool,
     /// Extensions offered (client) or accepted (server), in order of preference.
     pub extensions: Vec<Arc<dyn ExtensionFactory>>,
+    /// [`Server`](crate::Server): most connections at once (handshakes
+    /// included); beyond it a new connection is answered 503 at once.
+    pub max_connections: usize,
+    /// [`Server`](crate::Server): send a keep-alive ping to each client
+    /// this often (`None`: never), so a peer that vanished without a word is
+    /// noticed.
+    pub ping_interval: Option<Duration>,
+    /// [`Server`](crate::Server): time for the pong that answers a
+    /// keep-alive ping; without it the client is closed with 1011 and the
+    /// handler's `on_error` sees [`Timeout::Pong`](crate::Timeout::Pong).
+    pub pong_timeout: Duration,
 }
 
 impl Default for Config {
@@ -94,6 +108,9 @@ impl Default for Config {
             auto_pong: true,
             nodelay: true,
             extensions: Vec::new(),
+            max_connections: 10_000,
+            ping_interval: Some(Duration::from_secs(30)),
+            pong_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -117,6 +134,9 @@ impl std::fmt::Debug for Config {
             .field("auto_pong", &self.auto_pong)
             .field("nodelay", &self.nodelay)
             .field("extensions", &extensions)
+            .field("max_connections", &self.max_connections)
+            .field("ping_interval", &self.ping_interval)
+            .field("pong_timeout", &self.pong_timeout)
             .finish()
     }
 }
@@ -164,6 +184,12 @@ setters! {
     auto_pong: bool;
     /// Sets [`Config::nodelay`].
     nodelay: bool;
+    /// Sets [`Config::max_connections`].
+    max_connections: usize;
+    /// Sets [`Config::ping_interval`].
+    ping_interval: Option<Duration>;
+    /// Sets [`Config::pong_timeout`].
+    pong_timeout: Duration;
 }
 
 impl Config {

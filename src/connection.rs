@@ -33,8 +33,8 @@ use crate::frame::{OpCode, Role};
 use crate::handshake::client::Response;
 use crate::handshake::server::Request;
 use crate::message::{CloseCode, CloseFrame, Message};
-use crate::protocol::{Event, Limits, Receiver, Sender};
-use crate::session::{no_status, FrameHook, Incoming, Outgoing, Policy, Session, Transport};
+use crate::protocol::Event;
+use crate::session::{assemble, no_status, FrameHook, Outgoing, Session, Transport};
 use crate::stream::{MaybeTlsStream, Stream};
 use crate::websocket::WebSocket;
 
@@ -107,23 +107,14 @@ impl<S: Stream> Connection<S> {
             request,
             response,
         } = ws;
-        let limits = Limits {
-            max_message_size: config.max_message_size,
-            max_fragments: config.max_fragments,
-        };
-        let sender = Sender::new(role, extensions.encoders, config.fragment_size);
-        let incoming = Incoming {
-            reader,
-            receiver: Receiver::new(limits, extensions.decoders),
-            hooks: Vec::new(),
-        };
-        let out = Outgoing::new(writer, sender, config.max_write_buffer);
-        let policy = Policy {
+        let (incoming, out, policy) = assemble(
             role,
-            auto_pong: config.auto_pong,
-            close_timeout: config.close_timeout,
-            read_timeout: config.read_timeout,
-        };
+            &config,
+            reader,
+            writer,
+            extensions.encoders,
+            extensions.decoders,
+        );
         Connection {
             session: Session {
                 transport: Owned { stream, out },

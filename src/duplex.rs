@@ -1,15 +1,433 @@
-//! Full duplex over TLS: the contract between a TLS backend and the code
-//! that drives a socket from two threads.
+//! One socket, one reader, many writers: the transport under the server's
+//! clients.
+//!
+//! A client's own thread blocks reading its socket while any other thread
+//! may send to it. Over plain TCP both sides use the same `TcpStream`
+//! (`Read` and `Write` are implemented for `&TcpStream`), so a connection
+//! costs one file descriptor, not two as with `try_clone`.
+//!
+//! TLS cannot be split that way: one session object holds the state of
+//! both directions. Here it is a pure transform ([`TlsSession`]): the
+//! reader reads ciphertext from the raw socket without any lock, then locks
+//! the session only to decrypt what arrived; writers encrypt under the same
+//! short lock and write to the raw socket. Every socket operation (timeouts,
+//! `shutdown`, non-blocking sends) therefore works the same for TLS and for
+//! plain TCP, and nobody holds a lock while blocked on the network.
+//!
+//! ```text
+//!                 ┌──────────── Duplex ────────────┐
+//!  reader thread ─┤ read(&tcp) ─► [decrypt] ─► plaintext
+//!  any thread    ─┤ plaintext ─► [encrypt] ─► send(&tcp)   (MSG_DONTWAIT, or blocking)
+//!                 └── tcp: TcpStream, tls: Option<Mutex<dyn TlsSession>> ──┘
+//! ```
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use crate::stream::Stream;
+use crate::write::write_all_vectored;
 
 /// A TLS session as a pure transform, so the server can read the raw socket without holding the
 /// lock that writers need (full duplex over TLS without polling).
 pub(crate) trait TlsSession: Send {
     /// Ciphertext from the socket in; plaintext appended to `plaintext`.
-    fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> std::io::Result<()>;
+    fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()>;
     /// Plaintext in; ciphertext appended to `ciphertext`.
-    fn encrypt(&mut self, plaintext: &[u8], ciphertext: &mut Vec<u8>) -> std::io::Result<()>;
+    fn encrypt(&mut self, plaintext: &[u8], ciphertext: &mut Vec<u8>) -> io::Result<()>;
     /// Ciphertext the session produced on its own (alerts, key updates, tickets) to be sent.
     fn take_output(&mut self, ciphertext: &mut Vec<u8>);
     /// Appends a close_notify alert.
     fn close_notify(&mut self, ciphertext: &mut Vec<u8>);
+    /// True when [`take_output`](Self::take_output) may have something to
+    /// send. The default, always true, is correct; a session that knows
+    /// better (rustls' `wants_write`) spares the reader a lock per read.
+    fn has_output(&self) -> bool {
+        true
+    }
+}
+
+/// A TLS session set up on an accepted socket, and the application data
+/// that arrived with the TLS handshake.
+pub(crate) struct TlsAccepted {
+    pub(crate) session: Box<dyn TlsSession>,
+    pub(crate) plaintext: Vec<u8>,
+}
+
+/// Turns an accepted TCP socket into a TLS session: the hook a TLS backend
+/// gives the server (see `ServerBuilder::tls_acceptor`). It runs on the
+/// client's own thread and must finish the TLS handshake before `deadline`
+/// (the server also shuts the socket down at the deadline).
+pub(crate) trait Acceptor: Send + Sync {
+    /// Runs the TLS handshake on `tcp` (blocking reads and writes on it).
+    fn accept(&self, tcp: &TcpStream, deadline: Instant) -> io::Result<TlsAccepted>;
+}
+
+/// Somewhere to send the ciphertext a TLS session produced while
+/// decrypting (key updates, alerts): the writers' side, which must put it
+/// on the wire in order with their own records.
+pub(crate) trait TlsOutput: Send + Sync {
+    /// Takes the session's pending output under the writers' lock and sends it.
+    fn send_tls_output(&self);
+}
+
+/// Size of the ciphertext read buffer: one full TLS record (16 KiB of
+/// plaintext plus header and tag), so decrypting never waits for a second
+/// read while plaintext is already complete.
+const CIPHER_BUF: usize = 16 * 1024 + 512;
+
+/// A TCP socket shared by one reader and any number of writers, with an
+/// optional TLS session.
+pub(crate) struct Duplex {
+    tcp: TcpStream,
+    tls: OnceLock<Mutex<Box<dyn TlsSession>>>,
+}
+
+impl Duplex {
+    pub(crate) fn new(tcp: TcpStream) -> Duplex {
+        Duplex {
+            tcp,
+            tls: OnceLock::new(),
+        }
+    }
+
+    /// The raw socket.
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        &self.tcp
+    }
+
+    /// Puts a TLS session on the socket (once, right after the TLS handshake).
+    pub(crate) fn install_tls(&self, session: Box<dyn TlsSession>) {
+        if self.tls.set(Mutex::new(session)).is_err() {
+            log::error!("a TLS session was installed twice");
+        }
+    }
+
+    /// True when a TLS session is installed.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.tls.get().is_some()
+    }
+
+    /// The TLS session, locked. A panic in another holder does not matter:
+    /// the session state is the TLS library's, not half-updated by us.
+    fn session(&self) -> Option<MutexGuard<'_, Box<dyn TlsSession>>> {
+        self.tls
+            .get()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Encrypts `bufs` (as one plaintext) into `out`. Plain TCP: copies.
+    pub(crate) fn encrypt(&self, bufs: &[IoSlice<'_>], out: &mut Vec<u8>) -> io::Result<()> {
+        let Some(mut session) = self.session() else {
+            for b in bufs {
+                out.extend_from_slice(b);
+            }
+            return Ok(());
+        };
+        let mut nonempty = bufs.iter().filter(|b| !b.is_empty());
+        match (nonempty.next(), nonempty.next()) {
+            (None, _) => Ok(()),
+            (Some(only), None) => session.encrypt(only, out),
+            _ => {
+                // One record for header and payload rather than one each.
+                let plain: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+                session.encrypt(&plain, out)
+            }
+        }
+    }
+
+    /// Sends what the socket takes now without blocking (`MSG_DONTWAIT`),
+    /// raw bytes (ciphertext for TLS). `WouldBlock` when it takes nothing.
+    pub(crate) fn send_now(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        socket2::SockRef::from(&self.tcp).send_vectored_with_flags(bufs, SEND_NOW_FLAGS)
+    }
+
+    /// Writes raw bytes, blocking up to the socket's write timeout per call.
+    pub(crate) fn write_raw(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+        write_all_vectored(&mut &self.tcp, bufs)
+    }
+
+    /// Writes plaintext (encrypted first for TLS), blocking.
+    pub(crate) fn write_plain(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
+        if self.is_tls() {
+            let mut cipher = Vec::new();
+            self.encrypt(bufs, &mut cipher)?;
+            return self.write_raw(&mut [IoSlice::new(&cipher)]);
+        }
+        let mut owned: Vec<IoSlice<'_>> = bufs.to_vec();
+        self.write_raw(&mut owned)
+    }
+
+    /// Takes the TLS session's pending output (nothing for plain TCP).
+    pub(crate) fn take_tls_output(&self, out: &mut Vec<u8>) {
+        if let Some(mut session) = self.session() {
+            if session.has_output() {
+                session.take_output(out);
+            }
+        }
+    }
+
+    /// Ends our direction: TLS close_notify (if the socket takes it now),
+    /// then a TCP FIN. Never blocks.
+    pub(crate) fn shutdown_write(&self) {
+        if let Some(mut session) = self.session() {
+            let mut alert = Vec::new();
+            session.close_notify(&mut alert);
+            drop(session);
+            let _ = self.send_now(&[IoSlice::new(&alert)]);
+        }
+        let _ = self.tcp.shutdown(Shutdown::Write);
+    }
+
+    /// Shuts the socket down; `Read` or `Both` wakes a reader blocked on it
+    /// (it reads the end of the stream).
+    pub(crate) fn shutdown(&self, how: Shutdown) {
+        let _ = self.tcp.shutdown(how);
+    }
+}
+
+/// `MSG_DONTWAIT` makes this one call non-blocking without touching the
+/// socket's mode, which the reader relies on. `MSG_NOSIGNAL`: a closed peer
+/// is an error, not a SIGPIPE.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const SEND_NOW_FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const SEND_NOW_FLAGS: libc::c_int = libc::MSG_DONTWAIT;
+
+/// The read half of a [`Duplex`]: used by one thread only, and lock-free
+/// for plain TCP.
+pub(crate) struct DuplexReader {
+    duplex: Arc<Duplex>,
+    /// Ciphertext read buffer (TLS only, allocated on first use).
+    cipher: Vec<u8>,
+    /// Decrypted bytes not yet handed out, from `plain_at`.
+    plain: Vec<u8>,
+    plain_at: usize,
+    /// Where TLS output produced while decrypting goes once writers exist;
+    /// before that (the handshake) this reader writes it itself.
+    output: Option<Weak<dyn TlsOutput>>,
+}
+
+impl DuplexReader {
+    /// A reader that first returns `early` (plaintext that came with the
+    /// TLS handshake).
+    pub(crate) fn new(duplex: Arc<Duplex>, early: Vec<u8>) -> DuplexReader {
+        DuplexReader {
+            duplex,
+            cipher: Vec::new(),
+            plain: early,
+            plain_at: 0,
+            output: None,
+        }
+    }
+
+    /// The socket.
+    pub(crate) fn duplex(&self) -> &Arc<Duplex> {
+        &self.duplex
+    }
+
+    /// Sends TLS output through `output` from now on (writers exist).
+    pub(crate) fn set_tls_output(&mut self, output: Weak<dyn TlsOutput>) {
+        self.output = Some(output);
+    }
+
+    fn read_tls(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.plain_at < self.plain.len() {
+                let n = buf.len().min(self.plain.len() - self.plain_at);
+                buf[..n].copy_from_slice(&self.plain[self.plain_at..self.plain_at + n]);
+                self.plain_at += n;
+                if self.plain_at == self.plain.len() {
+                    self.plain.clear();
+                    self.plain_at = 0;
+                }
+                return Ok(n);
+            }
+            if self.cipher.is_empty() {
+                self.cipher = vec![0; CIPHER_BUF];
+            }
+            // No lock while blocked: writers keep encrypting and sending.
+            let n = (&self.duplex.tcp).read(&mut self.cipher)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let output = {
+                let mut session = self.duplex.session().expect("TLS reader without session");
+                session.decrypt(&self.cipher[..n], &mut self.plain)?;
+                session.has_output()
+            };
+            if output {
+                self.flush_tls_output()?;
+            }
+        }
+    }
+
+    fn flush_tls_output(&mut self) -> io::Result<()> {
+        match self.output.as_ref().and_then(Weak::upgrade) {
+            Some(writers) => writers.send_tls_output(),
+            None => {
+                let mut out = Vec::new();
+                self.duplex.take_tls_output(&mut out);
+                if !out.is_empty() {
+                    self.duplex.write_raw(&mut [IoSlice::new(&out)])?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Read for DuplexReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.duplex.is_tls() || self.plain_at < self.plain.len() {
+            return self.read_tls(buf);
+        }
+        (&self.duplex.tcp).read(buf)
+    }
+}
+
+/// A [`Duplex`] used by one thread as an ordinary blocking stream: the
+/// opening handshake and plain HTTP responses, before any other thread
+/// can write.
+pub(crate) struct DuplexStream {
+    reader: DuplexReader,
+}
+
+impl DuplexStream {
+    pub(crate) fn new(reader: DuplexReader) -> DuplexStream {
+        DuplexStream { reader }
+    }
+
+    /// The read half, for the connection's own thread.
+    pub(crate) fn into_reader(self) -> DuplexReader {
+        self.reader
+    }
+
+    /// The socket.
+    pub(crate) fn duplex(&self) -> &Arc<Duplex> {
+        self.reader.duplex()
+    }
+}
+
+impl Read for DuplexStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
+impl Write for DuplexStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.duplex().write_plain(&[IoSlice::new(buf)])?;
+        Ok(buf.len())
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.duplex().write_plain(bufs)?;
+        Ok(bufs.iter().map(|b| b.len()).sum())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stream for DuplexStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        Stream::set_read_timeout(self.duplex().tcp(), timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        Stream::set_write_timeout(self.duplex().tcp(), timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.duplex().shutdown_write();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A toy "cipher": XOR with a key byte, each write framed as one
+    /// "record" so nothing about it is stateless by accident.
+    pub(crate) struct Xor(pub(crate) u8);
+
+    impl TlsSession for Xor {
+        fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
+            plaintext.extend(ciphertext.iter().map(|b| b ^ self.0));
+            Ok(())
+        }
+        fn encrypt(&mut self, plaintext: &[u8], ciphertext: &mut Vec<u8>) -> io::Result<()> {
+            ciphertext.extend(plaintext.iter().map(|b| b ^ self.0));
+            Ok(())
+        }
+        fn take_output(&mut self, _: &mut Vec<u8>) {}
+        fn close_notify(&mut self, ciphertext: &mut Vec<u8>) {
+            ciphertext.extend_from_slice(b"~bye~");
+        }
+        fn has_output(&self) -> bool {
+            false
+        }
+    }
+
+    /// A connected pair of TCP sockets on loopback.
+    pub(crate) fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (b, _) = listener.accept().unwrap();
+        a.set_nodelay(true).unwrap();
+        b.set_nodelay(true).unwrap();
+        a.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        (a, b)
+    }
+
+    #[test]
+    fn tls_reader_decrypts_and_writer_encrypts() {
+        let (ours, mut peer) = pair();
+        let duplex = Arc::new(Duplex::new(ours));
+        duplex.install_tls(Box::new(Xor(0x5A)));
+        let mut stream = DuplexStream::new(DuplexReader::new(duplex, b"early ".to_vec()));
+        peer.write_all(&b"hello".map(|b| b ^ 0x5A)).unwrap();
+        let mut got = [0u8; 11];
+        stream.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"early hello");
+        let n = stream
+            .write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")])
+            .unwrap();
+        assert_eq!(n, 4);
+        let mut wire = [0u8; 4];
+        peer.read_exact(&mut wire).unwrap();
+        assert_eq!(wire, b"abcd".map(|b| b ^ 0x5A));
+        stream.shutdown_write().unwrap();
+        let mut rest = Vec::new();
+        peer.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"~bye~", "close_notify, then FIN");
+    }
+
+    #[test]
+    fn send_now_never_blocks_on_a_full_socket() {
+        let (ours, _peer) = pair();
+        socket2::SockRef::from(&ours)
+            .set_send_buffer_size(4096)
+            .unwrap();
+        let duplex = Duplex::new(ours);
+        let chunk = vec![0u8; 64 << 10];
+        let started = Instant::now();
+        let mut sent = 0usize;
+        loop {
+            match duplex.send_now(&[IoSlice::new(&chunk)]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "never filled");
+        }
+        assert!(sent > 0);
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
 }

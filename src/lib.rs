@@ -6,6 +6,8 @@
 //! It is built in layers, each usable on its own:
 //!
 //! ```text
+//!  Server          a thread per client, Handler, Client handles, broadcast
+//!    │
 //!  Connection<S>   messages, ping/pong, fragmentation, closing handshake
 //!    │
 //!  WebSocket<S>    frames on a stream; bind/listen/accept, connect
@@ -55,6 +57,27 @@
 //! # Ok::<(), stdws::Error>(())
 //! ```
 //!
+//! ## A server with handlers
+//!
+//! [`Server`] gives each client its own thread and calls a [`Handler`];
+//! a [`Client`] handle sends from any thread, and broadcasts never wait
+//! for a slow client.
+//!
+//! ```no_run
+//! use stdws::{Client, Error, Handler, Message, Server};
+//!
+//! struct Echo;
+//!
+//! impl Handler for Echo {
+//!     fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
+//!         client.send(message)
+//!     }
+//! }
+//!
+//! Server::builder().route("/echo", Echo).bind("127.0.0.1:9001")?.wait();
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! ## Limits
 //!
 //! Every size and time has a limit with a default safe for a public server;
@@ -64,10 +87,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(all(feature = "cli", unix))]
+#[doc(hidden)]
+pub mod cli;
 mod client;
 mod config;
 mod connection;
-#[cfg(any(feature = "tls", feature = "rustls"))]
+#[cfg(unix)]
 mod duplex;
 mod error;
 pub mod extension;
@@ -78,9 +104,11 @@ mod mask;
 mod message;
 mod protocol;
 mod read;
+#[cfg(unix)]
+mod server;
 mod session;
 mod stream;
-#[cfg(any(feature = "tls", feature = "rustls"))]
+#[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub mod tls;
 mod upgrade;
 mod url;
@@ -98,9 +126,11 @@ pub use handshake::server::{Accept, Reject, Request};
 pub use listener::{Binding, Listener};
 pub use message::{CloseCode, CloseFrame, Message};
 pub use protocol::Event;
+#[cfg(unix)]
+pub use server::{Admission, Client, Clients, Handler, Server, ServerBuilder};
 pub use session::FrameHook;
 pub use stream::{MaybeTlsStream, Stream};
-#[cfg(any(feature = "tls", feature = "rustls"))]
+#[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub use tls::{TlsAcceptor, TlsConnector, TlsStream};
 pub use upgrade::ServerHandshake;
 pub use url::Url;

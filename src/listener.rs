@@ -99,6 +99,11 @@ impl Listener {
         &self.listener
     }
 
+    /// The `TcpListener`, taken out.
+    pub fn into_inner(self) -> TcpListener {
+        self.listener
+    }
+
     /// Accepts a TCP connection and performs the server handshake on it
     /// (with the handshake timeout). A failed handshake is answered with
     /// its HTTP status and returned as an error; call `accept` again for

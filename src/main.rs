@@ -1,6 +1,6 @@
-//! The `stdws` command.
+//! The `stdws` command: `stdws serve` (an echo, chat and console server)
+//! and `stdws connect URL` (an interactive client). See `stdws --help`.
 
 fn main() {
-    eprintln!("usage: stdws serve | connect URL");
-    std::process::exit(2);
+    std::process::exit(stdws::cli::main(std::env::args().skip(1)));
 }

@@ -21,11 +21,12 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
+use crate::config::Config;
 use crate::error::{CapacityError, Error, Timeout};
-use crate::extension::SendOptions;
+use crate::extension::{FrameDecoder, FrameEncoder, SendOptions};
 use crate::frame::{FrameHeader, OpCode, Role};
 use crate::message::{CloseCode, CloseFrame};
-use crate::protocol::{Event, Receiver, Sender};
+use crate::protocol::{Event, Limits, Receiver, Sender};
 use crate::read::FrameReader;
 use crate::write::FrameWriter;
 
@@ -282,6 +283,49 @@ pub(crate) trait Transport {
 
     /// No more writes: FIN.
     fn shutdown_write(&mut self);
+
+    /// The close frame that answers the peer's (RFC 6455 §5.5.1): by
+    /// default its code echoed. A server may choose another (a
+    /// passive-close hook).
+    fn close_reply(&mut self, peer: Option<&CloseFrame>) -> Option<CloseFrame> {
+        echo_close(peer)
+    }
+}
+
+/// The usual answer to a close frame: the same code, no reason.
+pub(crate) fn echo_close(peer: Option<&CloseFrame>) -> Option<CloseFrame> {
+    peer.map(|f| CloseFrame::new(f.code, ""))
+}
+
+/// The read side, write side and policy of a connection past its opening
+/// handshake, built from its configuration and negotiated extensions
+/// (shared by `Connection` and the server).
+pub(crate) fn assemble(
+    role: Role,
+    config: &Config,
+    reader: FrameReader,
+    writer: FrameWriter,
+    encoders: Vec<Box<dyn FrameEncoder>>,
+    decoders: Vec<Box<dyn FrameDecoder>>,
+) -> (Incoming, Outgoing, Policy) {
+    let limits = Limits {
+        max_message_size: config.max_message_size,
+        max_fragments: config.max_fragments,
+    };
+    let incoming = Incoming {
+        reader,
+        receiver: Receiver::new(limits, decoders),
+        hooks: Vec::new(),
+    };
+    let sender = Sender::new(role, encoders, config.fragment_size);
+    let out = Outgoing::new(writer, sender, config.max_write_buffer);
+    let policy = Policy {
+        role,
+        auto_pong: config.auto_pong,
+        close_timeout: config.close_timeout,
+        read_timeout: config.read_timeout,
+    };
+    (incoming, out, policy)
 }
 
 /// Limits and switches the policy needs.
@@ -352,7 +396,7 @@ impl<T: Transport> Session<T> {
     /// The peer sent its close frame: answer it (echoing its code, §5.5.1)
     /// unless ours went first, then end the connection.
     fn peer_closed(&mut self, frame: Option<CloseFrame>) {
-        let reply = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
+        let reply = self.transport.close_reply(frame.as_ref());
         let _ = self
             .transport
             .with_out(|out, w| out.close(w, reply.as_ref()));

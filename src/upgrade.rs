@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::error::{Error, HandshakeError, Timeout};
-use crate::extension::{format_extensions, negotiate_server};
+use crate::extension::{format_extensions, negotiate_server, Extensions};
 use crate::frame::{Role, Status};
 use crate::handshake::server::{response_101, Accept, Reject, Request};
 use crate::handshake::{HeadLimits, HeadScanner};
@@ -78,6 +78,35 @@ pub(crate) fn read_head<S: Stream + ?Sized>(
             Err(e) => return Err(e.to_rejection().into()),
         }
     }
+}
+
+/// What the server agreed to for a valid upgrade request: the 101
+/// response and the negotiated subprotocol and extensions.
+pub(crate) struct Agreed {
+    pub(crate) response: Vec<u8>,
+    pub(crate) protocol: Option<String>,
+    pub(crate) extensions: Extensions,
+}
+
+/// Negotiates extensions for a request that passed [`Request::validate`]
+/// and builds the 101 response (RFC 6455 §4.2.2). A subprotocol in
+/// `accept` must be one the client asked for.
+pub(crate) fn agree(request: &Request, accept: Accept, config: &Config) -> Result<Agreed, Error> {
+    if let Some(p) = &accept.protocol {
+        if !request.protocols().contains(&p.as_str()) {
+            return Err(Error::Usage(
+                "accepted subprotocol was not requested by the client",
+            ));
+        }
+    }
+    let extensions = negotiate_server(&config.extensions, &request.extensions());
+    let ext_header = (!extensions.names.is_empty()).then(|| format_extensions(&extensions.names));
+    let response = response_101(request, &accept, ext_header.as_deref());
+    Ok(Agreed {
+        response,
+        protocol: accept.protocol,
+        extensions,
+    })
 }
 
 /// A server handshake in progress: the request has been read, the answer
@@ -185,20 +214,10 @@ impl<S: Stream> ServerHandshake<S> {
         if let Err(e) = self.request.validate() {
             return Err(self.reject(Reject::from(e)));
         }
-        if let Some(p) = &accept.protocol {
-            if !self.request.protocols().contains(&p.as_str()) {
-                return Err(Error::Usage(
-                    "accepted subprotocol was not requested by the client",
-                ));
-            }
-        }
-        let extensions = negotiate_server(&self.config.extensions, &self.request.extensions());
-        let ext_header =
-            (!extensions.names.is_empty()).then(|| format_extensions(&extensions.names));
-        let response = response_101(&self.request, &accept, ext_header.as_deref());
-        self.write_before_deadline(&response)?;
+        let agreed = agree(&self.request, accept, &self.config)?;
+        self.write_before_deadline(&agreed.response)?;
         let mut ws = WebSocket::from_raw(self.stream, Role::Server, self.config, &self.leftover);
-        ws.set_agreed(accept.protocol, extensions);
+        ws.set_agreed(agreed.protocol, agreed.extensions);
         ws.request = Some(Box::new(self.request));
         ws.apply_timeouts()?;
         Ok(ws)
@@ -230,13 +249,21 @@ impl<S: Stream> ServerHandshake<S> {
     }
 
     fn write_before_deadline(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.stream
-            .set_write_timeout(Some(time_left(self.deadline)?))?;
-        self.stream
-            .write_all(bytes)
-            .map_err(|e| Error::from_io(e, Timeout::Handshake))?;
-        self.stream
-            .flush()
-            .map_err(|e| Error::from_io(e, Timeout::Handshake))
+        write_before(&mut self.stream, bytes, self.deadline)
     }
+}
+
+/// Writes a handshake response, all of it before `deadline`.
+pub(crate) fn write_before<S: Stream + ?Sized>(
+    stream: &mut S,
+    bytes: &[u8],
+    deadline: Instant,
+) -> Result<(), Error> {
+    stream.set_write_timeout(Some(time_left(deadline)?))?;
+    stream
+        .write_all(bytes)
+        .map_err(|e| Error::from_io(e, Timeout::Handshake))?;
+    stream
+        .flush()
+        .map_err(|e| Error::from_io(e, Timeout::Handshake))
 }

@@ -95,6 +95,12 @@ impl FrameWriter {
         }
     }
 
+    /// Takes the fed frames out as bytes, without writing them (a
+    /// prepared message, encoded once and sent to many).
+    pub(crate) fn take_batch(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.batch)
+    }
+
     /// Writes the batch buffer out.
     pub(crate) fn flush<W: Write + ?Sized>(&mut self, w: &mut W) -> io::Result<()> {
         if !self.batch.is_empty() {

@@ -224,10 +224,20 @@ mod tests {
         let wire = [RFC_RESPONSE.as_bytes(), b"\x81\x02hi"].concat();
         let whole = parse(RFC_RESPONSE);
         for cut in 0..RFC_RESPONSE.len() {
-            let mut s = HeadScanner::new(HeadLimits { max_bytes: 4096, max_line: 1024, max_headers: 16 });
+            let mut s = HeadScanner::new(HeadLimits {
+                max_bytes: 4096,
+                max_line: 1024,
+                max_headers: 16,
+            });
             assert_eq!(s.scan(&wire[..cut]).unwrap(), Status::Partial, "cut {cut}");
-            let Status::Complete(n) = s.scan(&wire).unwrap() else { panic!() };
-            assert_eq!(n, RFC_RESPONSE.len(), "the frame behind the head is not part of it");
+            let Status::Complete(n) = s.scan(&wire).unwrap() else {
+                panic!()
+            };
+            assert_eq!(
+                n,
+                RFC_RESPONSE.len(),
+                "the frame behind the head is not part of it"
+            );
             assert_eq!(Response::parse(&wire[..n], &s).unwrap(), whole);
         }
     }

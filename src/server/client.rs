@@ -1,0 +1,326 @@
+//! [`Client`]: a handle on one connected client, and [`Clients`]: all of
+//! them, for broadcasting.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use super::link::Link;
+use crate::error::Error;
+use crate::extension::{ExtensionOffer, SendOptions};
+use crate::frame::{OpCode, Role};
+use crate::handshake::server::Request;
+use crate::message::{CloseCode, CloseFrame, Message};
+use crate::protocol::Sender;
+use crate::write::FrameWriter;
+
+/// A connected client: a cheap handle (`Clone + Send + Sync`) that sends,
+/// pings and closes from any thread, also while the client's own thread is
+/// blocked reading, with no delay.
+///
+/// Sends from the client's own thread (in [`Handler`](crate::Handler)
+/// methods) behave like a blocking socket write: they wait when the client
+/// reads slower than we write. Sends from any other thread never block: what
+/// the socket does not take at once is queued (at most
+/// [`Config::max_write_buffer`](crate::Config::max_write_buffer) bytes; past
+/// that the client is closed with 1008) and written by a helper thread.
+///
+/// A handle outlives its connection harmlessly: once the connection is
+/// over, sends return [`Error::Closed`]; the socket itself is released when
+/// the connection ends, whoever still holds handles.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: u64,
+    peer: SocketAddr,
+    request: Request,
+    protocol: Option<String>,
+    extensions: Vec<ExtensionOffer>,
+    data: Option<Box<dyn Any + Send + Sync>>,
+    link: Weak<Link>,
+    clients: Clients,
+}
+
+/// What a client is made of, past its handshake.
+pub(crate) struct ClientParts {
+    pub(crate) id: u64,
+    pub(crate) peer: SocketAddr,
+    pub(crate) request: Request,
+    pub(crate) protocol: Option<String>,
+    pub(crate) extensions: Vec<ExtensionOffer>,
+    pub(crate) data: Option<Box<dyn Any + Send + Sync>>,
+    pub(crate) link: Weak<Link>,
+    pub(crate) clients: Clients,
+}
+
+impl Client {
+    pub(crate) fn new(parts: ClientParts) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                id: parts.id,
+                peer: parts.peer,
+                request: parts.request,
+                protocol: parts.protocol,
+                extensions: parts.extensions,
+                data: parts.data,
+                link: parts.link,
+                clients: parts.clients,
+            }),
+        }
+    }
+
+    /// A number unique among this server's connections.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.inner.peer
+    }
+
+    /// The path the client asked for (`/chat` of `/chat?room=1`).
+    pub fn path(&self) -> &str {
+        self.inner.request.path()
+    }
+
+    /// The query, without `?`, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.inner.request.query()
+    }
+
+    /// Path and query: RFC 6455's resource name.
+    pub fn resource(&self) -> &str {
+        self.inner.request.resource()
+    }
+
+    /// The whole handshake request (headers, origin, offers).
+    pub fn request(&self) -> &Request {
+        &self.inner.request
+    }
+
+    /// The subprotocol agreed in the handshake.
+    pub fn protocol(&self) -> Option<&str> {
+        self.inner.protocol.as_deref()
+    }
+
+    /// The extensions agreed in the handshake.
+    pub fn extensions(&self) -> &[ExtensionOffer] {
+        &self.inner.extensions
+    }
+
+    /// The data the handshake hook attached
+    /// ([`Admission::data`](crate::Admission::data)), if it is a `T`.
+    pub fn data<T: Any>(&self) -> Option<&T> {
+        self.inner.data.as_ref()?.downcast_ref()
+    }
+
+    /// Every client of the same server (to broadcast from a handler).
+    pub fn clients(&self) -> &Clients {
+        &self.inner.clients
+    }
+
+    fn link(&self) -> Result<Arc<Link>, Error> {
+        self.inner.link.upgrade().ok_or(Error::Closed)
+    }
+
+    /// Sends a message.
+    pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
+        self.link()?.send(message.opcode(), message.as_bytes())
+    }
+
+    /// Sends text without building a [`Message`].
+    pub fn send_text(&self, text: &str) -> Result<(), Error> {
+        self.link()?.send(OpCode::Text, text.as_bytes())
+    }
+
+    /// Sends binary data without building a [`Message`].
+    pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
+        self.link()?.send(OpCode::Binary, data)
+    }
+
+    /// Sends a ping (at most 125 bytes).
+    pub fn ping(&self, payload: &[u8]) -> Result<(), Error> {
+        self.link()?.control(OpCode::Ping, payload)
+    }
+
+    /// Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3).
+    pub fn pong(&self, payload: &[u8]) -> Result<(), Error> {
+        self.link()?.control(OpCode::Pong, payload)
+    }
+
+    /// Starts the closing handshake: sends a close frame and returns. The
+    /// client's thread sees the peer's answer and calls
+    /// [`on_close`](crate::Handler::on_close); a peer that does not answer
+    /// within [`Config::close_timeout`](crate::Config::close_timeout) is
+    /// cut off. Closing a closed client does nothing. Codes that must not
+    /// be sent (1005, 1006, 1015, out of range) are [`Error::Usage`].
+    pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if !code.is_sendable() {
+            return Err(Error::Usage(
+                "this close code must not be sent (RFC 6455 §7.4)",
+            ));
+        }
+        match self.inner.link.upgrade() {
+            Some(link) => link.close(CloseFrame::new(code, reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// True until the closing handshake starts or the connection fails.
+    pub fn is_open(&self) -> bool {
+        self.inner.link.upgrade().is_some_and(|l| !l.is_closing())
+    }
+
+    pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> bool {
+        match self.inner.link.upgrade() {
+            Some(link) => link.send_prepared(frame, message).is_ok(),
+            None => false,
+        }
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.inner.id)
+            .field("peer", &self.inner.peer)
+            .field("resource", &self.resource())
+            .field("protocol", &self.inner.protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Client {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Client {}
+
+/// The open clients of a server: a cheap handle (`Clone + Send + Sync`)
+/// that broadcasts from any thread.
+///
+/// A client is in the set from just before its 101 response is written to
+/// just before [`on_close`](crate::Handler::on_close): a broadcast sent
+/// after a client's handshake finished always reaches it (frames queued
+/// before its 101 is written follow the 101).
+#[derive(Clone)]
+pub struct Clients {
+    registry: Arc<Registry>,
+}
+
+struct Registry {
+    map: Mutex<BTreeMap<u64, Client>>,
+    fragment_size: Option<usize>,
+}
+
+impl Clients {
+    pub(crate) fn new(fragment_size: Option<usize>) -> Clients {
+        Clients {
+            registry: Arc::new(Registry {
+                map: Mutex::new(BTreeMap::new()),
+                fragment_size,
+            }),
+        }
+    }
+
+    fn map(&self) -> MutexGuard<'_, BTreeMap<u64, Client>> {
+        self.registry.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn insert(&self, client: Client) {
+        self.map().insert(client.id(), client);
+    }
+
+    pub(crate) fn remove(&self, id: u64) {
+        self.map().remove(&id);
+    }
+
+    /// The number of open clients.
+    pub fn len(&self) -> usize {
+        self.map().len()
+    }
+
+    /// True when no client is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The open clients now, in connection order.
+    pub fn list(&self) -> Vec<Client> {
+        self.map().values().cloned().collect()
+    }
+
+    /// The open client with this id.
+    pub fn get(&self, id: u64) -> Option<Client> {
+        self.map().get(&id).cloned()
+    }
+
+    /// Sends `message` to every open client; returns how many took it.
+    /// Never blocks on a slow client (see [`Client`]).
+    pub fn broadcast(&self, message: &Message) -> usize {
+        self.broadcast_if(message, |_| true)
+    }
+
+    /// Sends `message` to the open clients `filter` selects; returns how
+    /// many took it. The frame is encoded once and the same bytes are
+    /// written to each client (clients whose extensions transform data,
+    /// such as compression, get their own encoding).
+    pub fn broadcast_if(&self, message: &Message, filter: impl Fn(&Client) -> bool) -> usize {
+        let targets: Vec<Client> = self.list().into_iter().filter(|c| filter(c)).collect();
+        if targets.is_empty() {
+            return 0;
+        }
+        let frame = prepare(message, self.registry.fragment_size);
+        targets
+            .iter()
+            .filter(|c| c.send_prepared(&frame, message))
+            .count()
+    }
+}
+
+impl fmt::Debug for Clients {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Clients").field("len", &self.len()).finish()
+    }
+}
+
+/// Encodes a message once, as a server sends it (unmasked, fragmented
+/// like any other message): the bytes every recipient gets.
+fn prepare(message: &Message, fragment_size: Option<usize>) -> Arc<[u8]> {
+    let mut sender = Sender::new(Role::Server, Vec::new(), fragment_size);
+    let mut writer = FrameWriter::default();
+    let encoded = sender.message(
+        message.opcode(),
+        message.as_bytes(),
+        &SendOptions::default(),
+        |header, payload| {
+            writer.feed(header, payload);
+            Ok(())
+        },
+    );
+    debug_assert!(encoded.is_ok(), "encoding without extensions cannot fail");
+    writer.take_batch().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prepared_message_is_the_frames_a_server_sends() {
+        assert_eq!(&*prepare(&Message::Text("hi".into()), None), b"\x81\x02hi");
+        assert_eq!(
+            &*prepare(&Message::Binary(b"abcde".to_vec()), Some(2)),
+            b"\x02\x02ab\x00\x02cd\x80\x01e"
+        );
+    }
+}

@@ -1,0 +1,929 @@
+//! The write side of a connection shared by every thread that sends to it.
+//!
+//! The connection's own thread blocks reading (see [`LinkTransport`]);
+//! any thread may send meanwhile. Writers serialize on one mutex around
+//! [`Outgoing`] (the policy's write side: encoders, close state, pings) and
+//! an outgoing queue, and nobody holds that mutex while blocked on the
+//! network:
+//!
+//! - **Other threads** (broadcasts, timers, application threads) never
+//!   block: they encode under the lock, try a non-blocking send, and queue
+//!   what the socket did not take. A client that has fallen behind gets a
+//!   flusher thread, started only then, which writes the queue with the
+//!   write timeout and ends when the queue is empty. A queue over
+//!   [`Config::max_write_buffer`](crate::Config::max_write_buffer) fails
+//!   that client with 1008; nobody else waits for it.
+//! - **The connection's own thread** (an echo from `on_message`) writes as
+//!   a plain blocking socket would: header and payload in one system call,
+//!   no copy, and when the socket is full it blocks (backpressure) instead
+//!   of queueing. What the socket did not take is queued by reference to
+//!   the caller's buffer and written by this same thread, lock released.
+//!
+//! "Busy" is the right to write to the socket outside the lock; whoever
+//! holds it (the own thread or the flusher) empties the queue before giving
+//! it up, so bytes leave in the order they were queued.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Write};
+use std::net::Shutdown;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use super::timer::Timers;
+use crate::duplex::{Duplex, DuplexReader, TlsOutput};
+use crate::error::{CapacityError, Error, Timeout};
+use crate::extension::SendOptions;
+use crate::frame::OpCode;
+use crate::message::{CloseCode, CloseFrame, Message};
+use crate::session::{Outgoing, Transport};
+use crate::stream::Stream;
+
+/// Chunks written per system call by a flusher (well under `IOV_MAX`).
+const WRITE_GROUP: usize = 64;
+
+/// Why we ended a connection ourselves: the close frame we sent (or tried
+/// to send) and the error to report.
+#[derive(Debug)]
+pub(crate) struct LocalEnd {
+    pub(crate) frame: CloseFrame,
+    pub(crate) error: Option<Error>,
+}
+
+/// Settings of one link.
+pub(crate) struct LinkOptions {
+    /// Most bytes queued for a client that does not keep up.
+    pub(crate) cap: usize,
+    /// A negotiated extension transforms data: broadcasts must be encoded
+    /// for this client alone.
+    pub(crate) transforms: bool,
+    /// Time allowed for the closing handshake and for a backlog to drain.
+    pub(crate) close_timeout: Duration,
+    /// Where close deadlines go (None: no deadline is enforced).
+    pub(crate) timers: Option<Weak<Timers>>,
+    /// Name of the flusher thread.
+    pub(crate) name: String,
+}
+
+/// Bytes waiting for the socket.
+enum Chunk {
+    Owned(Vec<u8>),
+    /// A prepared broadcast frame, shared by every recipient, from an offset.
+    Shared(Arc<[u8]>, usize),
+    /// A range of the payload the connection's own thread is sending; only
+    /// that thread writes it, before its send returns.
+    Caller(Range<usize>),
+}
+
+impl Chunk {
+    fn bytes<'a>(&'a self, caller: Option<&'a [u8]>) -> &'a [u8] {
+        match self {
+            Chunk::Owned(v) => v,
+            Chunk::Shared(a, at) => &a[*at..],
+            Chunk::Caller(r) => caller.map_or(&[][..], |c| &c[r.clone()]),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    chunks: VecDeque<Chunk>,
+    /// Bytes held in `chunks` (caller ranges not counted: not our memory).
+    queued: usize,
+    /// Bytes taken out by the writer and not yet written.
+    in_flight: usize,
+    /// Someone is writing to the socket outside the lock.
+    busy: bool,
+}
+
+impl Queue {
+    /// Queues `bufs` minus their first `skip` bytes.
+    fn append(&mut self, bufs: &[IoSlice<'_>], mut skip: usize, caller: Option<&[u8]>) {
+        for b in bufs {
+            if skip >= b.len() {
+                skip -= b.len();
+                continue;
+            }
+            let rest = &b[skip..];
+            skip = 0;
+            match caller.and_then(|c| range_within(c, rest)) {
+                Some(range) => self.chunks.push_back(Chunk::Caller(range)),
+                None => {
+                    self.queued += rest.len();
+                    self.chunks.push_back(Chunk::Owned(rest.to_vec()));
+                }
+            }
+        }
+    }
+
+    fn push_shared(&mut self, frame: &Arc<[u8]>, at: usize) {
+        self.queued += frame.len() - at;
+        self.chunks.push_back(Chunk::Shared(Arc::clone(frame), at));
+    }
+
+    fn clear(&mut self) {
+        self.chunks.clear();
+        self.queued = 0;
+    }
+}
+
+/// Where `inner` lies inside `outer`, if it does (compared by address).
+fn range_within(outer: &[u8], inner: &[u8]) -> Option<Range<usize>> {
+    let o = outer.as_ptr() as usize;
+    let i = inner.as_ptr() as usize;
+    (i >= o && i + inner.len() <= o + outer.len()).then(|| i - o..i - o + inner.len())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fin {
+    None,
+    /// Send FIN once the queue is empty.
+    Pending,
+    Done,
+}
+
+struct Out {
+    outgoing: Outgoing,
+    queue: Queue,
+    /// Ciphertext scratch buffer (TLS).
+    cipher: Vec<u8>,
+    fin: Fin,
+    /// Our close frame, once sent or queued.
+    sent_close: Option<CloseFrame>,
+    /// Set when we failed the connection (or its close timed out).
+    end: Option<LocalEnd>,
+    flusher: Option<JoinHandle<()>>,
+    /// The connection's thread has finished: nothing more is sent.
+    done: bool,
+}
+
+/// How a write may behave.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    /// The connection's own thread sending data: waits for a backlog to
+    /// drain, blocks on a full socket, writes `payload` without copying.
+    Data(&'a [u8]),
+    /// Control frames from any thread (the policy's pongs and close
+    /// replies included: the reader must never wait for the peer to read,
+    /// or two peers writing at once would each wait for the other), and
+    /// data from other threads: never blocks.
+    Other,
+}
+
+impl Mode<'_> {
+    fn caller(&self) -> Option<&[u8]> {
+        match self {
+            Mode::Data(payload) => Some(payload),
+            _ => None,
+        }
+    }
+}
+
+/// The writer `Outgoing` writes frames into: a non-blocking send, and the
+/// queue for the rest.
+pub(crate) struct Wire<'a> {
+    duplex: &'a Duplex,
+    queue: &'a mut Queue,
+    cipher: &'a mut Vec<u8>,
+    caller: Option<&'a [u8]>,
+}
+
+impl Wire<'_> {
+    /// Raw bytes (ciphertext for TLS): straight to the socket when nothing
+    /// waits before them, else queued.
+    fn send_raw(&mut self, bufs: &[IoSlice<'_>], caller: Option<&[u8]>) -> io::Result<()> {
+        if self.queue.busy || !self.queue.chunks.is_empty() {
+            self.queue.append(bufs, 0, caller);
+            return Ok(());
+        }
+        loop {
+            match self.duplex.send_now(bufs) {
+                Ok(n) => {
+                    self.queue.append(bufs, n, caller);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.queue.append(bufs, 0, caller);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A prepared frame: the shared bytes go out or wait without a copy.
+    fn send_shared(&mut self, frame: &Arc<[u8]>) -> io::Result<()> {
+        if self.duplex.is_tls() {
+            return self.write_all(frame);
+        }
+        if self.queue.busy || !self.queue.chunks.is_empty() {
+            self.queue.push_shared(frame, 0);
+            return Ok(());
+        }
+        loop {
+            match self.duplex.send_now(&[IoSlice::new(frame)]) {
+                Ok(n) if n == frame.len() => return Ok(()),
+                Ok(n) => {
+                    self.queue.push_shared(frame, n);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.queue.push_shared(frame, 0);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Write for Wire<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[IoSlice::new(buf)])
+    }
+
+    /// Takes everything: what the socket does not take now is queued.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let total = bufs.iter().map(|b| b.len()).sum();
+        if total == 0 {
+            return Ok(0);
+        }
+        if self.duplex.is_tls() {
+            let mut cipher = std::mem::take(self.cipher);
+            cipher.clear();
+            let result = self
+                .duplex
+                .encrypt(bufs, &mut cipher)
+                .and_then(|()| self.send_raw(&[IoSlice::new(&cipher)], None));
+            *self.cipher = cipher;
+            result?;
+        } else {
+            let caller = self.caller;
+            self.send_raw(bufs, caller)?;
+        }
+        Ok(total)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A connection's shared write side.
+pub(crate) struct Link {
+    duplex: Arc<Duplex>,
+    out: Mutex<Out>,
+    /// Signalled when the socket stops being busy.
+    idle: Condvar,
+    owner: ThreadId,
+    options: LinkOptions,
+    me: Weak<Link>,
+    /// `CLOSING` and `FAILED`, readable without the lock (the reader
+    /// checks them for every frame).
+    state: AtomicU8,
+}
+
+/// Our close frame is out or queued, or the connection is over.
+const CLOSING: u8 = 1;
+/// We failed the connection (`Out::end` is set).
+const FAILED: u8 = 2;
+
+impl Link {
+    /// A link owned by the calling thread. `handshaking`: the caller is
+    /// still writing the opening handshake; frames sent meanwhile wait for
+    /// [`handshake_written`](Self::handshake_written).
+    pub(crate) fn new(
+        duplex: Arc<Duplex>,
+        outgoing: Outgoing,
+        options: LinkOptions,
+        handshaking: bool,
+    ) -> Arc<Link> {
+        Arc::new_cyclic(|me| Link {
+            duplex,
+            out: Mutex::new(Out {
+                outgoing,
+                queue: Queue {
+                    busy: handshaking,
+                    ..Queue::default()
+                },
+                cipher: Vec::new(),
+                fin: Fin::None,
+                sent_close: None,
+                end: None,
+                flusher: None,
+                done: false,
+            }),
+            idle: Condvar::new(),
+            owner: thread::current().id(),
+            options,
+            me: me.clone(),
+            state: AtomicU8::new(0),
+        })
+    }
+
+    /// The socket.
+    #[cfg(test)]
+    pub(crate) fn duplex(&self) -> &Arc<Duplex> {
+        &self.duplex
+    }
+
+    /// A panic while holding the lock (in an extension's encoder) leaves
+    /// the state usable for closing: take it anyway.
+    fn lock(&self) -> MutexGuard<'_, Out> {
+        self.out.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn is_owner(&self) -> bool {
+        thread::current().id() == self.owner
+    }
+
+    /// The opening handshake is on the wire: frames queued meanwhile follow
+    /// it, written by a flusher. This thread must get on to reading: a
+    /// client that uploads before it reads would otherwise wait for us while
+    /// we wait for it.
+    pub(crate) fn handshake_written(&self) -> Result<(), Error> {
+        let mut g = self.lock();
+        if g.queue.chunks.is_empty() {
+            return self.drain(g, None);
+        }
+        self.spawn_flusher(&mut g);
+        Ok(())
+    }
+
+    /// The opening handshake failed: drop whatever was queued.
+    pub(crate) fn abandon(&self) {
+        let mut g = self.lock();
+        g.done = true;
+        self.mark(CLOSING);
+        g.queue.clear();
+        g.queue.busy = false;
+        self.idle.notify_all();
+    }
+
+    /// Sends a data message. From the connection's own thread this blocks
+    /// like a socket write; from any other thread it never blocks.
+    pub(crate) fn send(&self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+        let mode = if self.is_owner() {
+            Mode::Data(payload)
+        } else {
+            Mode::Other
+        };
+        self.write(mode, |out, wire| {
+            out.message(wire, opcode, payload, &SendOptions::default(), false)
+        })
+    }
+
+    /// Sends a broadcast: `frame` is `message` encoded once for every
+    /// client without a data-transforming extension. Never blocks.
+    pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> Result<(), Error> {
+        if self.options.transforms {
+            let (opcode, payload) = (message.opcode(), message.as_bytes());
+            return self.write(Mode::Other, |out, wire| {
+                out.message(wire, opcode, payload, &SendOptions::default(), false)
+            });
+        }
+        self.write(Mode::Other, |out, wire| {
+            if out.close_sent || out.broken {
+                return Err(Error::Closed);
+            }
+            wire.send_shared(frame).map_err(|e| {
+                out.broken = true;
+                Error::Io(e)
+            })
+        })
+    }
+
+    /// Sends a ping or an unsolicited pong. Never blocks.
+    pub(crate) fn control(&self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+        self.write(Mode::Other, |out, wire| out.control(wire, opcode, payload))
+    }
+
+    /// Starts the closing handshake from any thread: sends our close frame
+    /// and gives the peer `close_timeout` to answer, after which the socket
+    /// is shut down. The connection's thread sees the answer (or the end).
+    pub(crate) fn close(&self, frame: CloseFrame) -> Result<(), Error> {
+        let sent = self.write(Mode::Other, |out, wire| {
+            if out.close_sent {
+                return Ok(false);
+            }
+            out.close(wire, Some(&frame)).map(|()| true)
+        });
+        match sent {
+            Ok(true) => {
+                self.lock().sent_close = Some(frame);
+                self.arm_close_timer();
+                Ok(())
+            }
+            Ok(false) | Err(Error::Closed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Fails the connection from any thread (§7.1.7): our close frame with
+    /// `end`'s code goes out after what is queued, the reader is woken
+    /// (its socket's read side is shut down) and reports `end`.
+    pub(crate) fn fail(&self, end: LocalEnd) {
+        let mut g = self.lock();
+        self.fail_locked(&mut g, end);
+    }
+
+    /// The policy's access to the write side (pongs, close frames): runs
+    /// `f` under the lock; never blocks on the network.
+    pub(crate) fn with_out<T>(
+        &self,
+        f: impl FnOnce(&mut Outgoing, &mut dyn Write) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.write(Mode::Other, |out, wire| f(out, wire))
+    }
+
+    /// Ends our direction once everything queued is out.
+    pub(crate) fn shutdown_write(&self) {
+        let mut g = self.lock();
+        if g.fin == Fin::None {
+            g.fin = Fin::Pending;
+        }
+        if !g.queue.busy {
+            self.fin_now(&mut g);
+        }
+    }
+
+    /// True once a pong arrived at or after `since`.
+    pub(crate) fn pong_since(&self, since: Instant) -> bool {
+        self.lock()
+            .outgoing
+            .pings
+            .last_pong
+            .is_some_and(|t| t >= since)
+    }
+
+    /// True once our close frame is out (or queued), or we failed the connection.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CLOSING != 0
+    }
+
+    /// True once we failed the connection.
+    pub(crate) fn has_failed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & FAILED != 0
+    }
+
+    fn mark(&self, bits: u8) {
+        self.state.fetch_or(bits, Ordering::Release);
+    }
+
+    /// Why we ended the connection, if we did.
+    pub(crate) fn take_end(&self) -> Option<LocalEnd> {
+        self.lock().end.take()
+    }
+
+    /// The connection's thread is done: no more sends; waits for a backlog
+    /// to drain (within the close timeout) so the last frames are not lost.
+    pub(crate) fn finish(&self) {
+        let flusher = {
+            let mut g = self.lock();
+            g.done = true;
+            self.mark(CLOSING);
+            if g.queue.busy {
+                drop(g);
+                self.arm_close_timer();
+                g = self.lock();
+            }
+            g.flusher.take()
+        };
+        if let Some(flusher) = flusher {
+            let _ = flusher.join();
+        }
+        self.idle.notify_all();
+    }
+
+    /// The close deadline passed: shut the socket down, which ends both the
+    /// reader and any flusher.
+    fn force_close(&self) {
+        let mut g = self.lock();
+        if g.done && !g.queue.busy {
+            return;
+        }
+        if g.end.is_none() && !g.done {
+            let frame = g
+                .sent_close
+                .clone()
+                .unwrap_or_else(|| CloseFrame::new(CloseCode::ABNORMAL, ""));
+            g.end = Some(LocalEnd {
+                frame,
+                error: Some(Error::Timeout(Timeout::Close)),
+            });
+            self.mark(CLOSING | FAILED);
+        }
+        drop(g);
+        self.duplex.shutdown(Shutdown::Both);
+    }
+
+    fn arm_close_timer(&self) {
+        let Some(timers) = self.options.timers.as_ref().and_then(Weak::upgrade) else {
+            return;
+        };
+        let me = self.me.clone();
+        timers.schedule(Instant::now() + self.options.close_timeout, move || {
+            if let Some(link) = me.upgrade() {
+                link.force_close();
+            }
+        });
+    }
+
+    /// Runs `f` with the write side, then makes sure what it queued gets
+    /// written: by this thread (own thread) or a flusher (any other).
+    fn write<T>(
+        &self,
+        mode: Mode<'_>,
+        f: impl FnOnce(&mut Outgoing, &mut Wire<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut g = self.lock();
+        if let Mode::Data(_) = mode {
+            // Backpressure: the own thread waits for a backlog to drain, as
+            // a blocking write would.
+            while g.queue.busy && !g.done {
+                g = self.idle.wait(g).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        if g.done {
+            return Err(Error::Closed);
+        }
+        let result = {
+            let Out {
+                outgoing,
+                queue,
+                cipher,
+                ..
+            } = &mut *g;
+            let mut wire = Wire {
+                duplex: &self.duplex,
+                queue,
+                cipher,
+                caller: mode.caller(),
+            };
+            f(outgoing, &mut wire)
+        };
+        if g.outgoing.close_sent {
+            self.mark(CLOSING);
+        }
+        if g.queue.queued + g.queue.in_flight > self.options.cap && g.end.is_none() {
+            let max = self.options.cap;
+            self.fail_locked(
+                &mut g,
+                LocalEnd {
+                    frame: CloseFrame::new(CloseCode::POLICY_VIOLATION, "outgoing queue full"),
+                    error: Some(CapacityError::WriteBufferFull { max }.into()),
+                },
+            );
+            return result.and(Err(CapacityError::WriteBufferFull { max }.into()));
+        }
+        if g.queue.chunks.is_empty() || g.queue.busy {
+            return result;
+        }
+        g.queue.busy = true;
+        let drained = match mode {
+            Mode::Other => {
+                self.spawn_flusher(&mut g);
+                Ok(())
+            }
+            Mode::Data(payload) => self.drain(g, Some(payload)),
+        };
+        result.and_then(|v| drained.map(|()| v))
+    }
+
+    fn fail_locked(&self, g: &mut MutexGuard<'_, Out>, end: LocalEnd) {
+        if g.end.is_some() || g.done {
+            return;
+        }
+        let frame = end.frame.clone();
+        g.end = Some(end);
+        self.mark(CLOSING | FAILED);
+        if !g.outgoing.close_sent && !g.outgoing.broken {
+            let Out {
+                outgoing,
+                queue,
+                cipher,
+                ..
+            } = &mut **g;
+            let mut wire = Wire {
+                duplex: &self.duplex,
+                queue,
+                cipher,
+                caller: None,
+            };
+            if outgoing.close(&mut wire, Some(&frame)).is_ok() {
+                g.sent_close = Some(frame);
+            }
+        }
+        if g.fin == Fin::None {
+            g.fin = Fin::Pending;
+        }
+        if !g.queue.busy {
+            if g.queue.chunks.is_empty() {
+                self.fin_now(g);
+            } else {
+                g.queue.busy = true;
+                self.spawn_flusher(g);
+            }
+        }
+        // Wake the reader: it reads the end of the stream and reports `end`.
+        self.duplex.shutdown(Shutdown::Read);
+        self.arm_close_timer();
+    }
+
+    fn fin_now(&self, g: &mut Out) {
+        if g.fin != Fin::Done {
+            g.fin = Fin::Done;
+            self.duplex.shutdown_write();
+        }
+    }
+
+    fn spawn_flusher(&self, g: &mut Out) {
+        let Some(me) = self.me.upgrade() else {
+            return;
+        };
+        let spawned = thread::Builder::new()
+            .name(format!("{}-flush", self.options.name))
+            .stack_size(64 << 10)
+            .spawn(move || {
+                let g = me.lock();
+                let _ = me.drain(g, None);
+            });
+        match spawned {
+            // A previous flusher gave up "busy" before this one started:
+            // it has nothing left to do but return.
+            Ok(handle) => g.flusher = Some(handle),
+            Err(e) => {
+                log::error!("cannot start a flusher thread: {e}");
+                g.queue.clear();
+                g.queue.busy = false;
+                g.outgoing.broken = true;
+                self.duplex.shutdown(Shutdown::Both);
+                self.idle.notify_all();
+            }
+        }
+    }
+
+    /// Writes the queue until it is empty, the lock released while
+    /// writing; then gives up "busy". The caller holds "busy".
+    fn drain<'a>(&'a self, mut g: MutexGuard<'a, Out>, caller: Option<&[u8]>) -> Result<(), Error> {
+        loop {
+            if g.queue.chunks.is_empty() {
+                g.queue.busy = false;
+                if g.fin == Fin::Pending {
+                    self.fin_now(&mut g);
+                }
+                drop(g);
+                self.idle.notify_all();
+                return Ok(());
+            }
+            let batch: Vec<Chunk> = g.queue.chunks.drain(..).collect();
+            g.queue.in_flight = std::mem::take(&mut g.queue.queued);
+            drop(g);
+            let result = write_chunks(&self.duplex, &batch, caller);
+            drop(batch);
+            g = self.lock();
+            g.queue.in_flight = 0;
+            if let Err(e) = result {
+                // Half a frame may be on the wire: nothing more can follow.
+                let error = Error::from_io(e, Timeout::Write);
+                g.outgoing.broken = true;
+                g.queue.clear();
+                g.queue.busy = false;
+                if error.is_timeout() && g.end.is_none() && !g.done {
+                    g.end = Some(LocalEnd {
+                        frame: CloseFrame::new(CloseCode::POLICY_VIOLATION, "write timed out"),
+                        error: Some(Error::Timeout(Timeout::Write)),
+                    });
+                    self.mark(CLOSING | FAILED);
+                }
+                drop(g);
+                self.duplex.shutdown(Shutdown::Both);
+                self.idle.notify_all();
+                return Err(error);
+            }
+        }
+    }
+}
+
+fn write_chunks(duplex: &Duplex, batch: &[Chunk], caller: Option<&[u8]>) -> io::Result<()> {
+    for group in batch.chunks(WRITE_GROUP) {
+        let mut slices: Vec<IoSlice<'_>> = group
+            .iter()
+            .map(|c| IoSlice::new(c.bytes(caller)))
+            .collect();
+        duplex.write_raw(&mut slices)?;
+    }
+    Ok(())
+}
+
+impl TlsOutput for Link {
+    fn send_tls_output(&self) {
+        let _ = self.write(Mode::Other, |out, wire| {
+            let mut cipher = Vec::new();
+            self.duplex.take_tls_output(&mut cipher);
+            if !cipher.is_empty() {
+                if let Err(e) = wire.send_raw(&[IoSlice::new(&cipher)], None) {
+                    out.broken = true;
+                    return Err(Error::Io(e));
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The policy's view of a link: the connection's thread reads the socket
+/// directly, and writes through the link.
+pub(crate) struct LinkTransport {
+    pub(crate) link: Arc<Link>,
+    pub(crate) reader: DuplexReader,
+    /// Chooses the answer to the peer's close frame (default: echo its code).
+    pub(crate) close_reply: Option<CloseReply>,
+}
+
+/// A passive-close hook: the peer's close frame in, ours out.
+pub(crate) type CloseReply = Box<dyn FnMut(Option<&CloseFrame>) -> Option<CloseFrame> + Send>;
+
+impl Transport for LinkTransport {
+    type Reader = DuplexReader;
+
+    fn reader(&mut self) -> &mut DuplexReader {
+        &mut self.reader
+    }
+
+    fn with_out<T>(
+        &mut self,
+        f: impl FnOnce(&mut Outgoing, &mut dyn Write) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.link.with_out(f)
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        Stream::set_read_timeout(self.link.duplex.tcp(), timeout)
+    }
+
+    fn shutdown_write(&mut self) {
+        self.link.shutdown_write();
+    }
+
+    fn close_reply(&mut self, peer: Option<&CloseFrame>) -> Option<CloseFrame> {
+        match &mut self.close_reply {
+            Some(hook) => hook(peer),
+            None => crate::session::echo_close(peer),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::duplex::tests::{pair, Xor};
+    use crate::frame::Role;
+    use crate::protocol::Sender;
+    use crate::write::FrameWriter;
+    use std::io::Read;
+    use std::net::TcpStream;
+
+    fn link(ours: TcpStream, cap: usize, tls: bool) -> Arc<Link> {
+        let duplex = Arc::new(Duplex::new(ours));
+        if tls {
+            duplex.install_tls(Box::new(Xor(0x33)));
+        }
+        let out = Outgoing::new(
+            FrameWriter::default(),
+            Sender::new(Role::Server, Vec::new(), None),
+            cap,
+        );
+        let options = LinkOptions {
+            cap,
+            transforms: false,
+            close_timeout: Duration::from_secs(5),
+            timers: None,
+            name: "test".into(),
+        };
+        Link::new(duplex, out, options, false)
+    }
+
+    fn read_n(peer: &mut TcpStream, n: usize) -> Vec<u8> {
+        let mut buf = vec![0; n];
+        peer.read_exact(&mut buf).unwrap();
+        buf
+    }
+
+    #[test]
+    fn send_from_another_thread_arrives_while_the_reader_is_blocked_over_tls() {
+        let (ours, mut peer) = pair();
+        let link = link(ours, 1 << 20, true);
+        // The connection's reader, blocked in a read with nothing to read.
+        let mut reader = DuplexReader::new(Arc::clone(link.duplex()), Vec::new());
+        let blocked = thread::spawn(move || {
+            let mut buf = [0u8; 16];
+            let n = reader.read(&mut buf).unwrap();
+            buf[..n].to_vec()
+        });
+        let sender = Arc::clone(&link);
+        thread::spawn(move || sender.send(OpCode::Text, b"hi").unwrap())
+            .join()
+            .unwrap();
+        // The frame came through while the reader still waits.
+        let wire: Vec<u8> = read_n(&mut peer, 4).iter().map(|b| b ^ 0x33).collect();
+        assert_eq!(wire, [0x81, 2, b'h', b'i']);
+        assert!(!blocked.is_finished());
+        // Data for the reader is decrypted.
+        peer.write_all(&[b'o' ^ 0x33, b'k' ^ 0x33]).unwrap();
+        assert_eq!(blocked.join().unwrap(), b"ok");
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_gets_a_flusher_and_frames_stay_in_order() {
+        let (ours, mut peer) = pair();
+        // A small send buffer: the backlog builds in our queue, not in the
+        // kernel, while the peer does not read.
+        socket2::SockRef::from(&ours)
+            .set_send_buffer_size(8 << 10)
+            .unwrap();
+        let link = link(ours, 64 << 20, false);
+        let frame: Arc<[u8]> = vec![0x82, 126, 0x10, 0x00]
+            .into_iter()
+            .chain((0..4096u32).map(|i| i as u8))
+            .collect::<Vec<u8>>()
+            .into();
+        let message = Message::Binary(frame[4..].to_vec());
+        let sender = Arc::clone(&link);
+        let started = Instant::now();
+        // 1,000 broadcasts of 4 KiB to a peer that is not reading: none blocks.
+        thread::spawn(move || {
+            for _ in 0..1000 {
+                sender.send_prepared(&frame, &message).unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(link.lock().queue.busy, "a flusher owns the backlog");
+        let all = read_n(&mut peer, 1000 * 4100);
+        for (i, f) in all.chunks(4100).enumerate() {
+            assert_eq!(&f[..4], &[0x82, 126, 0x10, 0x00], "frame {i}");
+            assert!(f[4..].iter().enumerate().all(|(j, b)| *b == j as u8));
+        }
+    }
+
+    #[test]
+    fn own_thread_blocks_instead_of_queueing_and_sends_the_whole_message() {
+        let (ours, mut peer) = pair();
+        socket2::SockRef::from(&ours)
+            .set_send_buffer_size(8 << 10)
+            .unwrap();
+        // A cap smaller than the message: the own thread's payload is never
+        // copied into the queue, so the cap does not apply to it.
+        let link = link(ours, 1024, false);
+        let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+        let reader = thread::spawn(move || read_n(&mut peer, 1_000_000 + 10));
+        link.send(OpCode::Binary, &payload).unwrap();
+        let wire = reader.join().unwrap();
+        assert_eq!(&wire[..10], &[0x82, 127, 0, 0, 0, 0, 0, 0x0F, 0x42, 0x40]);
+        assert!(wire[10..] == payload[..]);
+        assert!(!link.has_failed());
+    }
+
+    #[test]
+    fn a_queue_over_its_cap_fails_the_client_with_1008() {
+        let (ours, mut peer) = pair();
+        socket2::SockRef::from(&ours)
+            .set_send_buffer_size(4 << 10)
+            .unwrap();
+        socket2::SockRef::from(&peer)
+            .set_recv_buffer_size(4 << 10)
+            .unwrap();
+        let link = link(ours, 64 << 10, false);
+        let sender = Arc::clone(&link);
+        let result = thread::spawn(move || {
+            let payload = vec![7u8; 1000];
+            for i in 0..10_000 {
+                if let Err(e) = sender.send(OpCode::Binary, &payload) {
+                    return (i, e);
+                }
+            }
+            panic!("never overflowed");
+        })
+        .join()
+        .unwrap();
+        assert!(matches!(
+            result.1,
+            Error::Capacity(CapacityError::WriteBufferFull { max: 65536 })
+        ));
+        let end = link.take_end().unwrap();
+        assert_eq!(end.frame.code, CloseCode::POLICY_VIOLATION);
+        // Everything queued, then the close frame, then FIN.
+        let mut all = Vec::new();
+        peer.read_to_end(&mut all).unwrap();
+        let close = [0x88, 21, 0x03, 0xF0];
+        assert_eq!(&all[all.len() - 23..all.len() - 19], &close);
+        assert_eq!(&all[all.len() - 19..], b"outgoing queue full");
+        assert_eq!(all.len() - 23, result.0 * 1004 + 1004);
+    }
+}
