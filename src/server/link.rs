@@ -789,6 +789,10 @@ mod tests {
     use std::net::TcpStream;
 
     fn link(ours: TcpStream, cap: usize, tls: bool) -> Arc<Link> {
+        link_in(ours, cap, tls, false)
+    }
+
+    fn link_in(ours: TcpStream, cap: usize, tls: bool, handshaking: bool) -> Arc<Link> {
         let duplex = Arc::new(Duplex::new(ours));
         if tls {
             duplex.install_tls(Box::new(Xor(0x33)));
@@ -805,13 +809,36 @@ mod tests {
             timers: None,
             name: "test".into(),
         };
-        Link::new(duplex, out, options, false)
+        Link::new(duplex, out, options, handshaking)
     }
 
     fn read_n(peer: &mut TcpStream, n: usize) -> Vec<u8> {
         let mut buf = vec![0; n];
         peer.read_exact(&mut buf).unwrap();
         buf
+    }
+
+    #[test]
+    fn frames_queued_during_the_handshake_do_not_hold_up_the_reader() {
+        // A broadcast of 8 MiB reaches a client registered before its 101;
+        // the client uploads before it reads. The connection's own thread
+        // must not write that backlog itself: it has to go on to reading.
+        let (ours, mut peer) = pair();
+        let link = link_in(ours, 16 << 20, false, true);
+        let other = Arc::clone(&link);
+        thread::spawn(move || other.send(OpCode::Binary, &vec![1u8; 8 << 20]).unwrap())
+            .join()
+            .unwrap();
+        let start = std::time::Instant::now();
+        link.handshake_written().unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "the own thread wrote the backlog"
+        );
+        // The backlog still arrives, whole and in order, once the peer reads.
+        let header = read_n(&mut peer, 10);
+        assert_eq!(header, [0x82, 127, 0, 0, 0, 0, 0, 0x80, 0, 0]);
+        assert!(read_n(&mut peer, 8 << 20).iter().all(|&b| b == 1));
     }
 
     #[test]
