@@ -2,7 +2,11 @@
 // node `ws` as the peer of stdws in `make interop`.
 //
 //   node_peer.js server PORT [--deflate]   echo server; "close CODE REASON" closes
-//   node_peer.js client URL  [--deflate]   runs the checks against an echo server
+//   node_peer.js client URL  [--deflate] [--echo-only]
+//                                          runs the checks against an echo server
+//                                          (--echo-only: a plain echo, no "close")
+//   node_peer.js chat URL                  5 clients in a chat room: every message
+//                                          reaches everyone once, in order per sender
 //
 // Same checks as interop/py_peer.py.
 'use strict';
@@ -12,6 +16,7 @@ const MAX = 1 << 25;
 const SIZES = [0, 125, 126, 64 << 10, 1 << 20, 16 << 20];
 const [mode, target, ...flags] = process.argv.slice(2);
 const deflate = flags.includes('--deflate');
+const echoOnly = flags.includes('--echo-only');
 
 function check(ok, what) {
   console.log((ok ? 'ok   ' : 'FAIL ') + what);
@@ -32,8 +37,28 @@ if (mode === 'server') {
     });
   });
   wss.on('listening', () => console.log(`node_peer: listening on ${target}`));
+} else if (mode === 'chat') {
+  chat().catch((e) => { console.log('FAIL ' + e); process.exit(1); });
 } else {
   run().catch((e) => { console.log('FAIL ' + e); process.exit(1); });
+}
+
+async function chat(clients = 5, each = 20) {
+  const conns = [];
+  for (let i = 0; i < clients; i++) conns.push(await open(target));
+  conns.forEach((ws, i) => { for (let j = 0; j < each; j++) ws.send(`${i}:${j}`); });
+  for (const ws of conns) {
+    const seen = Array.from({ length: clients }, () => []);
+    let total = 0;
+    while (total < clients * each) {
+      const text = await Promise.race([ws.recv(), new Promise((_, rej) => setTimeout(() => rej(new Error('chat timeout')), 10000))]);
+      const m = /(\d+):(\d+)$/.exec(String(text));
+      if (m) { seen[Number(m[1])].push(Number(m[2])); total++; }
+    }
+    check(seen.every((v) => v.join() === [...Array(each).keys()].join()), 'chat: every message once, in order per sender');
+  }
+  conns.forEach((ws) => ws.close());
+  console.log('node_peer: all checks passed');
 }
 
 function open(url) {
@@ -75,6 +100,7 @@ async function run() {
   const [code] = await ws.closed;
   check(code === 4000, 'client close: code echoed');
 
+  if (echoOnly) { console.log('node_peer: all checks passed'); return; }
   ws = await open(target);
   ws.send('close 4001 server bye');
   const [scode, sreason] = await ws.closed;

@@ -2,7 +2,11 @@
 """Python `websockets` as the peer of stdws in `make interop`.
 
     py_peer.py server PORT [--deflate]   echo server; "close CODE REASON" closes
-    py_peer.py client URL  [--deflate]   runs the checks against an echo server
+    py_peer.py client URL  [--deflate] [--echo-only]
+                                         runs the checks against an echo server
+                                         (--echo-only: a plain echo, no "close")
+    py_peer.py chat URL                  5 clients in a chat room: every message
+                                         reaches everyone once, in order per sender
 
 The checks (same list as interop/node_peer.js and examples/interop_client.rs):
 text and binary of 0 B, 125 B, 126 B, 64 KiB, 1 MiB, 16 MiB; a fragmented
@@ -43,7 +47,7 @@ def check(ok, what):
         raise SystemExit(1)
 
 
-async def client(url, compression):
+async def client(url, compression, echo_only):
     async with websockets.connect(url, max_size=MAX, compression=compression, ping_interval=None) as ws:
         extensions = [e.name for e in ws.protocol.extensions]
         check(("permessage-deflate" in extensions) == (compression is not None),
@@ -62,6 +66,9 @@ async def client(url, compression):
         check(True, "ping answered by pong")
         await ws.close(4000, "client bye")
         check(ws.close_code == 4000, "client close: code echoed")
+    if echo_only:
+        print("py_peer: all checks passed", flush=True)
+        return
     async with websockets.connect(url, max_size=MAX, compression=compression, ping_interval=None) as ws:
         await ws.send("close 4001 server bye")
         try:
@@ -73,13 +80,34 @@ async def client(url, compression):
     print("py_peer: all checks passed", flush=True)
 
 
+async def chat(url, clients=5, each=20):
+    conns = [await websockets.connect(url, ping_interval=None) for _ in range(clients)]
+    for i, ws in enumerate(conns):
+        for j in range(each):
+            await ws.send(f"{i}:{j}")
+    for ws in conns:
+        seen = {i: [] for i in range(clients)}
+        while sum(len(v) for v in seen.values()) < clients * each:
+            text = await asyncio.wait_for(ws.recv(), 10)
+            sender, _, number = text.rpartition(": ")[2].partition(":")
+            if sender.isdigit() and number.isdigit():
+                seen[int(sender)].append(int(number))
+        check(all(v == list(range(each)) for v in seen.values()), "chat: every message once, in order per sender")
+    for ws in conns:
+        await ws.close()
+    print("py_peer: all checks passed", flush=True)
+
+
 def main():
     mode, target = sys.argv[1], sys.argv[2]
-    compression = "deflate" if "--deflate" in sys.argv[3:] else None
+    flags = sys.argv[3:]
+    compression = "deflate" if "--deflate" in flags else None
     if mode == "server":
         asyncio.run(serve(int(target), compression))
+    elif mode == "chat":
+        asyncio.run(chat(target))
     else:
-        asyncio.run(client(target, compression))
+        asyncio.run(client(target, compression, "--echo-only" in flags))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Interoperability with real peers: Python `websockets` and node `ws`, each
-# as client against stdws's server and as server for stdws's client.
+# as client against stdws's servers (examples/interop_server, and `stdws
+# serve`'s /echo and /chat) and as server for stdws's client; then headless
+# Chromium against the console (scripts/interop-browser.sh).
 #
 #   scripts/interop.sh
 #
@@ -20,7 +22,7 @@ fi
 if [[ ! -d interop/node_modules/ws ]]; then
   (cd interop && npm ci --silent --no-audit --no-fund)
 fi
-cargo build --release --examples --quiet
+cargo build --release --examples --bins --quiet
 BIN="$ROOT/target/release/examples"
 PY="$VENV/bin/python"
 
@@ -58,5 +60,16 @@ run_pair websockets-client "$BIN/interop_server" PORT -- "$PY" interop/py_peer.p
 run_pair ws-client "$BIN/interop_server" PORT -- node interop/node_peer.js client ws://127.0.0.1:PORT/
 run_pair websockets-server "$PY" interop/py_peer.py server PORT -- "$BIN/interop_client" ws://127.0.0.1:PORT/
 run_pair ws-server node interop/node_peer.js server PORT -- "$BIN/interop_client" ws://127.0.0.1:PORT/
+SERVE=("$ROOT/target/release/stdws" serve --addr 127.0.0.1:PORT)
+run_pair serve-websockets-echo "${SERVE[@]}" -- "$PY" interop/py_peer.py client ws://127.0.0.1:PORT/echo --echo-only
+run_pair serve-ws-echo "${SERVE[@]}" -- node interop/node_peer.js client ws://127.0.0.1:PORT/echo --echo-only
+run_pair serve-websockets-chat "${SERVE[@]}" -- "$PY" interop/py_peer.py chat ws://127.0.0.1:PORT/chat
+run_pair serve-ws-chat "${SERVE[@]}" -- node interop/node_peer.js chat ws://127.0.0.1:PORT/chat
+
+echo "== browser"
+if ! scripts/interop-browser.sh; then
+  echo "== browser: FAILED" >&2
+  failed=1
+fi
 
 exit $failed
