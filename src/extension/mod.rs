@@ -18,6 +18,8 @@
 use std::fmt;
 
 use crate::error::{Error, ProtocolError};
+
+mod deflate;
 use crate::frame::{FrameHeader, Rsv};
 
 /// One `name` or `name=value` parameter of an extension offer or reply.
