@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::extension::ExtensionFactory;
+use crate::extension::{ExtensionFactory, PerMessageDeflate};
 
 /// Limits, timeouts and options for a connection (both roles).
 ///
@@ -171,5 +171,20 @@ impl Config {
     pub fn extension(mut self, extension: impl ExtensionFactory + 'static) -> Config {
         self.extensions.push(Arc::new(extension));
         self
+    }
+
+    /// Turns on permessage-deflate (RFC 7692) with these parameters: a
+    /// client offers it, a server accepts it when offered. Replaces an
+    /// earlier `deflate` call; other extensions stay.
+    ///
+    /// ```
+    /// use stdws::{Config, PerMessageDeflate};
+    /// let config = Config::default().deflate(PerMessageDeflate::new().min_size(256));
+    /// assert_eq!(config.extensions[0].name(), "permessage-deflate");
+    /// ```
+    pub fn deflate(mut self, deflate: PerMessageDeflate) -> Config {
+        self.extensions
+            .retain(|e| e.name() != ExtensionFactory::name(&deflate));
+        self.extension(deflate)
     }
 }

@@ -20,7 +20,12 @@ use std::fmt;
 use crate::error::{Error, ProtocolError};
 
 mod deflate;
+mod deflate_frame;
+mod permessage_deflate;
+
 use crate::frame::{FrameHeader, Rsv};
+pub use deflate_frame::DeflateFrame;
+pub use permessage_deflate::PerMessageDeflate;
 
 /// One `name` or `name=value` parameter of an extension offer or reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,10 +166,12 @@ pub trait FrameDecoder: Send {
     fn accepts(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError>;
 
     /// Transforms the whole payload of an accepted frame, appending the
-    /// result to `out`. Appending more than `limit` bytes must fail with
+    /// result to `out`. Appending more than `limit` bytes (what is left of
+    /// the message size limit) must fail with
     /// [`CapacityError::MessageTooBig`](crate::error::CapacityError::MessageTooBig),
-    /// checked while producing output, never after. Clears the
-    /// extension's RSV bits on `header`.
+    /// checked while producing output, never after, so that a small frame
+    /// cannot make a large allocation. Invalid input is a
+    /// [`ProtocolError`]. Clears the extension's RSV bits on `header`.
     fn decode(
         &mut self,
         header: &mut FrameHeader,
