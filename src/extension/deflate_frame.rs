@@ -47,14 +47,14 @@ impl Default for DeflateFrame {
             name: "deflate-frame",
             no_context_takeover: false,
             max_window_bits: MAX_WINDOW_BITS,
-            level: 6,
+            level: 1,
             min_size: 64,
         }
     }
 }
 
 impl DeflateFrame {
-    /// `deflate-frame`, no requests of the peer, level 6, 64-byte threshold.
+    /// `deflate-frame`, no requests of the peer, level 1, 64-byte threshold.
     pub fn new() -> DeflateFrame {
         DeflateFrame::default()
     }
@@ -84,7 +84,7 @@ impl DeflateFrame {
         self
     }
 
-    /// The compression level, 0 to 10 (default 6).
+    /// The compression level, 0 to 10 (default 1, miniz_oxide's fast path).
     pub fn level(mut self, level: u8) -> DeflateFrame {
         self.level = level.min(10);
         self
