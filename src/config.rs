@@ -13,6 +13,10 @@
 //! | [`read_timeout`](Config::read_timeout) | none | [`Timeout::Read`](crate::Timeout::Read) |
 //! | [`write_timeout`](Config::write_timeout) | 30 s | [`Timeout::Write`](crate::Timeout::Write) |
 //! | [`max_write_buffer`](Config::max_write_buffer) | 16 MiB | [`Error::Capacity`](crate::Error::Capacity) on `feed` |
+//!
+//! Compression is off by default; [`Config::deflate`] turns on
+//! permessage-deflate, whose inflated bytes count against
+//! `max_message_size` as they are produced.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,6 +14,86 @@
 //!
 //! The header grammar ([`parse_extensions`]) is strict: tokens and quoted
 //! strings as RFC 6455 §9.1 and RFC 7230 §3.2.6 define them, nothing else.
+//!
+//! Two extensions come with stdws: [`PerMessageDeflate`] (RFC 7692, turned
+//! on with [`Config::deflate`](crate::Config::deflate)) and
+//! [`DeflateFrame`] (the older per-frame compression, off by default).
+//!
+//! ## Writing an extension
+//!
+//! A toy that flips every bit of each data frame's payload and marks the
+//! frame with RSV2:
+//!
+//! ```
+//! use stdws::extension::{
+//!     ExtensionFactory, FrameDecoder, FrameEncoder, Negotiated, Param, SendOptions,
+//! };
+//! use stdws::{Config, Connection, Error, FrameHeader, Listener, Message, ProtocolError, Rsv, WebSocket};
+//!
+//! struct Flip;
+//! struct FlipCodec;
+//!
+//! impl ExtensionFactory for Flip {
+//!     fn name(&self) -> &str { "x-flip" }
+//!     fn rsv(&self) -> Rsv { Rsv::RSV2 }
+//!     fn offers(&self) -> Vec<Vec<Param>> { vec![vec![]] }
+//!     fn accept_offers(&self, offers: &[&[Param]]) -> Option<(Vec<Param>, Negotiated)> {
+//!         // Decline offers with parameters we do not know.
+//!         offers.iter().any(|o| o.is_empty()).then(|| (vec![], negotiated()))
+//!     }
+//!     fn accept_response(&self, params: &[Param]) -> Result<Negotiated, String> {
+//!         if params.is_empty() { Ok(negotiated()) } else { Err("x-flip takes no parameters".into()) }
+//!     }
+//! }
+//!
+//! fn negotiated() -> Negotiated {
+//!     Negotiated { encoder: Box::new(FlipCodec), decoder: Box::new(FlipCodec) }
+//! }
+//!
+//! impl FrameEncoder for FlipCodec {
+//!     fn encode(&mut self, header: &mut FrameHeader, payload: &[u8], out: &mut Vec<u8>,
+//!               _: &SendOptions) -> Result<bool, Error> {
+//!         out.extend(payload.iter().map(|b| !b));
+//!         header.rsv = header.rsv.union(Rsv::RSV2);
+//!         Ok(true)
+//!     }
+//! }
+//!
+//! impl FrameDecoder for FlipCodec {
+//!     fn accepts(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError> {
+//!         Ok(header.rsv.contains(Rsv::RSV2))
+//!     }
+//!     fn decode(&mut self, header: &mut FrameHeader, payload: &[u8], out: &mut Vec<u8>,
+//!               limit: usize) -> Result<(), Error> {
+//!         if payload.len() > limit {
+//!             return Err(stdws::CapacityError::MessageTooBig { max: limit }.into());
+//!         }
+//!         out.extend(payload.iter().map(|b| !b));
+//!         header.rsv = header.rsv.without(Rsv::RSV2);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! // Both ends use it, compressed too: deflate takes RSV1, x-flip RSV2.
+//! let config = Config::default().deflate(Default::default()).extension(Flip);
+//! let listener = Listener::bind("127.0.0.1:0")?.with_config(config.clone());
+//! let url = format!("ws://{}/", listener.local_addr()?);
+//! let server = std::thread::spawn(move || -> Result<(), Error> {
+//!     let mut conn = Connection::new(listener.accept()?);
+//!     while let Some(m) = conn.recv()? {
+//!         conn.send(m)?;
+//!     }
+//!     Ok(())
+//! });
+//! let mut conn = Connection::new(WebSocket::builder(&url).config(config).connect()?);
+//! assert_eq!(conn.extensions().len(), 2);
+//! let text = "flipped and deflated, ".repeat(20);
+//! conn.send(Message::Text(text.clone()))?;
+//! assert_eq!(conn.recv()?, Some(Message::Text(text)));
+//! conn.close(stdws::CloseCode::NORMAL, "")?;
+//! server.join().unwrap()?;
+//! # Ok::<(), Error>(())
+//! ```
 
 use std::fmt;
 
