@@ -19,7 +19,7 @@
 //! a peer may use.
 
 use miniz_oxide::deflate::core::{
-    compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+    compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
 };
 use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
 use miniz_oxide::inflate::TINFLStatus;
@@ -126,28 +126,29 @@ impl Deflater {
     }
 }
 
-/// Feeds `input` to miniz with `flush`, growing `out` as output comes.
+/// Feeds `input` to miniz with `flush`, appending its output to `out`.
+///
+/// Output goes through miniz's callback, never into a fixed buffer: when
+/// `compress` fills a caller's buffer during a flush, it keeps the rest of
+/// its lookahead for later and the next call only drains the pending
+/// output, so the flush silently ends short (seen with Autobahn 12.2.9).
 fn run(
     engine: &mut CompressorOxide,
-    mut input: &[u8],
+    input: &[u8],
     out: &mut Vec<u8>,
     flush: TDEFLFlush,
 ) -> Result<(), Error> {
-    loop {
-        let start = out.len();
-        let room = (input.len() / 2).clamp(128, 256 << 10);
-        out.resize(start + room, 0);
-        let (status, consumed, written) = compress(engine, input, &mut out[start..], flush);
-        out.truncate(start + written);
-        if !matches!(status, TDEFLStatus::Okay | TDEFLStatus::Done) {
-            return Err(Error::Extension(format!("compressor failed: {status:?}")));
-        }
-        input = &input[consumed..];
-        // A full output buffer may hide more pending output: go round again.
-        if input.is_empty() && written < room {
-            return Ok(());
-        }
+    let (status, consumed) = compress_to_output(engine, input, flush, |chunk| {
+        out.extend_from_slice(chunk);
+        true
+    });
+    if !matches!(status, TDEFLStatus::Okay | TDEFLStatus::Done) || consumed != input.len() {
+        return Err(Error::Extension(format!(
+            "compressor failed: {status:?} after {consumed} of {} bytes",
+            input.len()
+        )));
     }
+    Ok(())
 }
 
 /// Removes the [`TAIL`] a flush left at the end of `out`.
@@ -163,6 +164,8 @@ struct InflateEngine {
     history: Box<[u8]>,
     /// Where the next output byte goes in `history`.
     pos: usize,
+    /// No input since the stream (re)started.
+    fresh: bool,
 }
 
 /// A raw DEFLATE decompressor with bounded output.
@@ -186,58 +189,62 @@ impl Inflater {
         limit: usize,
     ) -> Result<(), Error> {
         let mut budget = limit;
-        let stream_ended = self.feed(input, out, &mut budget, limit)?;
-        // A unit may close with a final block (BFINAL, RFC 7692 §7.2.3.4);
-        // then the tail is not part of it. Otherwise the tail completes
-        // the flush block.
-        if end && !stream_ended {
-            self.feed(&TAIL, out, &mut budget, limit)?;
+        let e = self.engine.get_or_insert_with(|| {
+            Box::new(InflateEngine {
+                decomp: DecompressorOxide::new(),
+                history: vec![0; HISTORY].into_boxed_slice(),
+                pos: 0,
+                fresh: true,
+            })
+        });
+        e.feed(input, out, &mut budget, limit)?;
+        // A unit may close with a final block (BFINAL, RFC 7692 §7.2.3.4):
+        // then the stream starts afresh and the tail belongs to nothing.
+        // Otherwise the tail completes the flush block.
+        if end && !e.fresh {
+            e.feed(&TAIL, out, &mut budget, limit)?;
         }
         Ok(())
     }
+}
 
-    /// Inflates all of `input`; true when a DEFLATE stream ended exactly
-    /// at its end.
+impl InflateEngine {
+    /// Inflates all of `input` into `out`, within `budget`.
     fn feed(
         &mut self,
         mut input: &[u8],
         out: &mut Vec<u8>,
         budget: &mut usize,
         limit: usize,
-    ) -> Result<bool, Error> {
-        let e = self.engine.get_or_insert_with(|| {
-            Box::new(InflateEngine {
-                decomp: DecompressorOxide::new(),
-                history: vec![0; HISTORY].into_boxed_slice(),
-                pos: 0,
-            })
-        });
+    ) -> Result<(), Error> {
         loop {
             // At most HISTORY - pos bytes come out per call: the chunk
             // that bounds memory.
             let (status, consumed, written) = decompress(
-                &mut e.decomp,
+                &mut self.decomp,
                 input,
-                &mut e.history,
-                e.pos,
+                &mut self.history,
+                self.pos,
                 inflate_flags::TINFL_FLAG_HAS_MORE_INPUT,
             );
             if written > *budget {
                 return Err(CapacityError::MessageTooBig { max: limit }.into());
             }
             *budget -= written;
-            out.extend_from_slice(&e.history[e.pos..e.pos + written]);
-            e.pos = (e.pos + written) % HISTORY;
+            out.extend_from_slice(&self.history[self.pos..self.pos + written]);
+            self.pos = (self.pos + written) % HISTORY;
+            self.fresh &= consumed == 0;
             input = &input[consumed..];
             match status {
-                TINFLStatus::NeedsMoreInput => return Ok(false),
+                TINFLStatus::NeedsMoreInput => return Ok(()),
                 TINFLStatus::HasMoreOutput => {}
                 TINFLStatus::Done => {
                     // A final block ended the stream. What follows starts a
                     // new one; the history stays, as the peer's does.
-                    e.decomp.init();
+                    self.decomp.init();
+                    self.fresh = true;
                     if input.is_empty() {
-                        return Ok(true);
+                        return Ok(());
                     }
                 }
                 _ => {
@@ -443,6 +450,41 @@ mod tests {
         }
     }
 
+    /// Data that compresses to about two thirds: runs of `x` between
+    /// stretches of 64-symbol noise.
+    fn noise(len: usize, mut seed: u64, run: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                if i % 512 < run {
+                    b'x'
+                } else {
+                    (seed % 64) as u8
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn messages_that_compress_to_more_than_half_round_trip_whole() {
+        // These made a flush into a fixed output buffer end short: miniz
+        // kept the lookahead for later, and the message lost its last
+        // bytes (or carried garbage) until `run` used the callback.
+        for run in [32, 48] {
+            let mut d = Deflater::new(1, 15);
+            let mut i = Inflater::default();
+            for (n, len) in [65_536, 131_072, 65_536, 300_000].into_iter().enumerate() {
+                let msg = noise(len, n as u64 + 1, run);
+                let packed = deflate(&mut d, &msg, false);
+                assert!(packed.len() > len / 2);
+                let back = inflate(&mut i, &packed, 1 << 20);
+                assert_eq!(back.ok(), Some(msg), "run {run}, message {n}");
+            }
+        }
+    }
+
     #[test]
     fn empty_input_compresses_to_one_zero_byte() {
         // RFC 7692 §7.2.3.6: an empty stored block without its tail.
@@ -476,6 +518,21 @@ mod tests {
         let err = inflate(&mut Inflater::default(), &[0xff, 0xff, 0xff], 100).unwrap_err();
         assert!(matches!(err, Error::Protocol(ProtocolError::Extension(_))));
         assert_eq!(err.close_code(), Some(crate::CloseCode::PROTOCOL_ERROR));
+    }
+
+    #[test]
+    fn a_final_block_ending_a_unit_takes_no_tail() {
+        // Without the RFC's padding byte, and with an empty last frame.
+        let mut i = Inflater::default();
+        let mut out = Vec::new();
+        let bfinal = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        i.decompress(&bfinal, false, &mut out, 100).unwrap();
+        i.decompress(&[], true, &mut out, 100).unwrap();
+        assert_eq!(out, b"Hello");
+        assert_eq!(
+            inflate(&mut i, &[0xf2, 0x00, 0x11, 0x00, 0x00], 100).unwrap(),
+            b"Hello"
+        );
     }
 
     #[test]
