@@ -1,11 +1,14 @@
 //! The Autobahn TestSuite agent in client mode: asks the fuzzing server for
-//! the number of cases, echoes every case, then asks for the reports.
+//! the number of cases, echoes every case, then asks for the reports. It
+//! offers permessage-deflate (cases 12.* and 13.*) with
+//! `client_no_context_takeover`, which the suite's 13.* servers require
+//! of an offer before they ask for it.
 //!
 //! ```text
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001
 //! ```
 
-use stdws::{Connection, Error};
+use stdws::{Config, Connection, Error, MaybeTlsStream, PerMessageDeflate, WebSocket};
 
 const AGENT: &str = "stdws";
 
@@ -26,9 +29,15 @@ fn main() -> Result<(), Error> {
     while conn.recv()?.is_some() {}
     eprintln!("running {count} cases");
 
+    let config =
+        Config::default().deflate(PerMessageDeflate::new().client_no_context_takeover(true));
+    let connect = |url: &str| -> Result<Connection<MaybeTlsStream>, Error> {
+        let ws = WebSocket::builder(url).config(config.clone()).connect()?;
+        Ok(Connection::new(ws))
+    };
     for case in 1..=count {
         let url = format!("{base}/runCase?case={case}&agent={AGENT}");
-        let mut conn = match Connection::connect(&url) {
+        let mut conn = match connect(&url) {
             Ok(conn) => conn,
             Err(e) => {
                 eprintln!("case {case}: connect failed: {e}");

@@ -16,11 +16,15 @@
 //! | [`max_connections`](Config::max_connections) | 10,000 | [`Server`](crate::Server): HTTP 503 before the handshake |
 //! | [`ping_interval`](Config::ping_interval) | 30 s | [`Server`](crate::Server) pings each client this often |
 //! | [`pong_timeout`](Config::pong_timeout) | 30 s | no pong: close 1011, [`Timeout::Pong`](crate::Timeout::Pong) |
+//!
+//! Compression is off by default; [`Config::deflate`] turns on
+//! permessage-deflate, whose inflated bytes count against
+//! `max_message_size` as they are produced.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::extension::ExtensionFactory;
+use crate::extension::{ExtensionFactory, PerMessageDeflate};
 
 /// Limits, timeouts and options for a connection (both roles).
 ///
@@ -197,5 +201,20 @@ impl Config {
     pub fn extension(mut self, extension: impl ExtensionFactory + 'static) -> Config {
         self.extensions.push(Arc::new(extension));
         self
+    }
+
+    /// Turns on permessage-deflate (RFC 7692) with these parameters: a
+    /// client offers it, a server accepts it when offered. Replaces an
+    /// earlier `deflate` call; other extensions stay.
+    ///
+    /// ```
+    /// use stdws::{Config, PerMessageDeflate};
+    /// let config = Config::default().deflate(PerMessageDeflate::new().min_size(256));
+    /// assert_eq!(config.extensions[0].name(), "permessage-deflate");
+    /// ```
+    pub fn deflate(mut self, deflate: PerMessageDeflate) -> Config {
+        self.extensions
+            .retain(|e| e.name() != ExtensionFactory::name(&deflate));
+        self.extension(deflate)
     }
 }

@@ -120,7 +120,7 @@ pub use client::ClientBuilder;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
 pub use error::{CapacityError, Error, HandshakeError, ProtocolError, Result, Timeout, UrlError};
-pub use extension::SendOptions;
+pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::server::{Accept, Reject, Request};
 pub use listener::{Binding, Listener};

@@ -245,7 +245,15 @@ impl Receiver {
             Dest::Scratch => {
                 let limit = self.limits.max_message_size - self.buf.len();
                 let start = self.buf.len();
-                self.decode_scratch(&mut frame.header, frame.claimed, limit)?;
+                let max = self.limits.max_message_size;
+                self.decode_scratch(&mut frame.header, frame.claimed, limit)
+                    .map_err(|e| match e {
+                        // The decoder knows only what was left of the limit.
+                        Error::Capacity(CapacityError::MessageTooBig { .. }) => {
+                            CapacityError::MessageTooBig { max }.into()
+                        }
+                        e => e,
+                    })?;
                 if self.message == Some(OpCode::Text) {
                     self.utf8.feed(&self.buf[start..])?;
                 }

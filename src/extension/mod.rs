@@ -14,11 +14,98 @@
 //!
 //! The header grammar ([`parse_extensions`]) is strict: tokens and quoted
 //! strings as RFC 6455 §9.1 and RFC 7230 §3.2.6 define them, nothing else.
+//!
+//! Two extensions come with stdws: [`PerMessageDeflate`] (RFC 7692, turned
+//! on with [`Config::deflate`](crate::Config::deflate)) and
+//! [`DeflateFrame`] (the older per-frame compression, off by default).
+//!
+//! ## Writing an extension
+//!
+//! A toy that flips every bit of each data frame's payload and marks the
+//! frame with RSV2:
+//!
+//! ```
+//! use stdws::extension::{
+//!     ExtensionFactory, FrameDecoder, FrameEncoder, Negotiated, Param, SendOptions,
+//! };
+//! use stdws::{Config, Connection, Error, FrameHeader, Listener, Message, ProtocolError, Rsv, WebSocket};
+//!
+//! struct Flip;
+//! struct FlipCodec;
+//!
+//! impl ExtensionFactory for Flip {
+//!     fn name(&self) -> &str { "x-flip" }
+//!     fn rsv(&self) -> Rsv { Rsv::RSV2 }
+//!     fn offers(&self) -> Vec<Vec<Param>> { vec![vec![]] }
+//!     fn accept_offers(&self, offers: &[&[Param]]) -> Option<(Vec<Param>, Negotiated)> {
+//!         // Decline offers with parameters we do not know.
+//!         offers.iter().any(|o| o.is_empty()).then(|| (vec![], negotiated()))
+//!     }
+//!     fn accept_response(&self, params: &[Param]) -> Result<Negotiated, String> {
+//!         if params.is_empty() { Ok(negotiated()) } else { Err("x-flip takes no parameters".into()) }
+//!     }
+//! }
+//!
+//! fn negotiated() -> Negotiated {
+//!     Negotiated { encoder: Box::new(FlipCodec), decoder: Box::new(FlipCodec) }
+//! }
+//!
+//! impl FrameEncoder for FlipCodec {
+//!     fn encode(&mut self, header: &mut FrameHeader, payload: &[u8], out: &mut Vec<u8>,
+//!               _: &SendOptions) -> Result<bool, Error> {
+//!         out.extend(payload.iter().map(|b| !b));
+//!         header.rsv = header.rsv.union(Rsv::RSV2);
+//!         Ok(true)
+//!     }
+//! }
+//!
+//! impl FrameDecoder for FlipCodec {
+//!     fn accepts(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError> {
+//!         Ok(header.rsv.contains(Rsv::RSV2))
+//!     }
+//!     fn decode(&mut self, header: &mut FrameHeader, payload: &[u8], out: &mut Vec<u8>,
+//!               limit: usize) -> Result<(), Error> {
+//!         if payload.len() > limit {
+//!             return Err(stdws::CapacityError::MessageTooBig { max: limit }.into());
+//!         }
+//!         out.extend(payload.iter().map(|b| !b));
+//!         header.rsv = header.rsv.without(Rsv::RSV2);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! // Both ends use it, compressed too: deflate takes RSV1, x-flip RSV2.
+//! let config = Config::default().deflate(Default::default()).extension(Flip);
+//! let listener = Listener::bind("127.0.0.1:0")?.with_config(config.clone());
+//! let url = format!("ws://{}/", listener.local_addr()?);
+//! let server = std::thread::spawn(move || -> Result<(), Error> {
+//!     let mut conn = Connection::new(listener.accept()?);
+//!     while let Some(m) = conn.recv()? {
+//!         conn.send(m)?;
+//!     }
+//!     Ok(())
+//! });
+//! let mut conn = Connection::new(WebSocket::builder(&url).config(config).connect()?);
+//! assert_eq!(conn.extensions().len(), 2);
+//! let text = "flipped and deflated, ".repeat(20);
+//! conn.send(Message::Text(text.clone()))?;
+//! assert_eq!(conn.recv()?, Some(Message::Text(text)));
+//! conn.close(stdws::CloseCode::NORMAL, "")?;
+//! server.join().unwrap()?;
+//! # Ok::<(), Error>(())
+//! ```
 
 use std::fmt;
 
 use crate::error::{Error, ProtocolError};
+
+mod deflate;
+mod deflate_frame;
+mod permessage_deflate;
+
 use crate::frame::{FrameHeader, Rsv};
+pub use deflate_frame::DeflateFrame;
+pub use permessage_deflate::PerMessageDeflate;
 
 /// One `name` or `name=value` parameter of an extension offer or reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,10 +246,12 @@ pub trait FrameDecoder: Send {
     fn accepts(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError>;
 
     /// Transforms the whole payload of an accepted frame, appending the
-    /// result to `out`. Appending more than `limit` bytes must fail with
+    /// result to `out`. Appending more than `limit` bytes (what is left of
+    /// the message size limit) must fail with
     /// [`CapacityError::MessageTooBig`](crate::error::CapacityError::MessageTooBig),
-    /// checked while producing output, never after. Clears the
-    /// extension's RSV bits on `header`.
+    /// checked while producing output, never after, so that a small frame
+    /// cannot make a large allocation. Invalid input is a
+    /// [`ProtocolError`]. Clears the extension's RSV bits on `header`.
     fn decode(
         &mut self,
         header: &mut FrameHeader,
