@@ -3,13 +3,16 @@
 //! `close CODE REASON`, printing one line per check; exits 1 on a failure.
 //!
 //! ```text
-//! cargo run --example interop_client -- ws://127.0.0.1:9001/
+//! cargo run --example interop_client -- ws://127.0.0.1:9001/ [--deflate]
 //! ```
+//!
+//! With `--deflate` it offers permessage-deflate and checks it was agreed.
 
 use std::process::exit;
 
 use stdws::{
-    CloseCode, CloseFrame, Config, Connection, Error, Event, MaybeTlsStream, Message, WebSocket,
+    CloseCode, CloseFrame, Config, Connection, Error, Event, MaybeTlsStream, Message,
+    PerMessageDeflate, WebSocket,
 };
 
 const SIZES: [usize; 6] = [0, 125, 126, 64 << 10, 1 << 20, 16 << 20];
@@ -21,10 +24,19 @@ fn check(ok: bool, what: &str) {
     }
 }
 
+fn deflate() -> bool {
+    std::env::args().any(|a| a == "--deflate")
+}
+
 fn config() -> Config {
-    Config::default()
+    let config = Config::default()
         .max_message_size(32 << 20)
-        .max_frame_size(32 << 20)
+        .max_frame_size(32 << 20);
+    if deflate() {
+        config.deflate(PerMessageDeflate::new())
+    } else {
+        config
+    }
 }
 
 fn open(url: &str, config: Config) -> Result<Connection<MaybeTlsStream>, Error> {
@@ -36,6 +48,11 @@ fn open(url: &str, config: Config) -> Result<Connection<MaybeTlsStream>, Error> 
 fn main() -> Result<(), Error> {
     let url = std::env::args().nth(1).expect("usage: interop_client URL");
     let mut conn = open(&url, config())?;
+    let agreed: Vec<&str> = conn.extensions().iter().map(|e| e.name.as_str()).collect();
+    check(
+        agreed.contains(&"permessage-deflate") == deflate(),
+        &format!("extensions negotiated: {agreed:?}"),
+    );
     for size in SIZES {
         let text: String = (0..size)
             .map(|i| char::from(b'a' + (i % 26) as u8))

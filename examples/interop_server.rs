@@ -3,22 +3,25 @@
 //! connection with that code and reason instead.
 //!
 //! ```text
-//! cargo run --example interop_server -- 9001
+//! cargo run --example interop_server -- 9001 [--deflate]
 //! ```
 
 use std::sync::Arc;
 use std::thread;
 
-use stdws::{CloseCode, Config, Connection, Listener, Message};
+use stdws::{CloseCode, Config, Connection, Listener, Message, PerMessageDeflate};
 
 fn main() {
     let port: u16 = std::env::args()
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(9001);
-    let config = Config::default()
+    let mut config = Config::default()
         .max_message_size(32 << 20)
         .max_frame_size(32 << 20);
+    if std::env::args().any(|a| a == "--deflate") {
+        config = config.deflate(PerMessageDeflate::new());
+    }
     let listener = Arc::new(
         Listener::bind(("127.0.0.1", port))
             .expect("bind")

@@ -2,7 +2,10 @@
 """Drives headless Chromium (through chromedriver, WebDriver protocol) against
 the echo console of a running `stdws serve`, and checks what the page shows.
 
-usage: browser_selftest.py http://127.0.0.1:PORT
+usage: browser_selftest.py http://127.0.0.1:PORT [EXTENSION]
+
+With EXTENSION (e.g. permessage-deflate), the self-test must report that
+Chromium negotiated it.
 
 1. /?selftest=/echo: the page's self-test (text, Unicode, empty, 200 kB and
    binary echoes, clean close 1000) must print "selftest: PASS".
@@ -123,6 +126,8 @@ def main():
             "const t = document.getElementById('result').textContent;"
             "return t.startsWith('selftest:') ? t : null;", "the self-test verdict")
         ok &= check(result.startswith("selftest: PASS"), f"self-test page: {result}")
+        if len(sys.argv) > 2:
+            ok &= check(f"extensions: {sys.argv[2]}" in result, f"self-test negotiated {sys.argv[2]}")
 
         driver.goto(f"{server}/")
         driver.js("document.getElementById('url').value = arguments[0];",

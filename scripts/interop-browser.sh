@@ -18,17 +18,33 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 cargo build --release --quiet --bin stdws
-log=$(mktemp)
-target/release/stdws serve --addr 127.0.0.1:0 2>"$log" &
-server=$!
-trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$log"' EXIT
+# run_browser [SERVE FLAGS...] [-- EXPECTED EXTENSION]
+run_browser() {
+    local flags=() expect=()
+    while [ $# -gt 0 ]; do
+        if [ "$1" = "--" ]; then shift; expect=("$@"); break; fi
+        flags+=("$1"); shift
+    done
+    local log server addr=""
+    log=$(mktemp)
+    target/release/stdws serve --addr 127.0.0.1:0 "${flags[@]}" 2>"$log" &
+    server=$!
+    # The server prints "console http://ADDR/ ..." once it listens.
+    for _ in $(seq 100); do
+        addr=$(sed -n 's|.*console http://\([^/]*\)/.*|\1|p' "$log")
+        [ -n "$addr" ] && break
+        sleep 0.1
+    done
+    local status=0
+    if [ -z "$addr" ]; then
+        echo "interop-browser: stdws serve did not start" >&2; cat "$log" >&2; status=1
+    else
+        python3 scripts/browser_selftest.py "http://$addr" "${expect[@]}" || status=1
+    fi
+    kill -INT "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -f "$log"
+    return $status
+}
 
-# The server prints "console http://ADDR/ ..." once it listens.
-for _ in $(seq 100); do
-    addr=$(sed -n 's|.*console http://\([^/]*\)/.*|\1|p' "$log")
-    [ -n "$addr" ] && break
-    sleep 0.1
-done
-[ -n "$addr" ] || { echo "interop-browser: stdws serve did not start" >&2; cat "$log" >&2; exit 1; }
-
-python3 scripts/browser_selftest.py "http://$addr"
+run_browser
+echo "-- with permessage-deflate (Chromium offers it with client_max_window_bits)"
+run_browser --deflate -- permessage-deflate

@@ -60,11 +60,18 @@ run_pair websockets-client "$BIN/interop_server" PORT -- "$PY" interop/py_peer.p
 run_pair ws-client "$BIN/interop_server" PORT -- node interop/node_peer.js client ws://127.0.0.1:PORT/
 run_pair websockets-server "$PY" interop/py_peer.py server PORT -- "$BIN/interop_client" ws://127.0.0.1:PORT/
 run_pair ws-server node interop/node_peer.js server PORT -- "$BIN/interop_client" ws://127.0.0.1:PORT/
+# The same with permessage-deflate on both sides.
+run_pair websockets-client-deflate "$BIN/interop_server" PORT --deflate -- "$PY" interop/py_peer.py client ws://127.0.0.1:PORT/ --deflate
+run_pair ws-client-deflate "$BIN/interop_server" PORT --deflate -- node interop/node_peer.js client ws://127.0.0.1:PORT/ --deflate
+run_pair websockets-server-deflate "$PY" interop/py_peer.py server PORT --deflate -- "$BIN/interop_client" ws://127.0.0.1:PORT/ --deflate
+run_pair ws-server-deflate node interop/node_peer.js server PORT --deflate -- "$BIN/interop_client" ws://127.0.0.1:PORT/ --deflate
 SERVE=("$ROOT/target/release/stdws" serve --addr 127.0.0.1:PORT)
 run_pair serve-websockets-echo "${SERVE[@]}" -- "$PY" interop/py_peer.py client ws://127.0.0.1:PORT/echo --echo-only
 run_pair serve-ws-echo "${SERVE[@]}" -- node interop/node_peer.js client ws://127.0.0.1:PORT/echo --echo-only
 run_pair serve-websockets-chat "${SERVE[@]}" -- "$PY" interop/py_peer.py chat ws://127.0.0.1:PORT/chat
 run_pair serve-ws-chat "${SERVE[@]}" -- node interop/node_peer.js chat ws://127.0.0.1:PORT/chat
+run_pair serve-deflate-websockets-echo "${SERVE[@]}" --deflate -- "$PY" interop/py_peer.py client ws://127.0.0.1:PORT/echo --echo-only --deflate
+run_pair serve-deflate-ws-echo "${SERVE[@]}" --deflate -- node interop/node_peer.js client ws://127.0.0.1:PORT/echo --echo-only --deflate
 
 echo "== browser"
 if ! scripts/interop-browser.sh; then

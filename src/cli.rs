@@ -14,6 +14,7 @@ use std::thread;
 use crate::config::Config;
 use crate::duplex::{Duplex, DuplexReader};
 use crate::error::Error;
+use crate::extension::PerMessageDeflate;
 use crate::frame::{OpCode, Role};
 use crate::message::{CloseCode, CloseFrame, Message};
 use crate::protocol::Event;
@@ -26,14 +27,15 @@ use crate::websocket::WebSocket;
 
 const USAGE: &str = "\
 usage:
-  stdws serve [--addr HOST:PORT] [--root DIR]
+  stdws serve [--addr HOST:PORT] [--root DIR] [--deflate]
       WebSocket server: /echo echoes, /chat relays to everyone on /chat,
       / is an echo console page, other paths are files from DIR.
       Default address 127.0.0.1:8000. Ctrl-C stops it gracefully.
-  stdws connect URL [--binary] [--subprotocol P]... [--header 'Name: value']...
+      --deflate accepts permessage-deflate (RFC 7692) from clients that offer it.
+  stdws connect URL [--binary] [--subprotocol P]... [--header 'Name: value']... [--deflate]
       Interactive client: each stdin line is sent as a message (binary with
       --binary), each message received is written to stdout. End of input
-      closes the connection (1000).
+      closes the connection (1000). --deflate offers permessage-deflate.
   stdws --help | --version";
 
 /// Runs the command with these arguments (without the program name);
@@ -92,6 +94,16 @@ fn value(flag: &str, args: &mut impl Iterator<Item = String>) -> Result<String, 
 struct Serve {
     addr: String,
     root: Option<PathBuf>,
+    deflate: bool,
+}
+
+/// The configuration both commands start from: compression if asked for.
+fn config(deflate: bool) -> Config {
+    if deflate {
+        Config::default().deflate(PerMessageDeflate::new())
+    } else {
+        Config::default()
+    }
 }
 
 impl Serve {
@@ -99,11 +111,13 @@ impl Serve {
         let mut serve = Serve {
             addr: "127.0.0.1:8000".into(),
             root: None,
+            deflate: false,
         };
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--addr" => serve.addr = value(&arg, &mut args)?,
                 "--root" => serve.root = Some(value(&arg, &mut args)?.into()),
+                "--deflate" => serve.deflate = true,
                 other => return Err(Failure::Usage(format!("unknown option {other:?}"))),
             }
         }
@@ -112,6 +126,7 @@ impl Serve {
 
     fn run(self) -> Result<i32, Failure> {
         let mut builder = Server::builder()
+            .config(config(self.deflate))
             .route("/echo", Echo)
             .route("/chat", Chat)
             .console(true);
@@ -176,6 +191,7 @@ struct Connect {
     binary: bool,
     protocols: Vec<String>,
     headers: Vec<(String, String)>,
+    deflate: bool,
 }
 
 impl Connect {
@@ -186,10 +202,12 @@ impl Connect {
             binary: false,
             protocols: Vec::new(),
             headers: Vec::new(),
+            deflate: false,
         };
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--binary" => connect.binary = true,
+                "--deflate" => connect.deflate = true,
                 "--subprotocol" => connect.protocols.push(value(&arg, &mut args)?),
                 "--header" => {
                     let header = value(&arg, &mut args)?;
@@ -212,7 +230,7 @@ impl Connect {
     }
 
     fn run(self) -> Result<i32, Failure> {
-        let mut builder = WebSocket::builder(&self.url).config(Config::default());
+        let mut builder = WebSocket::builder(&self.url).config(config(self.deflate));
         for p in &self.protocols {
             builder = builder.protocol(p.clone());
         }

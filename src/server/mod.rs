@@ -95,12 +95,20 @@ pub struct ServerBuilder {
     root: Option<PathBuf>,
     console: bool,
     origins: Option<Vec<String>>,
-    stack_size: usize,
+    stack_size: Option<usize>,
     shutdown_timeout: Duration,
     send_buffer_size: Option<usize>,
     backlog: i32,
     acceptor: Option<Arc<dyn Acceptor>>,
 }
+
+/// The default stack of a client's thread.
+const STACK_SIZE: usize = 256 << 10;
+
+/// With compression in a debug build: miniz_oxide builds its compressor
+/// (about 300 KB) on the stack before boxing it; optimised builds build it
+/// in place. Untouched stack pages cost address space, not memory.
+const STACK_SIZE_DEBUG_DEFLATE: usize = 1 << 20;
 
 impl Default for ServerBuilder {
     fn default() -> ServerBuilder {
@@ -110,7 +118,7 @@ impl Default for ServerBuilder {
             root: None,
             console: false,
             origins: None,
-            stack_size: 256 << 10,
+            stack_size: None,
             shutdown_timeout: Duration::from_secs(5),
             send_buffer_size: None,
             backlog: 1024,
@@ -171,10 +179,11 @@ impl ServerBuilder {
         self
     }
 
-    /// Stack size of each client's thread (default 256 KiB). Handlers that
+    /// Stack size of each client's thread (default 256 KiB; 1 MiB in debug
+    /// builds with an extension configured, for miniz_oxide). Handlers that
     /// recurse deeply or keep large arrays on the stack need more.
     pub fn stack_size(mut self, bytes: usize) -> ServerBuilder {
-        self.stack_size = bytes;
+        self.stack_size = Some(bytes);
         self
     }
 
@@ -218,6 +227,13 @@ impl ServerBuilder {
         let root = self.root.as_deref().map(DocumentRoot::new).transpose()?;
         let local_addr = listener.local_addr()?;
         let (timers, timer_thread) = Timers::start()?;
+        let stack_size = self.stack_size.unwrap_or(
+            if cfg!(debug_assertions) && !self.config.extensions.is_empty() {
+                STACK_SIZE_DEBUG_DEFLATE
+            } else {
+                STACK_SIZE
+            },
+        );
         let inner = Arc::new(Inner {
             clients: Clients::new(self.config.fragment_size),
             config: self.config,
@@ -225,7 +241,7 @@ impl ServerBuilder {
             root,
             console: self.console,
             origins: self.origins,
-            stack_size: self.stack_size,
+            stack_size,
             send_buffer_size: self.send_buffer_size,
             acceptor: self.acceptor,
             timers,
