@@ -35,14 +35,9 @@ fn main() -> Result<(), Error> {
                 continue;
             }
         };
-        loop {
-            match conn.recv() {
-                Ok(Some(message)) => {
-                    if conn.send(message).is_err() {
-                        break;
-                    }
-                }
-                Ok(None) | Err(_) => break,
+        while let Ok(Some(message)) = conn.recv() {
+            if conn.send(message).is_err() {
+                break;
             }
         }
     }

@@ -26,14 +26,9 @@ fn main() {
                 Err(e) => return eprintln!("handshake failed: {e}"),
             };
             let mut conn = Connection::new(ws);
-            loop {
-                match conn.recv() {
-                    Ok(Some(message)) => {
-                        if conn.send(message).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(None) | Err(_) => break,
+            while let Ok(Some(message)) = conn.recv() {
+                if conn.send(message).is_err() {
+                    break;
                 }
             }
         });

@@ -165,7 +165,7 @@ impl CloseFrame {
     /// A close frame with this code and reason.
     pub fn new(code: CloseCode, reason: impl Into<String>) -> CloseFrame {
         CloseFrame {
-            code: code,
+            code,
             reason: reason.into(),
         }
     }

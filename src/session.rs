@@ -103,7 +103,11 @@ impl Pings {
         let Some(i) = self.pending.iter().position(|(p, _)| p == payload) else {
             return false;
         };
-        let (_, sent) = self.pending.drain(..=i).last().expect("index in range");
+        let (_, sent) = self
+            .pending
+            .drain(..=i)
+            .next_back()
+            .expect("index in range");
         self.rtt = Some(now - sent);
         true
     }

@@ -343,7 +343,7 @@ pub(crate) fn negotiate_server(
         else {
             continue;
         };
-        if !(factory.rsv().bits() & accepted.rsv.bits() == 0) {
+        if factory.rsv().bits() & accepted.rsv.bits() != 0 {
             continue;
         }
         let same: Vec<&[Param]> = offers
