@@ -9,17 +9,20 @@
 //!   fragments).
 //! - byte 1: read sizes (0: reads take all they ask; low nibble 0 injects
 //!   a read timeout, `WouldBlock`, before every other read).
-//! - byte 2: most bytes one write takes (0: no limit).
+//! - byte 2: bit 7 close actively (`Connection::close`, 1000) after the
+//!   first event, then read what comes within the close timeout; bits 0–6
+//!   most bytes one write takes (0: no limit).
 //! - byte 3: bit 7 also negotiate `x-d` (claims every data frame); bits
 //!   0–6 `fragment_size` for the echo (0: none).
 //!
 //! Checks: no panic and no endless loop; messages within
-//! `max_message_size`; the connection ends with the peer's close or an
-//! error, then refuses to read and to send (and never writes after its
-//! FIN); errors carry the close code of their kind (1002 protocol, 1007
-//! UTF-8, 1009 limits, none for the transport); the bytes we wrote decode
-//! strictly (right masking for our role, minimal lengths) into exactly one
-//! pong per ping, each echo, and the close frame the ending calls for; the
+//! `max_message_size`; the connection ends with the peer's close, an error
+//! or our own closing handshake, then refuses to read and to send (and
+//! never writes after its FIN); errors carry the close code of their kind
+//! (1002 protocol, 1007 UTF-8, 1009 limits, none for the transport); the
+//! bytes we wrote decode strictly (right masking for our role, minimal
+//! lengths) into exactly one pong per ping, each echo, and the one close
+//! frame the ending calls for, with nothing after it; the
 //! same input read whole gives the same events and ending as read in
 //! pieces with timeouts.
 
@@ -64,6 +67,7 @@ struct Setup {
     toys: Vec<&'static str>,
     echo: bool,
     auto_pong: bool,
+    close_first: bool,
     max_message_size: usize,
     fragment_size: Option<usize>,
     reads: Vec<usize>,
@@ -92,7 +96,8 @@ impl Setup {
             .max_fragments(max_fragments)
             .auto_pong(flags & 8 == 0)
             .fragment_size(fragment_size)
-            .close_timeout(Duration::from_millis(50));
+            // Never reached: the script ends first (this only bounds time).
+            .close_timeout(Duration::from_secs(8));
         for f in factories() {
             config
                 .extensions
@@ -111,10 +116,11 @@ impl Setup {
             toys,
             echo: flags & 4 != 0,
             auto_pong: flags & 8 == 0,
+            close_first: writes & 0x80 != 0,
             max_message_size: max_message,
             fragment_size,
             reads,
-            write_limit: usize::from(writes),
+            write_limit: usize::from(writes & 0x7F),
             config,
         }
     }
@@ -185,6 +191,8 @@ enum End {
     Closed,
     /// The connection failed with this error.
     Failed(Error),
+    /// We closed after the first event; what `close` answered.
+    WeClosed(Result<(), Error>),
 }
 
 struct Run {
@@ -219,8 +227,14 @@ fn run(setup: &Setup, wire: &[u8], reads: Vec<usize>, write_limit: usize) -> Run
                 break End::Closed;
             }
             Ok(event) => events.push(event),
-            Err(e) if e.is_timeout() => assert!(conn.get_ref().timeouts > 0),
+            Err(e) if e.is_timeout() => {
+                assert!(conn.get_ref().timeouts > 0);
+                continue;
+            }
             Err(e) => break End::Failed(e),
+        }
+        if setup.close_first {
+            break End::WeClosed(conn.close(CloseCode::NORMAL, "bye"));
         }
     };
     assert!(conn.is_closed());
@@ -301,10 +315,15 @@ fn expected_units(setup: &Setup, run: &Run) -> Vec<Unit> {
             _ => {}
         }
     }
-    if let End::Failed(e) = &run.end {
-        if let Some(code) = e.close_code() {
-            units.push(Unit::Close(Some(code.0)));
+    match &run.end {
+        End::Failed(e) => {
+            if let Some(code) = e.close_code() {
+                units.push(Unit::Close(Some(code.0)));
+            }
         }
+        // Ours, once: the peer's close (if any) is not answered again.
+        End::WeClosed(_) => units.push(Unit::Close(Some(CloseCode::NORMAL.0))),
+        End::Closed => {}
     }
     units
 }
@@ -330,8 +349,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let setup = Setup::new(*head);
     let run = run(&setup, wire, setup.reads.clone(), setup.write_limit);
-    if let End::Failed(e) = &run.end {
-        check_error(e);
+    match &run.end {
+        End::Failed(e) | End::WeClosed(Err(e)) => check_error(e),
+        _ => {}
     }
     assert_eq!(
         written_units(&setup, &run.output),

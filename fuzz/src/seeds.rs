@@ -391,7 +391,9 @@ fn connection(seeds: &mut Vec<Seed>) {
         Frame::close(CloseCode::NORMAL, "bye"),
     ];
     let wire = frames(Role::Client, &hello_ping_close);
-    let variants: [(&str, [u8; 4]); 6] = [
+    let variants: [(&str, [u8; 4]); 8] = [
+        ("server_closes_first", [server, 0, 0x80, 0]),
+        ("server_closes_first_in_pieces", [server, 0x21, 0x85, 0]),
         ("server_pieces_timeouts", [server, 0x30, 0, 0]),
         ("server_partial_writes", [server, 0x17, 3, 2]),
         ("server_toys", [server | 2, 0, 0, 0x80]),
