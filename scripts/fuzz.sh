@@ -108,13 +108,15 @@ for target in "${targets[@]}"; do
         -print_final_stats=1 >"$logs/$target.log" 2>&1 || status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logs/$target.log" | tail -n 1)
     secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$logs/$target.log" | tail -n 1)
+    # libFuzzer's last status line: edges covered and corpus size.
+    cov=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$logs/$target.log" | tail -n 1 | sed -n 's/.*\(cov: [0-9]*\).*\(corp: [0-9]*\).*/\1, \2 inputs/p')
     if [ "$status" -ne 0 ] || grep -q -E '^==[0-9]+== ERROR: libFuzzer|^SUMMARY: ' "$logs/$target.log"; then
         failed+=("$target")
         echo "!! $target FAILED (exit $status); the end of its log:"
         tail -n 60 "$logs/$target.log"
         summary+=("$(printf '%-20s FAILED after %s runs' "$target" "${runs:-?}")")
     else
-        summary+=("$(printf '%-20s %12s runs in %ss' "$target" "${runs:-?}" "${secs:-?}")")
+        summary+=("$(printf '%-20s %12s runs in %ss (%s)' "$target" "${runs:-?}" "${secs:-?}" "${cov:-?}")")
     fi
 done
 total=$(( $(date +%s) - start ))
