@@ -44,7 +44,7 @@ sanitizer="${FUZZ_SANITIZER:-address}"
 corpus="${FUZZ_CORPUS:-$root/fuzz/corpus}"
 cargo_fuzz_version="${CARGO_FUZZ_VERSION:-0.13.2}"
 
-all_targets=(frame_header handshake_request handshake_response extensions connection)
+all_targets=(frame_header handshake_request handshake_response extensions connection url)
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=("${all_targets[@]}")
@@ -53,13 +53,14 @@ fi
 # Longest input per target: a frame header is at most 14 bytes; a handshake
 # head is capped at 4 KiB by the targets' limits (twice that reaches the
 # caps); an extension list is one header value; a connection needs room for
-# a frame with a 64-bit length (64 KiB + 1).
+# a frame with a 64-bit length (64 KiB + 1); a URL is one line.
 max_len() {
     case "$1" in
         frame_header) echo 32 ;;
         handshake_request | handshake_response) echo 8192 ;;
         extensions) echo 2048 ;;
         connection) echo 70000 ;;
+        url) echo 1024 ;;
         *) echo "unknown fuzz target $1" >&2; exit 2 ;;
     esac
 }

@@ -27,6 +27,7 @@ pub fn all() -> Vec<Seed> {
     handshake_response(&mut seeds);
     extensions(&mut seeds);
     connection(&mut seeds);
+    url(&mut seeds);
     seeds
 }
 
@@ -430,4 +431,22 @@ fn connection(seeds: &mut Vec<Seed>) {
     truncated.extend_from_slice(&RFC_MASK);
     truncated.extend_from_slice(&[0; 100]);
     push(seeds, "connection", "server_truncated_frame", truncated);
+}
+
+fn url(seeds: &mut Vec<Seed>) {
+    let values = [
+        ("port_query", "ws://example.com:9001/chat?room=1"),
+        ("secure_default", "wss://example.com"),
+        ("query_only", "ws://127.0.0.1:9001?case=1"),
+        ("ipv6", "wss://[::1]:8000/x"),
+        ("userinfo", "ws://al%20ice:p%40ss@host/"),
+        ("http_redirect", "https://h:443/a"),
+        ("location_path", "/next?x=1"),
+        ("location_scheme_relative", "//other.example/p"),
+        ("port_zero", "ws://h:0/"),
+        ("fragment", "ws://host/#frag"),
+    ];
+    for (name, value) in values {
+        push(seeds, "url", name, value.as_bytes().to_vec());
+    }
 }
