@@ -11,9 +11,9 @@
 //! Every defence is on by default: [`Config::default()`](crate::Config) is
 //! meant for a public server. Beyond the entries below, the fuzz targets in
 //! `fuzz/` (`make fuzz`) feed the header parser, both handshake parsers, the
-//! extension parser and whole connections with arbitrary bytes, built with
-//! overflow checks, under a memory cap; what they found is kept in
-//! `tests/security.rs`.
+//! extension parser, the URL parser and whole connections with arbitrary
+//! bytes, built with overflow checks, under a memory cap; what they found
+//! is kept in `tests/security.rs` and `url::tests`.
 //!
 //! ## The advisories
 //!
