@@ -39,10 +39,10 @@
 //! `handshake::tests::scanner_enforces_each_cap` and
 //! `handshake::server::tests::every_split_point_parses_the_same`; fuzz
 //! targets `handshake_request` and `handshake_response` (the answer is the
-//! same whole, in three pieces, or one byte at a time). Planned: the
-//! hostile suite's header flood (1 MiB of headers, 10,000 headers, a 100 KiB
-//! line, a byte-by-byte request line), answered 431/400/408 with CPU time
-//! linear in bytes.
+//! same whole, in three pieces, or one byte at a time). *Planned*
+//! (`tests/hostile.rs`): `header_flood_gets_431_in_linear_time` (1 MiB of
+//! headers, 10,000 headers, a 100 KiB line) and
+//! `request_line_byte_by_byte_gets_408_at_the_deadline`.
 //!
 //! ### rust-websocket CVE-2022-35922 (RUSTSEC-2022-0035): allocation from a declared length
 //!
@@ -69,9 +69,9 @@
 //! `frame::tests::rejects_64_bit_length_with_top_bit_as_soon_as_it_is_seen`,
 //! `protocol::tests::message_size_is_checked_on_the_declared_length`; fuzz
 //! targets `frame_header` and `connection` (a 512 MiB memory cap, truncated
-//! frames declaring large payloads in the seeds). Planned: the hostile
-//! suite's 2^63−1-byte frame and just-over-`max_frame_size` frame, with the
-//! server's memory measured.
+//! frames declaring large payloads in the seeds). *Planned*
+//! (`tests/hostile.rs`): `declared_2_pow_63_minus_1_bytes_gets_1009_rss_flat`
+//! and `frame_just_over_max_frame_size_gets_1009_rss_flat`.
 //!
 //! ### ws-rs RUSTSEC-2020-0043 (CVE-2020-35896): unbounded outgoing buffer
 //!
@@ -90,9 +90,10 @@
 //! which `feed` answers [`CapacityError::WriteBufferFull`](crate::CapacityError::WriteBufferFull).
 //!
 //! *Proof.* `tests/security.rs`: `feed_past_max_write_buffer_is_refused`.
-//! Planned: the hostile suite's ping flood from a peer that never reads,
-//! and a peer that never reads what it is sent: write buffer bounded,
-//! connection closed with 1008.
+//! *Planned* (`tests/hostile.rs`):
+//! `ping_flood_from_a_peer_that_never_reads_is_closed_rss_flat` and
+//! `peer_that_never_reads_is_dropped_at_the_write_timeout` (closed with
+//! 1008, the other clients still served).
 //!
 //! ### gorilla/websocket CVE-2020-27813 (GHSA-3xh2-74w9-5vxm): length overflow
 //!
@@ -144,9 +145,10 @@
 //!
 //! *Proof.* Compression work: the permessage-deflate unit test
 //! `a_small_frame_that_inflates_past_the_limit_is_too_big` and the deflate
-//! codec's `output_is_cut_at_the_limit_in_bounded_chunks`. Planned: the
-//! hostile suite's 10 KiB frame inflating to 1 GiB (1009, bounded RSS),
-//! and a permessage-deflate fuzz target inflating under limits.
+//! codec's `output_is_cut_at_the_limit_in_bounded_chunks`. *Planned*:
+//! `tests/hostile.rs`: `deflate_bomb_of_10_kib_to_1_gib_gets_1009_rss_flat`;
+//! the fuzz target `inflate` (permessage-deflate decoding arbitrary bytes
+//! under arbitrary limits).
 //!
 //! ### uws CVE-2016-10544: size checked before inflating, not after
 //!
@@ -159,7 +161,8 @@
 //! bytes, checked while inflating; `max_frame_size` separately bounds the
 //! compressed frame.
 //!
-//! *Proof.* As above (compression work; planned hostile test).
+//! *Proof.* As above. *Planned* (`tests/hostile.rs`):
+//! `message_compressed_below_max_frame_size_inflating_past_max_message_size_gets_1009`.
 //!
 //! ### Python websockets CVE-2021-33880: timing attack on Basic auth
 //!
@@ -173,8 +176,7 @@
 //! length shows), and checks an unknown user the same way as a known one.
 //!
 //! *Proof.* Authentication work: `basic_accepts_the_right_password_only`.
-//! Planned: a test that the comparison time does not depend on the
-//! password guessed.
+//! *Planned* (authentication work): `secret_comparison_time_does_not_depend_on_the_guess`.
 //!
 //! ### ws (Node.js) CVE-2021-32640: slow `Sec-WebSocket-Protocol` parsing
 //!
@@ -221,8 +223,9 @@
 //!
 //! *Proof.* `tests/security.rs`: `empty_continuation_frames_count_toward_max_fragments`;
 //! `tests/violations.rs`: `too_many_fragments_get_1009`; unit test
-//! `protocol::tests::fragment_cap`. Planned: the hostile suite's 1,000,000
-//! empty continuation frames and 100,000 one-byte fragments.
+//! `protocol::tests::fragment_cap`. *Planned* (`tests/hostile.rs`):
+//! `million_empty_continuation_frames_get_1009` and
+//! `hundred_thousand_one_byte_fragments_get_1009`.
 //!
 //! ## Every limit and its default
 //!
