@@ -140,10 +140,11 @@
 //! *Here.* An extension's [`FrameDecoder::decode`](crate::extension::FrameDecoder::decode)
 //! is given what is left of [`max_message_size`](crate::Config::max_message_size)
 //! and must fail with 1009 while producing output, never after; the
-//! receiver checks the result again when several extensions decode one
-//! frame.
+//! receiver checks the result again, so even a decoder that ignores its
+//! limit cannot grow a message past the maximum.
 //!
-//! *Proof.* Compression work: the permessage-deflate unit test
+//! *Proof.* `tests/security.rs`: `extension_that_overruns_its_limit_still_gets_1009`;
+//! compression work: the permessage-deflate unit test
 //! `a_small_frame_that_inflates_past_the_limit_is_too_big` and the deflate
 //! codec's `output_is_cut_at_the_limit_in_bounded_chunks`. *Planned*:
 //! `tests/hostile.rs`: `deflate_bomb_of_10_kib_to_1_gib_gets_1009_rss_flat`;

@@ -298,12 +298,17 @@ fn send_after_the_peer_vanished_is_closed_without_writing() {
     );
 }
 
-/// An extension that owns no RSV bit and changes nothing.
-struct NoBits;
+/// A toy extension: it claims the frames that carry its RSV bit (every
+/// data frame when it owns none) and passes payloads through, twice over
+/// when `sloppy` (a decoder that ignores its limit, against the contract).
+#[derive(Clone, Copy)]
+struct Toy {
+    name: &'static str,
+    rsv: Rsv,
+    sloppy: bool,
+}
 
-struct Same;
-
-impl FrameEncoder for Same {
+impl FrameEncoder for Toy {
     fn encode(
         &mut self,
         _: &mut FrameHeader,
@@ -315,29 +320,34 @@ impl FrameEncoder for Same {
     }
 }
 
-impl FrameDecoder for Same {
-    fn accepts(&mut self, _: &FrameHeader) -> Result<bool, ProtocolError> {
-        Ok(false)
+impl FrameDecoder for Toy {
+    fn accepts(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError> {
+        Ok(header.rsv.contains(self.rsv))
     }
 
     fn decode(
         &mut self,
-        _: &mut FrameHeader,
-        _: &[u8],
-        _: &mut Vec<u8>,
-        _: usize,
+        header: &mut FrameHeader,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+        _limit: usize,
     ) -> Result<(), Error> {
+        out.extend_from_slice(payload);
+        if self.sloppy {
+            out.extend_from_slice(payload);
+        }
+        header.rsv = header.rsv.without(self.rsv);
         Ok(())
     }
 }
 
-impl ExtensionFactory for NoBits {
+impl ExtensionFactory for Toy {
     fn name(&self) -> &str {
-        "x-d"
+        self.name
     }
 
     fn rsv(&self) -> Rsv {
-        Rsv::NONE
+        self.rsv
     }
 
     fn offers(&self) -> Vec<Vec<Param>> {
@@ -350,10 +360,52 @@ impl ExtensionFactory for NoBits {
 
     fn accept_response(&self, _: &[Param]) -> Result<Negotiated, String> {
         Ok(Negotiated {
-            encoder: Box::new(Same),
-            decoder: Box::new(Same),
+            encoder: Box::new(*self),
+            decoder: Box::new(*self),
         })
     }
+}
+
+/// A server connection that negotiated `toy`, its client sending `wire`.
+fn server_with(toy: Toy, config: Config, wire: &[u8]) -> Connection<Peer> {
+    let text = request(&format!(
+        "{KEY_FIELD}Sec-WebSocket-Extensions: {}\r\n",
+        toy.name
+    ));
+    let mut config = config;
+    config
+        .extensions
+        .push(Arc::new(toy) as Arc<dyn ExtensionFactory>);
+    let input = [text.as_bytes(), wire].concat();
+    let ws = ServerHandshake::read(Peer::new(&input), config)
+        .unwrap()
+        .accept(Accept::new())
+        .unwrap();
+    let mut conn = Connection::new(ws);
+    conn.get_mut().output.clear();
+    conn
+}
+
+#[test]
+fn extension_that_overruns_its_limit_still_gets_1009() {
+    // A decoder must stop at the limit it is given; one that does not
+    // (a bug in a user's extension) still cannot exceed max_message_size.
+    let toy = Toy {
+        name: "x-sloppy",
+        rsv: Rsv::RSV1,
+        sloppy: true,
+    };
+    let mut conn = server_with(
+        toy,
+        Config::default().max_message_size(10),
+        &masked(0xC2, &[7; 8]),
+    );
+    let err = conn.recv().unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Capacity(CapacityError::MessageTooBig { max: 10 })
+    ));
+    assert_eq!(close_code_written(&conn.get_ref().output), Some(1009));
 }
 
 #[test]
@@ -363,10 +415,15 @@ fn server_accepts_an_extension_offered_in_two_cases_once() {
     let text = request(&format!(
         "{KEY_FIELD}Sec-WebSocket-Extensions: X-D, x-d\r\n"
     ));
+    let toy = Toy {
+        name: "x-d",
+        rsv: Rsv::NONE,
+        sloppy: false,
+    };
     let mut config = Config::default();
     config
         .extensions
-        .push(Arc::new(NoBits) as Arc<dyn ExtensionFactory>);
+        .push(Arc::new(toy) as Arc<dyn ExtensionFactory>);
     let ws = ServerHandshake::read(Peer::new(text.as_bytes()), config)
         .unwrap()
         .accept(Accept::new())
