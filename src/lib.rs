@@ -82,7 +82,9 @@
 //!
 //! Every size and time has a limit with a default safe for a public server;
 //! see [`Config`]. Bad input is answered with the right close code (1002,
-//! 1007, 1009) or HTTP status (400, 408, 426, 431), never a panic.
+//! 1007, 1009) or HTTP status (400, 408, 426, 431), never a panic. The
+//! [`security`] chapter lists the attacks on other WebSocket libraries and
+//! what stops each one here.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -104,6 +106,7 @@ mod mask;
 mod message;
 mod protocol;
 mod read;
+pub mod security;
 #[cfg(unix)]
 mod server;
 mod session;

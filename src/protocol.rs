@@ -288,7 +288,17 @@ impl Receiver {
             let i = claimed.trailing_zeros() as usize;
             let result = self.decoders[i].decode(header, &self.scratch, &mut self.buf, limit);
             self.scratch.clear();
-            return result;
+            result?;
+            // A decoder that overran its limit (a bug in it) still cannot
+            // grow a message past the maximum; this also keeps the next
+            // frame's `max_message_size - buf.len()` from underflowing.
+            if self.buf.len() > self.limits.max_message_size {
+                return Err(CapacityError::MessageTooBig {
+                    max: self.limits.max_message_size,
+                }
+                .into());
+            }
+            return Ok(());
         }
         let mut input = std::mem::take(&mut self.scratch);
         let mut output = Vec::new();

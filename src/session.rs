@@ -435,6 +435,13 @@ impl<T: Transport> Session<T> {
                 return error;
             }
         }
+        // No close frame could go out (the transport failed, or the error
+        // has no code): still nothing may follow our FIN, so later sends
+        // answer `Closed` instead of writing to a shut stream.
+        let _ = self.transport.with_out(|out, _| {
+            out.broken = true;
+            Ok(())
+        });
         self.transport.shutdown_write();
         error
     }

@@ -29,11 +29,7 @@ impl Url {
     /// assert_eq!((url.host.as_str(), url.port, url.resource.as_str()), ("example.com", 9001, "/chat?room=1"));
     /// ```
     pub fn parse(text: &str) -> Result<Url, UrlError> {
-        if text.bytes().any(|b| b <= b' ' || b == 0x7F) {
-            return Err(UrlError::Malformed(
-                "URL contains whitespace or control characters".into(),
-            ));
-        }
+        check_chars(text)?;
         let (scheme, rest) = text
             .split_once("://")
             .ok_or_else(|| UrlError::Malformed("missing scheme".into()))?;
@@ -42,11 +38,6 @@ impl Url {
             "wss" | "https" => true,
             other => return Err(UrlError::UnsupportedScheme(other.to_owned())),
         };
-        if rest.contains('#') {
-            return Err(UrlError::Malformed(
-                "fragments are not allowed in WebSocket URLs".into(),
-            ));
-        }
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(split);
         let resource = match tail.as_bytes().first() {
@@ -98,9 +89,11 @@ impl Url {
     }
 
     /// Resolves a `Location` value against this URL: absolute URLs as they
-    /// are, `/path` against this host.
+    /// are, `/path` against this host. Either is checked as [`Url::parse`]
+    /// checks a URL: the server that sent it is not trusted.
     pub fn join(&self, location: &str) -> Result<Url, UrlError> {
         if location.starts_with('/') && !location.starts_with("//") {
+            check_chars(location)?;
             let mut next = self.clone();
             next.resource = location.to_owned();
             return Ok(next);
@@ -130,6 +123,22 @@ impl fmt::Debug for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Url({self})")
     }
+}
+
+/// Whitespace and control bytes would break the request line or the
+/// `Host` field a URL is copied into; a fragment is never sent (RFC 6455 §3).
+fn check_chars(text: &str) -> Result<(), UrlError> {
+    if text.bytes().any(|b| b <= b' ' || b == 0x7F) {
+        return Err(UrlError::Malformed(
+            "URL contains whitespace or control characters".into(),
+        ));
+    }
+    if text.contains('#') {
+        return Err(UrlError::Malformed(
+            "fragments are not allowed in WebSocket URLs".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn split_host_port(hostport: &str, default_port: u16) -> Result<(String, u16), UrlError> {
@@ -247,5 +256,17 @@ mod tests {
             "wss://a.example:8443/y?z"
         );
         assert_eq!(base.join("ws://b/").unwrap().to_string(), "ws://b/");
+    }
+
+    #[test]
+    fn join_refuses_a_location_that_would_break_the_request_line() {
+        // Found by fuzz/url: a relative Location was copied unchecked.
+        let base = Url::parse("wss://a.example/x").unwrap();
+        for bad in ["/.\0", "/a b", "/a\tb", "/a#frag", "/\x7f"] {
+            assert!(
+                matches!(base.join(bad), Err(UrlError::Malformed(_))),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -422,7 +422,9 @@ pub(crate) fn negotiate_server(
     let mut accepted = Extensions::default();
     let mut seen: Vec<&str> = Vec::new();
     for offer in offers {
-        if seen.contains(&offer.name.as_str()) {
+        // Names compare case-insensitively everywhere else: `X-Foo, x-foo`
+        // is one extension mentioned twice, and must be accepted once.
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(&offer.name)) {
             continue;
         }
         seen.push(&offer.name);
