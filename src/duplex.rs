@@ -26,6 +26,7 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use crate::error::Error;
 use crate::stream::Stream;
 use crate::write::write_all_vectored;
 
@@ -48,20 +49,22 @@ pub(crate) trait TlsSession: Send {
     }
 }
 
-/// A TLS session set up on an accepted socket, and the application data
-/// that arrived with the TLS handshake.
-pub(crate) struct TlsAccepted {
+/// A TLS session whose handshake is done (server or client side), and the
+/// application data that arrived along with the handshake.
+pub(crate) struct TlsEstablished {
     pub(crate) session: Box<dyn TlsSession>,
     pub(crate) plaintext: Vec<u8>,
 }
 
-/// Turns an accepted TCP socket into a TLS session: the hook a TLS backend
-/// gives the server (see `ServerBuilder::tls_acceptor`). It runs on the
-/// client's own thread and must finish the TLS handshake before `deadline`
-/// (the server also shuts the socket down at the deadline).
+/// Turns an accepted TCP socket into a TLS session: what a TLS backend
+/// gives the server (`ServerBuilder::tls`) and `TlsAcceptor::accept`. It
+/// runs on the client's own thread and must finish the TLS handshake
+/// before `deadline` (the server also shuts the socket down shortly
+/// after). Failures are typed: [`Error::Tls`] naming the cause,
+/// [`Error::Timeout`] for the deadline, [`Error::Io`] for the socket.
 pub(crate) trait Acceptor: Send + Sync {
     /// Runs the TLS handshake on `tcp` (blocking reads and writes on it).
-    fn accept(&self, tcp: &TcpStream, deadline: Instant) -> io::Result<TlsAccepted>;
+    fn accept(&self, tcp: &TcpStream, deadline: Instant) -> Result<TlsEstablished, Error>;
 }
 
 /// Somewhere to send the ciphertext a TLS session produced while
