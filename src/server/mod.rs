@@ -31,6 +31,8 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+#[cfg(test)]
+mod auth_tests;
 mod client;
 mod files;
 mod handler;
@@ -39,6 +41,8 @@ mod router;
 #[cfg(test)]
 mod tests;
 pub(crate) mod timer;
+#[cfg(all(test, any(feature = "tls", feature = "rustls")))]
+mod tls_tests;
 mod worker;
 
 pub use client::{Client, Clients};
@@ -232,10 +236,7 @@ impl ServerBuilder {
 
     /// Makes every accepted connection TLS: `acceptor` runs the TLS
     /// handshake on the client's thread and hands back a session.
-    #[cfg_attr(
-        not(any(feature = "tls", feature = "rustls", test)),
-        allow(dead_code)
-    )]
+    #[cfg_attr(not(any(feature = "tls", feature = "rustls", test)), allow(dead_code))]
     pub(crate) fn tls_acceptor(mut self, acceptor: Arc<dyn Acceptor>) -> ServerBuilder {
         self.acceptor = Some(acceptor);
         self

@@ -86,7 +86,7 @@ use crate::duplex::{Acceptor, TlsEstablished};
 use crate::error::Error;
 
 #[cfg(test)]
-mod duplex_tests;
+pub(crate) mod duplex_tests;
 #[cfg(feature = "tls")]
 mod native;
 #[cfg(feature = "rustls")]
