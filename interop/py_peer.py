@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Python `websockets` as the peer of stdws in `make interop`.
 
-    py_peer.py server PORT [--deflate]   echo server; "close CODE REASON" closes
-    py_peer.py client URL  [--deflate]   runs the checks against an echo server
+    py_peer.py server PORT [--deflate] [--tls-cert CERT.pem --tls-key KEY.pem]
+        echo server (wss:// with the certificate); "close CODE REASON" closes
+    py_peer.py client URL  [--deflate] [--ca CA.pem]
+        runs the checks against an echo server (wss:// trusting CA.pem)
 
 The checks (same list as interop/node_peer.js and examples/interop_client.rs):
 text and binary of 0 B, 125 B, 126 B, 64 KiB, 1 MiB, 16 MiB; a fragmented
@@ -10,6 +12,7 @@ message; a ping answered by a pong; a close started by the client (the code
 is echoed); a close started by the server (code and reason arrive).
 """
 import asyncio
+import ssl
 import sys
 
 import websockets
@@ -30,10 +33,10 @@ async def echo(ws):
         pass
 
 
-async def serve(port, compression):
+async def serve(port, compression, tls):
     async with websockets.serve(echo, "127.0.0.1", port, max_size=MAX, compression=compression,
-                                ping_interval=None):
-        print(f"py_peer: listening on {port}", flush=True)
+                                ping_interval=None, ssl=tls):
+        print(f"py_peer: listening on {port}{' (TLS)' if tls else ''}", flush=True)
         await asyncio.Future()
 
 
@@ -43,8 +46,9 @@ def check(ok, what):
         raise SystemExit(1)
 
 
-async def client(url, compression):
-    async with websockets.connect(url, max_size=MAX, compression=compression, ping_interval=None) as ws:
+async def client(url, compression, tls):
+    options = dict(max_size=MAX, compression=compression, ping_interval=None, ssl=tls)
+    async with websockets.connect(url, **options) as ws:
         extensions = [e.name for e in ws.protocol.extensions]
         check(("permessage-deflate" in extensions) == (compression is not None),
               f"extensions negotiated: {extensions}")
@@ -62,7 +66,7 @@ async def client(url, compression):
         check(True, "ping answered by pong")
         await ws.close(4000, "client bye")
         check(ws.close_code == 4000, "client close: code echoed")
-    async with websockets.connect(url, max_size=MAX, compression=compression, ping_interval=None) as ws:
+    async with websockets.connect(url, **options) as ws:
         await ws.send("close 4001 server bye")
         try:
             await asyncio.wait_for(ws.recv(), 5)
@@ -73,13 +77,25 @@ async def client(url, compression):
     print("py_peer: all checks passed", flush=True)
 
 
+def option(name):
+    """The value after `name` on the command line, or None."""
+    args = sys.argv[3:]
+    return args[args.index(name) + 1] if name in args else None
+
+
 def main():
     mode, target = sys.argv[1], sys.argv[2]
     compression = "deflate" if "--deflate" in sys.argv[3:] else None
     if mode == "server":
-        asyncio.run(serve(int(target), compression))
+        tls = None
+        if option("--tls-cert"):
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(option("--tls-cert"), option("--tls-key"))
+        asyncio.run(serve(int(target), compression, tls))
     else:
-        asyncio.run(client(target, compression))
+        # Certificate and host name checked; only the CA is ours.
+        tls = ssl.create_default_context(cafile=option("--ca")) if target.startswith("wss:") else None
+        asyncio.run(client(target, compression, tls))
 
 
 if __name__ == "__main__":

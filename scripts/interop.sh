@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Interoperability with real peers: Python `websockets` and node `ws`, each
-# as client against stdws's server and as server for stdws's client.
+# as client against stdws's server and as server for stdws's client; and
+# Python `websockets` over TLS both ways, with each stdws TLS backend (a CA
+# and a certificate for localhost made with `openssl` at run time).
 #
 #   scripts/interop.sh
 #
@@ -20,7 +22,7 @@ fi
 if [[ ! -d interop/node_modules/ws ]]; then
   (cd interop && npm ci --silent --no-audit --no-fund)
 fi
-cargo build --release --examples --quiet
+cargo build --release --examples --features rustls --quiet
 BIN="$ROOT/target/release/examples"
 PY="$VENV/bin/python"
 
@@ -58,5 +60,16 @@ run_pair websockets-client "$BIN/interop_server" PORT -- "$PY" interop/py_peer.p
 run_pair ws-client "$BIN/interop_server" PORT -- node interop/node_peer.js client ws://127.0.0.1:PORT/
 run_pair websockets-server "$PY" interop/py_peer.py server PORT -- "$BIN/interop_client" ws://127.0.0.1:PORT/
 run_pair ws-server node interop/node_peer.js server PORT -- "$BIN/interop_client" ws://127.0.0.1:PORT/
+
+CERTS="target/interop/certs"
+make_test_certs "$CERTS"
+for backend in native-tls rustls; do
+  run_pair "websockets-client-wss-$backend" "$BIN/interop_server" PORT \
+    --tls-cert "$CERTS/cert.pem" --tls-key "$CERTS/key.pem" --tls-backend "$backend" \
+    -- "$PY" interop/py_peer.py client wss://localhost:PORT/ --ca "$CERTS/ca.pem"
+  run_pair "websockets-server-wss-$backend" "$PY" interop/py_peer.py server PORT \
+    --tls-cert "$CERTS/cert.pem" --tls-key "$CERTS/key.pem" \
+    -- "$BIN/interop_client" wss://localhost:PORT/ --ca "$CERTS/ca.pem" --tls-backend "$backend"
+done
 
 exit $failed
