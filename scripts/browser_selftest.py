@@ -2,7 +2,10 @@
 """Drives headless Chromium (through chromedriver, WebDriver protocol) against
 the echo console of a running `stdws serve`, and checks what the page shows.
 
-usage: browser_selftest.py http://127.0.0.1:PORT
+usage: browser_selftest.py http://127.0.0.1:PORT    (or https://…)
+
+Over https:// the console talks wss:// to the same port; Chromium runs with
+--ignore-certificate-errors (a throwaway profile, a test certificate).
 
 1. /?selftest=/echo: the page's self-test (text, Unicode, empty, 200 kB and
    binary echoes, clean close 1000) must print "selftest: PASS".
@@ -47,12 +50,13 @@ class Driver:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read() or b"null").get("value")
 
-    def start(self, profile):
+    def start(self, profile, flags=()):
         caps = {"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "acceptInsecureCerts": bool(flags),
             "goog:chromeOptions": {
                 "binary": shutil.which("chromium") or "/usr/bin/chromium",
-                "args": CHROMIUM_FLAGS + [f"--user-data-dir={profile}"],
+                "args": CHROMIUM_FLAGS + list(flags) + [f"--user-data-dir={profile}"],
             },
         }}}
         self.session = self.call("POST", "/session", caps)["sessionId"]
@@ -116,13 +120,18 @@ def main():
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        driver.start(profile)
+        tls = server.startswith("https:")
+        driver.start(profile, ["--ignore-certificate-errors"] if tls else [])
 
         driver.goto(f"{server}/?selftest=/echo")
         result = driver.wait_for(
             "const t = document.getElementById('result').textContent;"
             "return t.startsWith('selftest:') ? t : null;", "the self-test verdict")
         ok &= check(result.startswith("selftest: PASS"), f"self-test page: {result}")
+        if tls:
+            page, socket = driver.js("return [location.protocol, base];")
+            ok &= check(page == "https:" and socket.startswith("wss://"),
+                        f"console over {page}, self-test over {socket}")
 
         driver.goto(f"{server}/")
         driver.js("document.getElementById('url').value = arguments[0];",
