@@ -30,6 +30,13 @@
 //! server.wait(); // until shutdown() from another thread
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! The same port can speak TLS (`ServerBuilder::tls`, with a TLS feature:
+//! `https://` and `wss://`) and require HTTP Basic or Digest
+//! authentication for every request ([`ServerBuilder::authenticator`]; the
+//! user is [`Client::user`]). Over TLS a client's thread waits on the raw socket
+//! without holding the TLS session, so [`Client`] handles send at once from
+//! any thread, as over plain TCP.
 
 #[cfg(test)]
 mod auth_tests;
@@ -251,7 +258,7 @@ impl ServerBuilder {
     /// is [`Client::user`]. Credentials are never logged.
     ///
     /// Basic sends the password in the clear: use it with
-    /// [`tls`](Self::tls).
+    /// `tls` (feature `tls` or `rustls`).
     ///
     /// ```no_run
     /// use stdws::handshake::auth::Authenticator;
