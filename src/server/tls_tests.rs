@@ -5,7 +5,7 @@
 //! into a reader and a writer thread, so it too reads while it writes.
 
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
