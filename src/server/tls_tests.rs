@@ -4,6 +4,8 @@
 //! once, and authentication over `wss://`. The peer's TLS stream is split
 //! into a reader and a writer thread, so it too reads while it writes.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Mutex;
 use std::thread;
@@ -65,6 +67,15 @@ struct Fixture {
 }
 
 fn wss_server(backend: TlsBackend, echo: bool, auth: Option<Authenticator>) -> Fixture {
+    wss_server_with(backend, echo, auth, Config::default())
+}
+
+fn wss_server_with(
+    backend: TlsBackend,
+    echo: bool,
+    auth: Option<Authenticator>,
+    config: Config,
+) -> Fixture {
     let ca = TestCa::new("server test CA");
     let leaf = ca.server(&["localhost"]);
     let acceptor = TlsAcceptor::builder(Identity::from_pem(
@@ -84,7 +95,7 @@ fn wss_server(backend: TlsBackend, echo: bool, auth: Option<Authenticator>) -> F
         echo,
     };
     let mut builder = Server::builder()
-        .config(Config::default().ping_interval(None))
+        .config(config.ping_interval(None))
         .tls(acceptor)
         .route("/echo", probe);
     if let Some(auth) = auth {
@@ -300,6 +311,41 @@ fn digest_auth_over_wss_names_the_user_and_refuses_a_wrong_password() {
         assert_eq!(
             conn.recv().unwrap(),
             Some(Message::Text("authenticated".into()))
+        );
+    }
+}
+
+#[test]
+fn plaintext_or_silence_on_the_tls_port_ends_quietly_and_the_server_goes_on() {
+    for &backend in TlsBackend::all() {
+        let config = Config::default().handshake_timeout(Duration::from_millis(300));
+        let fx = wss_server_with(backend, true, None, config);
+        // Plain HTTP: no plaintext answer, the connection ends.
+        let mut plain = TcpStream::connect(fx.server.local_addr()).unwrap();
+        plain.set_read_timeout(Some(LIMIT)).unwrap();
+        plain
+            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = plain.read_to_end(&mut answer);
+        assert!(
+            !answer.windows(5).any(|w| w == b"HTTP/"),
+            "{backend:?}: {answer:?}"
+        );
+        // Silence: cut off at the handshake deadline, not held forever.
+        let started = Instant::now();
+        let mut silent = TcpStream::connect(fx.server.local_addr()).unwrap();
+        silent.set_read_timeout(Some(LIMIT)).unwrap();
+        let mut rest = Vec::new();
+        let _ = silent.read_to_end(&mut rest);
+        assert!(started.elapsed() < Duration::from_secs(5), "{backend:?}");
+        // Meanwhile and afterwards, TLS clients are served.
+        let (ws, _) = fx.connect();
+        let mut conn = Connection::new(ws);
+        conn.send(Message::Text("still here".into())).unwrap();
+        assert_eq!(
+            conn.recv().unwrap(),
+            Some(Message::Text("still here".into()))
         );
     }
 }
