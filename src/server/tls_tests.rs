@@ -349,3 +349,26 @@ fn plaintext_or_silence_on_the_tls_port_ends_quietly_and_the_server_goes_on() {
         );
     }
 }
+
+#[test]
+fn a_corrupt_record_is_answered_with_the_sessions_alert() {
+    for &backend in TlsBackend::all() {
+        let fx = wss_server(backend, true, None);
+        let (ws, _) = fx.connect();
+        let (stream, _) = ws.into_parts();
+        let MaybeTlsStream::Tls(mut tls) = stream else {
+            panic!("not TLS")
+        };
+        // An application-data record whose 32 bytes do not authenticate.
+        let mut record = vec![0x17, 0x03, 0x03, 0x00, 0x20];
+        record.extend_from_slice(&[0xAB; 32]);
+        tls.tcp().write_all(&record).unwrap();
+        // The server's session answers with a fatal alert, ahead of its
+        // close_notify (which alone would read as a clean end of stream),
+        // and the connection ends without a close frame.
+        let err = tls.read(&mut [0u8; 64]).unwrap_err();
+        let text = err.to_string().to_ascii_lowercase();
+        assert!(text.contains("alert"), "{backend:?}: {err}");
+        assert_eq!(fx.closed.recv_timeout(LIMIT).unwrap(), CloseCode::ABNORMAL);
+    }
+}
