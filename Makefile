@@ -15,8 +15,9 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 
-## Autobahn TestSuite: both roles, and the server over wss:// with each TLS backend
-## (needs ../shared/tools/autobahn or AUTOBAHN_TOOLS).
+## Autobahn TestSuite: both roles, the server over wss:// with each TLS backend, and
+## `stdws serve` over ws:// and wss:// (needs ../shared/tools/autobahn or
+## AUTOBAHN_TOOLS; openssl makes the test certificate).
 autobahn:
 	scripts/autobahn.sh
 

@@ -4,15 +4,14 @@
 //!
 //! ```text
 //! cargo run --example interop_client -- ws://127.0.0.1:9001/ [--deflate]
+//! cargo run --example interop_client -- wss://localhost:9443/ --ca ca.pem [--tls-backend rustls]
 //! ```
-//!
-//! With `--deflate` it offers permessage-deflate and checks it was agreed.
 
 use std::process::exit;
 
 use stdws::{
-    CloseCode, CloseFrame, Config, Connection, Error, Event, MaybeTlsStream, Message,
-    PerMessageDeflate, WebSocket,
+    ClientBuilder, CloseCode, CloseFrame, Config, Connection, Error, Event, MaybeTlsStream,
+    Message, PerMessageDeflate, WebSocket,
 };
 
 const SIZES: [usize; 6] = [0, 125, 126, 64 << 10, 1 << 20, 16 << 20];
@@ -24,6 +23,7 @@ fn check(ok: bool, what: &str) {
     }
 }
 
+/// `--deflate`: permessage-deflate offered (client) or accepted (server).
 fn deflate() -> bool {
     std::env::args().any(|a| a == "--deflate")
 }
@@ -39,15 +39,55 @@ fn config() -> Config {
     }
 }
 
-fn open(url: &str, config: Config) -> Result<Connection<MaybeTlsStream>, Error> {
-    Ok(Connection::new(
-        WebSocket::builder(url).config(config).connect()?,
-    ))
+/// `--ca FILE` (trusted for `wss://`) and `--tls-backend NAME`.
+#[derive(Default)]
+struct Tls {
+    ca: Option<String>,
+    backend: Option<String>,
+}
+
+impl Tls {
+    #[cfg(any(feature = "tls", feature = "rustls"))]
+    fn apply(&self, builder: ClientBuilder) -> Result<ClientBuilder, Error> {
+        let mut tls = stdws::tls::TlsConnector::new();
+        if let Some(ca) = &self.ca {
+            tls = tls.ca_file(ca);
+        }
+        if let Some(name) = &self.backend {
+            tls = tls.backend(name.parse()?);
+        }
+        Ok(builder.tls(tls))
+    }
+
+    #[cfg(not(any(feature = "tls", feature = "rustls")))]
+    fn apply(&self, builder: ClientBuilder) -> Result<ClientBuilder, Error> {
+        if self.ca.is_some() || self.backend.is_some() {
+            eprintln!("interop_client: --ca needs the `tls` or `rustls` feature");
+            exit(2);
+        }
+        Ok(builder)
+    }
+}
+
+fn open(url: &str, tls: &Tls, config: Config) -> Result<Connection<MaybeTlsStream>, Error> {
+    let builder = tls.apply(WebSocket::builder(url).config(config))?;
+    Ok(Connection::new(builder.connect()?))
 }
 
 fn main() -> Result<(), Error> {
-    let url = std::env::args().nth(1).expect("usage: interop_client URL");
-    let mut conn = open(&url, config())?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let url = args.first().expect("usage: interop_client URL [--ca FILE]");
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let tls = Tls {
+        ca: flag("--ca"),
+        backend: flag("--tls-backend"),
+    };
+    let mut conn = open(url, &tls, config())?;
     let agreed: Vec<&str> = conn.extensions().iter().map(|e| e.name.as_str()).collect();
     check(
         agreed.contains(&"permessage-deflate") == deflate(),
@@ -71,7 +111,7 @@ fn main() -> Result<(), Error> {
     }
     drop(conn);
 
-    let mut conn = open(&url, config().fragment_size(Some(5)))?;
+    let mut conn = open(url, &tls, config().fragment_size(Some(5)))?;
     conn.send_text("fragmented κόσμε")?;
     check(
         conn.recv()? == Some(Message::Text("fragmented κόσμε".into())),
@@ -95,7 +135,7 @@ fn main() -> Result<(), Error> {
         "client close: code echoed",
     );
 
-    let mut conn = open(&url, config())?;
+    let mut conn = open(url, &tls, config())?;
     conn.send_text("close 4001 server bye")?;
     check(conn.recv()?.is_none(), "server close: connection ends");
     check(

@@ -4,28 +4,61 @@
 //!
 //! ```text
 //! cargo run --example interop_server -- 9001 [--deflate]
+//! cargo run --example interop_server -- 9443 --tls-cert cert.pem --tls-key key.pem [--tls-backend rustls]
 //! ```
+//!
+//! Plain `ws://` runs on `Listener` + `Connection` (a thread per client,
+//! written out); with `--tls-cert` it is `wss://` on the `Server` (its
+//! `Handler` below), the TLS transport that lets other threads send while
+//! a client's thread is blocked reading.
 
 use std::sync::Arc;
 use std::thread;
 
 use stdws::{CloseCode, Config, Connection, Listener, Message, PerMessageDeflate};
 
-fn main() {
-    let port: u16 = std::env::args()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(9001);
-    let mut config = Config::default()
+/// `--deflate`: permessage-deflate offered (client) or accepted (server).
+fn deflate() -> bool {
+    std::env::args().any(|a| a == "--deflate")
+}
+
+fn config() -> Config {
+    let config = Config::default()
         .max_message_size(32 << 20)
         .max_frame_size(32 << 20);
-    if std::env::args().any(|a| a == "--deflate") {
-        config = config.deflate(PerMessageDeflate::new());
+    if deflate() {
+        config.deflate(PerMessageDeflate::new())
+    } else {
+        config
+    }
+}
+
+/// `close CODE REASON`: the code and reason to close with.
+fn close_command(message: &Message) -> Option<(CloseCode, &str)> {
+    let Message::Text(text) = message else {
+        return None;
+    };
+    let (code, reason) = text.strip_prefix("close ")?.split_once(' ')?;
+    Some((CloseCode(code.parse().unwrap_or(1000)), reason))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let port: u16 = args.first().and_then(|p| p.parse().ok()).unwrap_or(9001);
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    if let Some(cert) = flag("--tls-cert") {
+        let key = flag("--tls-key").expect("--tls-cert needs --tls-key");
+        return tls::serve(port, &cert, &key, flag("--tls-backend"));
     }
     let listener = Arc::new(
         Listener::bind(("127.0.0.1", port))
             .expect("bind")
-            .with_config(config),
+            .with_config(config()),
     );
     eprintln!("interop_server listening on ws://127.0.0.1:{port}");
     for stream in listener.get_ref().incoming() {
@@ -37,19 +70,56 @@ fn main() {
             };
             let mut conn = Connection::new(ws);
             while let Ok(Some(message)) = conn.recv() {
-                if let Message::Text(text) = &message {
-                    if let Some((code, reason)) =
-                        text.strip_prefix("close ").and_then(|r| r.split_once(' '))
-                    {
-                        let code = CloseCode(code.parse().unwrap_or(1000));
-                        let _ = conn.close(code, reason);
-                        return;
-                    }
+                if let Some((code, reason)) = close_command(&message) {
+                    let _ = conn.close(code, reason);
+                    return;
                 }
                 if conn.send(message).is_err() {
                     break;
                 }
             }
         });
+    }
+}
+
+#[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
+mod tls {
+    use stdws::tls::{Identity, TlsAcceptor};
+    use stdws::{Client, Error, Handler, Message, Server};
+
+    struct Echo;
+
+    impl Handler for Echo {
+        fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
+            match super::close_command(&message) {
+                Some((code, reason)) => client.close(code, reason),
+                None => client.send(message),
+            }
+        }
+    }
+
+    pub fn serve(port: u16, cert: &str, key: &str, backend: Option<String>) {
+        let mut acceptor = TlsAcceptor::builder(Identity::from_pem_files(cert, key).expect("PEM"));
+        if let Some(name) = backend {
+            acceptor = acceptor.backend(name.parse().expect("TLS backend"));
+        }
+        let acceptor = acceptor.build().expect("TLS setup");
+        let backend = acceptor.backend();
+        let server = Server::builder()
+            .config(super::config())
+            .tls(acceptor)
+            .fallback(Echo)
+            .bind(("127.0.0.1", port))
+            .expect("bind");
+        eprintln!("interop_server ({backend}) listening on wss://127.0.0.1:{port}");
+        server.wait();
+    }
+}
+
+#[cfg(not(all(unix, any(feature = "tls", feature = "rustls"))))]
+mod tls {
+    pub fn serve(_: u16, _: &str, _: &str, _: Option<String>) {
+        eprintln!("interop_server: --tls-cert needs the `tls` or `rustls` feature (on Unix)");
+        std::process::exit(2);
     }
 }

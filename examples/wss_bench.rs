@@ -1,8 +1,11 @@
 //! TLS cost in one run: the same echo over `ws://` and over `wss://` with
 //! each TLS backend compiled in, on loopback, client and server in this
-//! process. Prints round trips per second for small messages and MiB/s
-//! for 1 MiB messages, and the share of plain-TCP speed each keeps. The
-//! certificate is made at start (rcgen), so nothing is needed on disk.
+//! process; served first by a hand-built `ServerHandshake` + `Connection`
+//! loop, then by the thread-per-client `Server` (its shared transport,
+//! where a client's thread reads while others may write). Prints round
+//! trips per second for small messages and MiB/s for 1 MiB messages, and
+//! the share of the first row's speed each keeps. The certificate is made
+//! at start (rcgen), so nothing is needed on disk.
 //!
 //! ```text
 //! cargo run --release --all-features --example wss_bench [ROUND_TRIPS] [MIB]
@@ -21,8 +24,17 @@ fn main() {
 
     use stdws::tls::{Identity, TlsAcceptor, TlsBackend, TlsConnector};
     use stdws::{
-        Accept, CloseCode, Config, Connection, Message, ServerHandshake, Stream, WebSocket,
+        Accept, Client, CloseCode, Config, Connection, Error, Handler, Message, Server,
+        ServerHandshake, Stream, WebSocket,
     };
+
+    struct Echo;
+
+    impl Handler for Echo {
+        fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
+            client.send(message)
+        }
+    }
 
     fn echo<S: Stream>(pending: ServerHandshake<S>) {
         let mut conn = Connection::new(pending.accept(Accept::new()).expect("101"));
@@ -46,44 +58,65 @@ fn main() {
     let identity = Identity::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes());
     let config = Config::default().max_message_size(2 << 20);
 
-    let mut rows: Vec<Option<TlsBackend>> = vec![None];
-    rows.extend(TlsBackend::all().iter().copied().map(Some));
+    // (served by `Server`, backend or plain TCP)
+    let mut rows: Vec<(bool, Option<TlsBackend>)> = Vec::new();
+    for server in [false, true] {
+        rows.push((server, None));
+        rows.extend(TlsBackend::all().iter().map(|&b| (server, Some(b))));
+    }
     let mut base = None;
     println!(
-        "{:<16} {:>14} {:>14} {:>10}",
-        "transport", "16 B echo/s", "1 MiB echo", "vs ws"
+        "{:<26} {:>14} {:>14} {:>10}",
+        "transport", "16 B echo/s", "1 MiB echo", "vs first"
     );
-    for backend in rows {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
+    for (use_server, backend) in rows {
         let acceptor = backend.map(|b| {
             TlsAcceptor::builder(identity.clone())
                 .backend(b)
                 .build()
                 .expect("acceptor")
         });
-        let server_config = config.clone();
-        let server = thread::spawn(move || {
-            let (tcp, _) = listener.accept().expect("accept");
-            tcp.set_nodelay(true).expect("nodelay");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            match acceptor {
-                Some(a) => echo(
-                    ServerHandshake::read_until(
-                        a.accept(tcp, deadline).expect("TLS"),
-                        server_config,
-                        deadline,
-                    )
-                    .expect("request"),
-                ),
-                None => echo(
-                    ServerHandshake::read_until(tcp, server_config, deadline).expect("request"),
-                ),
+        let mut server = None;
+        let mut hand_built = None;
+        let port = if use_server {
+            let mut builder = Server::builder()
+                .config(config.clone().ping_interval(None))
+                .route("/", Echo);
+            if let Some(a) = acceptor {
+                builder = builder.tls(a);
             }
-        });
+            let s = builder.bind("127.0.0.1:0").expect("bind");
+            let port = s.local_addr().port();
+            server = Some(s);
+            port
+        } else {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            let server_config = config.clone();
+            hand_built = Some(thread::spawn(move || {
+                let (tcp, _) = listener.accept().expect("accept");
+                tcp.set_nodelay(true).expect("nodelay");
+                let deadline = Instant::now() + Duration::from_secs(10);
+                match acceptor {
+                    Some(a) => echo(
+                        ServerHandshake::read_until(
+                            a.accept(tcp, deadline).expect("TLS"),
+                            server_config,
+                            deadline,
+                        )
+                        .expect("request"),
+                    ),
+                    None => echo(
+                        ServerHandshake::read_until(tcp, server_config, deadline).expect("request"),
+                    ),
+                }
+            }));
+            port
+        };
+        let by = if use_server { "Server" } else { "hand-built" };
         let (scheme, name) = match backend {
-            Some(b) => ("wss", format!("wss {b:?}")),
-            None => ("ws", "ws (plain TCP)".to_owned()),
+            Some(b) => ("wss", format!("{by} wss {b}")),
+            None => ("ws", format!("{by} ws")),
         };
         let mut builder =
             WebSocket::builder(&format!("{scheme}://localhost:{port}/")).config(config.clone());
@@ -110,10 +143,13 @@ fn main() {
         }
         let mib_s = mib as f64 / start.elapsed().as_secs_f64();
         conn.close(CloseCode::NORMAL, "").expect("close");
-        server.join().expect("server");
+        if let Some(thread) = hand_built {
+            thread.join().expect("server");
+        }
+        drop(server);
         let (b_small, b_big) = *base.get_or_insert((per_sec, mib_s));
         println!(
-            "{name:<16} {per_sec:>14.0} {:>9.1} MiB/s {:>4.0}% {:>4.0}%",
+            "{name:<26} {per_sec:>14.0} {:>9.1} MiB/s {:>4.0}% {:>4.0}%",
             mib_s,
             100.0 * per_sec / b_small,
             100.0 * mib_s / b_big

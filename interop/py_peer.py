@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Python `websockets` as the peer of stdws in `make interop`.
 
-    py_peer.py server PORT [--deflate]   echo server; "close CODE REASON" closes
-    py_peer.py client URL  [--deflate] [--echo-only]
-                                         runs the checks against an echo server
-                                         (--echo-only: a plain echo, no "close")
+    py_peer.py server PORT [--deflate] [--tls-cert CERT.pem --tls-key KEY.pem]
+        echo server (wss:// with the certificate); "close CODE REASON" closes
+    py_peer.py client URL  [--deflate] [--echo-only] [--ca CA.pem]
+        runs the checks against an echo server (wss:// trusting CA.pem;
+        --echo-only: a plain echo, no "close")
     py_peer.py chat URL                  5 clients in a chat room: every message
                                          reaches everyone once, in order per sender
 
@@ -14,6 +15,7 @@ message; a ping answered by a pong; a close started by the client (the code
 is echoed); a close started by the server (code and reason arrive).
 """
 import asyncio
+import ssl
 import sys
 
 import websockets
@@ -34,10 +36,10 @@ async def echo(ws):
         pass
 
 
-async def serve(port, compression):
+async def serve(port, compression, tls):
     async with websockets.serve(echo, "127.0.0.1", port, max_size=MAX, compression=compression,
-                                ping_interval=None):
-        print(f"py_peer: listening on {port}", flush=True)
+                                ping_interval=None, ssl=tls):
+        print(f"py_peer: listening on {port}{' (TLS)' if tls else ''}", flush=True)
         await asyncio.Future()
 
 
@@ -47,8 +49,9 @@ def check(ok, what):
         raise SystemExit(1)
 
 
-async def client(url, compression, echo_only):
-    async with websockets.connect(url, max_size=MAX, compression=compression, ping_interval=None) as ws:
+async def client(url, compression, echo_only, tls):
+    options = dict(max_size=MAX, compression=compression, ping_interval=None, ssl=tls)
+    async with websockets.connect(url, **options) as ws:
         extensions = [e.name for e in ws.protocol.extensions]
         check(("permessage-deflate" in extensions) == (compression is not None),
               f"extensions negotiated: {extensions}")
@@ -69,7 +72,7 @@ async def client(url, compression, echo_only):
     if echo_only:
         print("py_peer: all checks passed", flush=True)
         return
-    async with websockets.connect(url, max_size=MAX, compression=compression, ping_interval=None) as ws:
+    async with websockets.connect(url, **options) as ws:
         await ws.send("close 4001 server bye")
         try:
             await asyncio.wait_for(ws.recv(), 5)
@@ -98,16 +101,28 @@ async def chat(url, clients=5, each=20):
     print("py_peer: all checks passed", flush=True)
 
 
+def option(name):
+    """The value after `name` on the command line, or None."""
+    args = sys.argv[3:]
+    return args[args.index(name) + 1] if name in args else None
+
+
 def main():
     mode, target = sys.argv[1], sys.argv[2]
     flags = sys.argv[3:]
     compression = "deflate" if "--deflate" in flags else None
     if mode == "server":
-        asyncio.run(serve(int(target), compression))
+        tls = None
+        if option("--tls-cert"):
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(option("--tls-cert"), option("--tls-key"))
+        asyncio.run(serve(int(target), compression, tls))
     elif mode == "chat":
         asyncio.run(chat(target))
     else:
-        asyncio.run(client(target, compression, "--echo-only" in flags))
+        # Certificate and host name checked; only the CA is ours.
+        tls = ssl.create_default_context(cafile=option("--ca")) if target.startswith("wss:") else None
+        asyncio.run(client(target, compression, "--echo-only" in flags, tls))
 
 
 if __name__ == "__main__":

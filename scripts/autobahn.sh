@@ -8,6 +8,12 @@
 #   client          examples/autobahn_client, fuzzingserver
 #   wss-native-tls  examples/wss_echo_server over TLS (native-tls), fuzzingclient
 #   wss-rustls      the same with the rustls backend
+#   serve           `stdws serve` (the Server, thread per client) at ws://…/echo
+#   serve-wss-native-tls  `stdws serve --tls-cert … --tls-key …` at wss://…/echo
+#   serve-wss-rustls      the same with `--tls-backend rustls`
+#
+# The wss agents of `stdws serve` use a CA and a certificate for localhost
+# made at run time with `openssl` (in autobahn/reports/certs/).
 #
 # Environment:
 #   AUTOBAHN_TOOLS   the suite's runner (default: ../shared/tools/autobahn
@@ -23,11 +29,12 @@ TOOLS="${AUTOBAHN_TOOLS:-$ROOT/../shared/tools/autobahn}"
 RUN="$TOOLS/run.sh"
 [[ -x "$RUN" ]] || { echo "autobahn.sh: no runner at $RUN (set AUTOBAHN_TOOLS)" >&2; exit 2; }
 AGENTS=("$@")
-[[ ${#AGENTS[@]} -gt 0 ]] || AGENTS=(server client wss-native-tls wss-rustls)
+[[ ${#AGENTS[@]} -gt 0 ]] || AGENTS=(server client wss-native-tls wss-rustls serve serve-wss-native-tls serve-wss-rustls)
 
 cd "$ROOT"
-cargo build --release --examples --all-features --quiet
+cargo build --release --examples --bins --all-features --quiet
 BIN="$ROOT/target/release/examples"
+STDWS="$ROOT/target/release/stdws"
 
 . "$ROOT/scripts/lib.sh"
 
@@ -44,17 +51,17 @@ cases_for() {
 }
 
 SERVER_PID=""
-# run_server AGENT SCHEME CMD... : start CMD (PORT replaced by a free port),
-# then the fuzzing client against SCHEME://127.0.0.1:PORT.
+# run_server OUTDIR URL CMD... : start CMD, then the fuzzing client against
+# URL (PORT in both is replaced by a free port).
 run_server() {
-  local out="$1" scheme="$2"; shift 2
+  local out="$1" url="$2"; shift 2
   local port cmd=()
   port="$(free_port)"
   for a in "$@"; do cmd+=("${a//PORT/$port}"); done
   "${cmd[@]}" > "$out/server.log" 2>&1 &
   SERVER_PID=$!
   wait_port "$port"
-  "$RUN" --agent stdws server "$scheme://127.0.0.1:$port" "$cases" "$out" || true
+  "$RUN" --agent stdws server "${url//PORT/$port}" "$cases" "$out" || true
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
@@ -83,9 +90,16 @@ for agent in "${AGENTS[@]}"; do
   mkdir -p "$out"
   cases="$(cases_for "$agent")"
   case "$agent" in
-    server) run_server "$out" ws "$BIN/autobahn_server" PORT ;;
-    wss-native-tls) run_server "$out" wss "$BIN/wss_echo_server" PORT native-tls ;;
-    wss-rustls) run_server "$out" wss "$BIN/wss_echo_server" PORT rustls ;;
+    server) run_server "$out" ws://127.0.0.1:PORT "$BIN/autobahn_server" PORT ;;
+    wss-native-tls) run_server "$out" wss://127.0.0.1:PORT "$BIN/wss_echo_server" PORT native-tls ;;
+    wss-rustls) run_server "$out" wss://127.0.0.1:PORT "$BIN/wss_echo_server" PORT rustls ;;
+    serve) run_server "$out" ws://127.0.0.1:PORT/echo "$STDWS" serve --addr 127.0.0.1:PORT ;;
+    serve-wss-native-tls | serve-wss-rustls)
+      certs="$ROOT/autobahn/reports/certs"
+      [[ -n "${CERTS_MADE:-}" ]] || { make_test_certs "$certs"; CERTS_MADE=1; }
+      run_server "$out" wss://127.0.0.1:PORT/echo "$STDWS" serve --addr 127.0.0.1:PORT \
+        --tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem" --tls-backend "${agent#serve-wss-}"
+      ;;
     client)
       port="$(free_port)"
       "$RUN" client "$port" "$cases" "$out" -- "$BIN/autobahn_client" "ws://127.0.0.1:$port" || true

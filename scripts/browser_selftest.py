@@ -2,10 +2,13 @@
 """Drives headless Chromium (through chromedriver, WebDriver protocol) against
 the echo console of a running `stdws serve`, and checks what the page shows.
 
-usage: browser_selftest.py http://127.0.0.1:PORT [EXTENSION]
+usage: browser_selftest.py http://127.0.0.1:PORT [EXTENSION]    (or https://…)
 
 With EXTENSION (e.g. permessage-deflate), the self-test must report that
 Chromium negotiated it.
+
+Over https:// the console talks wss:// to the same port; Chromium runs with
+--ignore-certificate-errors (a throwaway profile, a test certificate).
 
 1. /?selftest=/echo: the page's self-test (text, Unicode, empty, 200 kB and
    binary echoes, clean close 1000) must print "selftest: PASS".
@@ -50,12 +53,13 @@ class Driver:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read() or b"null").get("value")
 
-    def start(self, profile):
+    def start(self, profile, flags=()):
         caps = {"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "acceptInsecureCerts": bool(flags),
             "goog:chromeOptions": {
                 "binary": shutil.which("chromium") or "/usr/bin/chromium",
-                "args": CHROMIUM_FLAGS + [f"--user-data-dir={profile}"],
+                "args": CHROMIUM_FLAGS + list(flags) + [f"--user-data-dir={profile}"],
             },
         }}}
         self.session = self.call("POST", "/session", caps)["sessionId"]
@@ -119,7 +123,8 @@ def main():
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        driver.start(profile)
+        tls = server.startswith("https:")
+        driver.start(profile, ["--ignore-certificate-errors"] if tls else [])
 
         driver.goto(f"{server}/?selftest=/echo")
         result = driver.wait_for(
@@ -128,6 +133,10 @@ def main():
         ok &= check(result.startswith("selftest: PASS"), f"self-test page: {result}")
         if len(sys.argv) > 2:
             ok &= check(f"extensions: {sys.argv[2]}" in result, f"self-test negotiated {sys.argv[2]}")
+        if tls:
+            page, socket = driver.js("return [location.protocol, base];")
+            ok &= check(page == "https:" and socket.startswith("wss://"),
+                        f"console over {page}, self-test over {socket}")
 
         driver.goto(f"{server}/")
         driver.js("document.getElementById('url').value = arguments[0];",

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Interoperability with real peers: Python `websockets` and node `ws`, each
 # as client against stdws's servers (examples/interop_server, and `stdws
-# serve`'s /echo and /chat) and as server for stdws's client; then headless
-# Chromium against the console (scripts/interop-browser.sh).
+# serve`'s /echo and /chat) and as server for stdws's client, with and
+# without permessage-deflate; Python `websockets` over TLS both ways, with
+# each stdws TLS backend (a CA and a certificate for localhost made with
+# `openssl` at run time); then headless Chromium against the console
+# (scripts/interop-browser.sh).
 #
 #   scripts/interop.sh
 #
@@ -22,7 +25,7 @@ fi
 if [[ ! -d interop/node_modules/ws ]]; then
   (cd interop && npm ci --silent --no-audit --no-fund)
 fi
-cargo build --release --examples --bins --quiet
+cargo build --release --examples --bins --features rustls --quiet
 BIN="$ROOT/target/release/examples"
 PY="$VENV/bin/python"
 
@@ -72,6 +75,17 @@ run_pair serve-websockets-chat "${SERVE[@]}" -- "$PY" interop/py_peer.py chat ws
 run_pair serve-ws-chat "${SERVE[@]}" -- node interop/node_peer.js chat ws://127.0.0.1:PORT/chat
 run_pair serve-deflate-websockets-echo "${SERVE[@]}" --deflate -- "$PY" interop/py_peer.py client ws://127.0.0.1:PORT/echo --echo-only --deflate
 run_pair serve-deflate-ws-echo "${SERVE[@]}" --deflate -- node interop/node_peer.js client ws://127.0.0.1:PORT/echo --echo-only --deflate
+
+CERTS="target/interop/certs"
+make_test_certs "$CERTS"
+for backend in native-tls rustls; do
+  run_pair "websockets-client-wss-$backend" "$BIN/interop_server" PORT \
+    --tls-cert "$CERTS/cert.pem" --tls-key "$CERTS/key.pem" --tls-backend "$backend" \
+    -- "$PY" interop/py_peer.py client wss://localhost:PORT/ --ca "$CERTS/ca.pem"
+  run_pair "websockets-server-wss-$backend" "$PY" interop/py_peer.py server PORT \
+    --tls-cert "$CERTS/cert.pem" --tls-key "$CERTS/key.pem" \
+    -- "$BIN/interop_client" wss://localhost:PORT/ --ca "$CERTS/ca.pem" --tls-backend "$backend"
+done
 
 echo "== browser"
 if ! scripts/interop-browser.sh; then

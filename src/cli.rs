@@ -8,34 +8,52 @@
 use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::thread;
 
+use crate::client::ClientBuilder;
 use crate::config::Config;
-use crate::duplex::{Duplex, DuplexReader};
+use crate::duplex::{Duplex, DuplexReader, TlsOutput};
 use crate::error::Error;
 use crate::extension::PerMessageDeflate;
 use crate::frame::{OpCode, Role};
+use crate::handshake::auth::Authenticator;
 use crate::message::{CloseCode, CloseFrame, Message};
 use crate::protocol::Event;
 use crate::server::link::{Link, LinkOptions, LinkTransport};
 use crate::server::timer::Timers;
-use crate::server::{Client, Handler, Server};
+use crate::server::{Client, Handler, Server, ServerBuilder};
 use crate::session::{assemble, no_status, Ending, Session};
 use crate::stream::MaybeTlsStream;
+#[cfg(any(feature = "tls", feature = "rustls"))]
+use crate::tls::TlsAcceptor;
+use crate::url::Url;
 use crate::websocket::WebSocket;
 
 const USAGE: &str = "\
 usage:
-  stdws serve [--addr HOST:PORT] [--root DIR] [--deflate]
+  stdws serve [--addr HOST:PORT] [--root DIR] [--deflate] [TLS] [AUTH]
       WebSocket server: /echo echoes, /chat relays to everyone on /chat,
       / is an echo console page, other paths are files from DIR.
       Default address 127.0.0.1:8000. Ctrl-C stops it gracefully.
       --deflate accepts permessage-deflate (RFC 7692) from clients that offer it.
-  stdws connect URL [--binary] [--subprotocol P]... [--header 'Name: value']... [--deflate]
+    TLS (https:// and wss:// on the same port):
+      --tls-cert FILE --tls-key FILE   PEM certificate chain and private key
+      --tls-pkcs12 FILE [--tls-password P]   or a PKCS#12 archive (native-tls)
+      --tls-backend native-tls|rustls  (default: the first compiled in)
+      --tls-client-ca FILE   require client certificates from this CA (rustls)
+    AUTH (every request, WebSocket or file, answered 401 without it):
+      --basic-auth USER:PASS    HTTP Basic (RFC 7617); use it with TLS
+      --digest-auth USER:PASS   HTTP Digest (RFC 7616, SHA-256 and MD5)
+      Repeat for more users; one scheme per server.
+  stdws connect URL [--binary] [--subprotocol P]... [--header 'Name: value']...
+                [--user USER:PASS] [--ca FILE] [--tls-backend B] [--insecure] [--deflate]
       Interactive client: each stdin line is sent as a message (binary with
       --binary), each message received is written to stdout. End of input
-      closes the connection (1000). --deflate offers permessage-deflate.
+      closes the connection (1000). A 401 is answered with --user or the
+      URL's user:pass@ (Digest preferred, else Basic). wss:// trusts the
+      system roots and --ca FILE; --insecure turns certificate checks OFF.
+      --deflate offers permessage-deflate.
   stdws --help | --version";
 
 /// Runs the command with these arguments (without the program name);
@@ -91,10 +109,144 @@ fn value(flag: &str, args: &mut impl Iterator<Item = String>) -> Result<String, 
         .ok_or_else(|| Failure::Usage(format!("{flag} needs a value")))
 }
 
+/// `USER:PASS` from a flag's value. The value is a secret: errors never
+/// repeat it.
+fn user_pass(
+    flag: &str,
+    args: &mut impl Iterator<Item = String>,
+) -> Result<(String, String), Failure> {
+    let value = value(flag, args)?;
+    match value.split_once(':') {
+        Some((user, pass)) if !user.is_empty() => Ok((user.to_owned(), pass.to_owned())),
+        _ => Err(Failure::Usage(format!("{flag} needs USER:PASS"))),
+    }
+}
+
+/// `--basic-auth` / `--digest-auth`: which scheme, and the users.
+#[derive(Default)]
+struct AuthOptions {
+    digest: Option<bool>,
+    users: Vec<(String, String)>,
+}
+
+impl AuthOptions {
+    fn add(&mut self, digest: bool, user: (String, String)) -> Result<(), Failure> {
+        if self.digest.is_some_and(|d| d != digest) {
+            return Err(Failure::Usage(
+                "--basic-auth and --digest-auth cannot be mixed (one scheme per server)".into(),
+            ));
+        }
+        self.digest = Some(digest);
+        self.users.push(user);
+        Ok(())
+    }
+
+    fn authenticator(self) -> Option<Authenticator> {
+        let digest = self.digest?;
+        let users = self.users;
+        let lookup = move |user: &str| {
+            users
+                .iter()
+                .find(|(u, _)| u == user)
+                .map(|(_, p)| p.clone())
+        };
+        Some(if digest {
+            Authenticator::digest(REALM, lookup)
+        } else {
+            Authenticator::basic(REALM, lookup)
+        })
+    }
+}
+
+/// The realm of `stdws serve`'s authentication.
+const REALM: &str = "stdws";
+
+/// `--tls-*` for `serve`.
+#[derive(Default)]
+struct TlsOptions {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    pkcs12: Option<PathBuf>,
+    password: Option<String>,
+    backend: Option<String>,
+    client_ca: Option<PathBuf>,
+}
+
+impl TlsOptions {
+    fn is_set(&self) -> bool {
+        self.cert.is_some() || self.key.is_some() || self.pkcs12.is_some()
+    }
+
+    fn check(&self) -> Result<(), Failure> {
+        let stray = self.password.is_some() || self.backend.is_some() || self.client_ca.is_some();
+        match (&self.cert, &self.key, &self.pkcs12) {
+            (Some(_), Some(_), None) | (None, None, Some(_)) => Ok(()),
+            (None, None, None) if !stray => Ok(()),
+            (None, None, None) => Err(Failure::Usage(
+                "TLS options need --tls-cert and --tls-key (or --tls-pkcs12)".into(),
+            )),
+            (_, _, Some(_)) => Err(Failure::Usage(
+                "--tls-pkcs12 replaces --tls-cert and --tls-key".into(),
+            )),
+            _ => Err(Failure::Usage(
+                "--tls-cert and --tls-key go together".into(),
+            )),
+        }
+    }
+
+    #[cfg(any(feature = "tls", feature = "rustls"))]
+    fn acceptor(&self) -> Result<Option<TlsAcceptor>, Failure> {
+        use crate::tls::Identity;
+        let identity = match (&self.cert, &self.key, &self.pkcs12) {
+            (Some(cert), Some(key), None) => Identity::from_pem_files(cert, key)?,
+            (None, None, Some(p12)) => {
+                Identity::from_pkcs12_file(p12, self.password.as_deref().unwrap_or(""))?
+            }
+            _ => return Ok(None),
+        };
+        let mut builder = TlsAcceptor::builder(identity);
+        if let Some(name) = &self.backend {
+            builder = builder.backend(name.parse()?);
+        }
+        if let Some(ca) = &self.client_ca {
+            let pem = std::fs::read(ca)
+                .map_err(|e| Failure::Run(format!("cannot read {}: {e}", ca.display())))?;
+            builder = builder.client_ca_pem(&pem);
+        }
+        Ok(Some(builder.build()?))
+    }
+
+    #[cfg(any(feature = "tls", feature = "rustls"))]
+    fn apply(&self, builder: ServerBuilder) -> Result<ServerBuilder, Failure> {
+        Ok(match self.acceptor()? {
+            Some(acceptor) => {
+                eprintln!("stdws: TLS with {}", acceptor.backend());
+                builder.tls(acceptor)
+            }
+            None => builder,
+        })
+    }
+
+    #[cfg(not(any(feature = "tls", feature = "rustls")))]
+    fn apply(&self, builder: ServerBuilder) -> Result<ServerBuilder, Failure> {
+        if self.is_set() {
+            return Err(no_tls());
+        }
+        Ok(builder)
+    }
+}
+
+#[cfg(not(any(feature = "tls", feature = "rustls")))]
+fn no_tls() -> Failure {
+    Failure::Run("this stdws was built without TLS (features `tls` or `rustls`)".into())
+}
+
 struct Serve {
     addr: String,
     root: Option<PathBuf>,
     deflate: bool,
+    tls: TlsOptions,
+    auth: AuthOptions,
 }
 
 /// The configuration both commands start from: compression if asked for.
@@ -112,15 +264,26 @@ impl Serve {
             addr: "127.0.0.1:8000".into(),
             root: None,
             deflate: false,
+            tls: TlsOptions::default(),
+            auth: AuthOptions::default(),
         };
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--addr" => serve.addr = value(&arg, &mut args)?,
                 "--root" => serve.root = Some(value(&arg, &mut args)?.into()),
                 "--deflate" => serve.deflate = true,
+                "--tls-cert" => serve.tls.cert = Some(value(&arg, &mut args)?.into()),
+                "--tls-key" => serve.tls.key = Some(value(&arg, &mut args)?.into()),
+                "--tls-pkcs12" => serve.tls.pkcs12 = Some(value(&arg, &mut args)?.into()),
+                "--tls-password" => serve.tls.password = Some(value(&arg, &mut args)?),
+                "--tls-backend" => serve.tls.backend = Some(value(&arg, &mut args)?),
+                "--tls-client-ca" => serve.tls.client_ca = Some(value(&arg, &mut args)?.into()),
+                "--basic-auth" => serve.auth.add(false, user_pass(&arg, &mut args)?)?,
+                "--digest-auth" => serve.auth.add(true, user_pass(&arg, &mut args)?)?,
                 other => return Err(Failure::Usage(format!("unknown option {other:?}"))),
             }
         }
+        serve.tls.check()?;
         Ok(serve)
     }
 
@@ -133,9 +296,34 @@ impl Serve {
         if let Some(root) = &self.root {
             builder = builder.document_root(root);
         }
+        let secure = self.tls.is_set();
+        builder = self.tls.apply(builder)?;
+        if let Some(scheme) = self.auth.digest {
+            if !scheme && !secure {
+                eprintln!(
+                    "stdws: warning: Basic auth over plain HTTP sends passwords in the clear"
+                );
+            }
+            let users = self.auth.users.len();
+            eprintln!(
+                "stdws: {} auth, realm {REALM:?}, {users} user{}",
+                if scheme { "Digest" } else { "Basic" },
+                if users == 1 { "" } else { "s" }
+            );
+        }
+        if let Some(auth) = self.auth.authenticator() {
+            builder = builder.authenticator(auth);
+        }
         let server = Arc::new(builder.bind(self.addr.as_str())?);
         let addr: SocketAddr = server.local_addr();
-        eprintln!("stdws: console http://{addr}/  echo ws://{addr}/echo  chat ws://{addr}/chat");
+        let (http, ws) = if secure {
+            ("https", "wss")
+        } else {
+            ("http", "ws")
+        };
+        eprintln!(
+            "stdws: console {http}://{addr}/  echo {ws}://{addr}/echo  chat {ws}://{addr}/chat"
+        );
         stop_on_signals(Arc::clone(&server))?;
         server.wait();
         eprintln!("stdws: stopped");
@@ -192,6 +380,10 @@ struct Connect {
     protocols: Vec<String>,
     headers: Vec<(String, String)>,
     deflate: bool,
+    user: Option<(String, String)>,
+    ca: Vec<PathBuf>,
+    tls_backend: Option<String>,
+    insecure: bool,
 }
 
 impl Connect {
@@ -203,6 +395,10 @@ impl Connect {
             protocols: Vec::new(),
             headers: Vec::new(),
             deflate: false,
+            user: None,
+            ca: Vec::new(),
+            tls_backend: None,
+            insecure: false,
         };
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -212,12 +408,16 @@ impl Connect {
                 "--header" => {
                     let header = value(&arg, &mut args)?;
                     let Some((name, v)) = header.split_once(':') else {
-                        return Err(Failure::Usage(format!("--header {header:?}: Name: value")));
+                        return Err(Failure::Usage("--header needs 'Name: value'".into()));
                     };
                     connect
                         .headers
                         .push((name.trim().to_owned(), v.trim().to_owned()));
                 }
+                "--user" => connect.user = Some(user_pass(&arg, &mut args)?),
+                "--ca" => connect.ca.push(value(&arg, &mut args)?.into()),
+                "--tls-backend" => connect.tls_backend = Some(value(&arg, &mut args)?),
+                "--insecure" => connect.insecure = true,
                 flag if flag.starts_with("--") => {
                     return Err(Failure::Usage(format!("unknown option {flag:?}")))
                 }
@@ -229,6 +429,38 @@ impl Connect {
         Ok(connect)
     }
 
+    /// The URL as it may be shown: without its password.
+    fn shown_url(&self) -> String {
+        Url::parse(&self.url).map_or_else(|_| "the URL".to_owned(), |u| u.to_string())
+    }
+
+    #[cfg(any(feature = "tls", feature = "rustls"))]
+    fn tls(&self, builder: ClientBuilder) -> Result<ClientBuilder, Failure> {
+        let mut tls = crate::tls::TlsConnector::new();
+        if let Some(name) = &self.tls_backend {
+            tls = tls.backend(name.parse()?);
+        }
+        for ca in &self.ca {
+            tls = tls.ca_file(ca);
+        }
+        if self.insecure {
+            eprintln!(
+                "stdws: WARNING: --insecure: the server's certificate is NOT checked; \
+                 anyone on the path can read and change this connection"
+            );
+            tls = tls.danger_accept_invalid_certs(true);
+        }
+        Ok(builder.tls(tls))
+    }
+
+    #[cfg(not(any(feature = "tls", feature = "rustls")))]
+    fn tls(&self, builder: ClientBuilder) -> Result<ClientBuilder, Failure> {
+        if !self.ca.is_empty() || self.tls_backend.is_some() || self.insecure {
+            return Err(no_tls());
+        }
+        Ok(builder)
+    }
+
     fn run(self) -> Result<i32, Failure> {
         let mut builder = WebSocket::builder(&self.url).config(config(self.deflate));
         for p in &self.protocols {
@@ -237,10 +469,15 @@ impl Connect {
         for (name, v) in &self.headers {
             builder = builder.header(name.clone(), v.clone());
         }
+        if let Some((user, pass)) = &self.user {
+            builder = builder.credentials(user.clone(), pass.clone());
+        }
+        builder = self.tls(builder)?;
         let ws = builder.connect()?;
+        let url = self.shown_url();
         match ws.protocol() {
-            Some(p) => eprintln!("stdws: connected to {} (subprotocol {p})", self.url),
-            None => eprintln!("stdws: connected to {}", self.url),
+            Some(p) => eprintln!("stdws: connected to {url} (subprotocol {p})"),
+            None => eprintln!("stdws: connected to {url}"),
         }
         let (link, mut session, timers) = full_duplex(ws)?;
         let status = self.talk(&link, &mut session);
@@ -300,16 +537,21 @@ fn full_duplex(ws: WebSocket<MaybeTlsStream>) -> Result<Duplexed, Failure> {
         extensions,
         ..
     } = ws;
-    let tcp = match stream {
-        MaybeTlsStream::Plain(tcp) => tcp,
-        #[allow(unreachable_patterns)]
-        _ => {
-            return Err(Failure::Run(
-                "connect: wss:// is not wired into the command yet".into(),
-            ))
+    // A TLS stream is taken apart: the session goes onto the shared
+    // transport, whose reader waits on the raw socket without holding it,
+    // so stdin lines are sealed and sent while the reader is blocked.
+    let (tcp, session, early) = match stream {
+        MaybeTlsStream::Plain(tcp) => (tcp, None, Vec::new()),
+        #[cfg(any(feature = "tls", feature = "rustls"))]
+        MaybeTlsStream::Tls(tls) => {
+            let (tcp, established) = tls.into_parts()?;
+            (tcp, Some(established.session), established.plaintext)
         }
     };
     let duplex = Arc::new(Duplex::new(tcp));
+    if let Some(session) = session {
+        duplex.install_tls(session);
+    }
     // Close deadlines; the thread ends with `Timers::stop`.
     let (timers, _) = Timers::start()?;
     let transforms = !extensions.encoders.is_empty();
@@ -329,9 +571,14 @@ fn full_duplex(ws: WebSocket<MaybeTlsStream>) -> Result<Duplexed, Failure> {
         name: "stdws-connect".into(),
     };
     let link = Link::new(Arc::clone(&duplex), outgoing, options, false);
+    let mut reader = DuplexReader::new(duplex, early);
+    // Records the session produces while decrypting (key updates, alerts)
+    // go out through the link, in order with the writers' records.
+    let output: Weak<dyn TlsOutput> = Arc::downgrade(&link) as Weak<Link>;
+    reader.set_tls_output(output);
     let transport = LinkTransport {
         link: Arc::clone(&link),
-        reader: DuplexReader::new(duplex, Vec::new()),
+        reader,
         close_reply: None,
     };
     let session = Session {

@@ -26,6 +26,7 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use crate::error::Error;
 use crate::stream::Stream;
 use crate::write::write_all_vectored;
 
@@ -48,20 +49,22 @@ pub(crate) trait TlsSession: Send {
     }
 }
 
-/// A TLS session set up on an accepted socket, and the application data
-/// that arrived with the TLS handshake.
-pub(crate) struct TlsAccepted {
+/// A TLS session whose handshake is done (server or client side), and the
+/// application data that arrived along with the handshake.
+pub(crate) struct TlsEstablished {
     pub(crate) session: Box<dyn TlsSession>,
     pub(crate) plaintext: Vec<u8>,
 }
 
-/// Turns an accepted TCP socket into a TLS session: the hook a TLS backend
-/// gives the server (see `ServerBuilder::tls_acceptor`). It runs on the
-/// client's own thread and must finish the TLS handshake before `deadline`
-/// (the server also shuts the socket down at the deadline).
+/// Turns an accepted TCP socket into a TLS session: what a TLS backend
+/// gives the server (`ServerBuilder::tls`) and `TlsAcceptor::accept`. It
+/// runs on the client's own thread and must finish the TLS handshake
+/// before `deadline` (the server also shuts the socket down shortly
+/// after). Failures are typed: [`Error::Tls`] naming the cause,
+/// [`Error::Timeout`] for the deadline, [`Error::Io`] for the socket.
 pub(crate) trait Acceptor: Send + Sync {
     /// Runs the TLS handshake on `tcp` (blocking reads and writes on it).
-    fn accept(&self, tcp: &TcpStream, deadline: Instant) -> io::Result<TlsAccepted>;
+    fn accept(&self, tcp: &TcpStream, deadline: Instant) -> Result<TlsEstablished, Error>;
 }
 
 /// Somewhere to send the ciphertext a TLS session produced while
@@ -71,6 +74,10 @@ pub(crate) trait TlsOutput: Send + Sync {
     /// Takes the session's pending output under the writers' lock and sends it.
     fn send_tls_output(&self);
 }
+
+/// Plaintext joined into one record when a write comes in pieces (a
+/// frame header and its payload): one full TLS record.
+const COALESCE: usize = 16 * 1024;
 
 /// Size of the ciphertext read buffer: one full TLS record (16 KiB of
 /// plaintext plus header and tag), so decrypting never waits for a second
@@ -130,9 +137,31 @@ impl Duplex {
             (None, _) => Ok(()),
             (Some(only), None) => session.encrypt(only, out),
             _ => {
-                // One record for header and payload rather than one each.
-                let plain: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
-                session.encrypt(&plain, out)
+                // A frame header is a few bytes: it goes into one record
+                // with the start of the payload rather than a record of its
+                // own, and the rest of a large payload is sealed in place
+                // instead of being copied first.
+                let mut joined = Vec::with_capacity(COALESCE);
+                let mut rest: &[IoSlice<'_>] = bufs;
+                let mut tail: &[u8] = &[];
+                while let Some((first, others)) = rest.split_first() {
+                    let room = COALESCE - joined.len();
+                    if first.len() > room {
+                        joined.extend_from_slice(&first[..room]);
+                        tail = &first[room..];
+                        rest = others;
+                        break;
+                    }
+                    joined.extend_from_slice(first);
+                    rest = others;
+                }
+                session.encrypt(&joined, out)?;
+                for piece in std::iter::once(tail).chain(rest.iter().map(|b| &b[..])) {
+                    if !piece.is_empty() {
+                        session.encrypt(piece, out)?;
+                    }
+                }
+                Ok(())
             }
         }
     }
@@ -407,6 +436,52 @@ pub(crate) mod tests {
         let mut rest = Vec::new();
         peer.read_to_end(&mut rest).unwrap();
         assert_eq!(rest, b"~bye~", "close_notify, then FIN");
+    }
+
+    /// Records every encrypt call as one "record": its length and bytes.
+    struct Records(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    impl TlsSession for Records {
+        fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
+            plaintext.extend_from_slice(ciphertext);
+            Ok(())
+        }
+        fn encrypt(&mut self, plaintext: &[u8], ciphertext: &mut Vec<u8>) -> io::Result<()> {
+            self.0.lock().unwrap().push(plaintext.to_vec());
+            ciphertext.extend_from_slice(plaintext);
+            Ok(())
+        }
+        fn take_output(&mut self, _: &mut Vec<u8>) {}
+        fn close_notify(&mut self, _: &mut Vec<u8>) {}
+    }
+
+    #[test]
+    fn a_frame_header_shares_a_record_and_a_large_payload_is_sealed_in_place() {
+        let (ours, _peer) = pair();
+        let duplex = Duplex::new(ours);
+        let records = Arc::new(Mutex::new(Vec::new()));
+        duplex.install_tls(Box::new(Records(Arc::clone(&records))));
+        let header = [0x82, 126, 0x9C, 0x40];
+        let payload: Vec<u8> = (0..40_000u32).map(|i| i as u8).collect();
+        let mut out = Vec::new();
+        duplex
+            .encrypt(&[IoSlice::new(&header), IoSlice::new(&payload)], &mut out)
+            .unwrap();
+        let records = records.lock().unwrap();
+        let sizes: Vec<usize> = records.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [COALESCE, 40_004 - COALESCE]);
+        assert_eq!(&records[0][..4], &header);
+        assert_eq!(out[4..], payload[..]);
+        drop(records);
+        // Small pieces stay one record.
+        let records = Arc::new(Mutex::new(Vec::new()));
+        let (ours, _peer) = pair();
+        let duplex = Duplex::new(ours);
+        duplex.install_tls(Box::new(Records(Arc::clone(&records))));
+        duplex
+            .encrypt(&[IoSlice::new(b"\x81\x02"), IoSlice::new(b"hi")], &mut out)
+            .unwrap();
+        assert_eq!(*records.lock().unwrap(), [b"\x81\x02hi".to_vec()]);
     }
 
     #[test]

@@ -21,7 +21,8 @@
 //! `rustls` feature; the `tls` module has certificates, the server's
 //! `TlsAcceptor` and how a TLS stream is read and written from two
 //! threads at once. HTTP Basic and Digest authentication live in
-//! [`handshake::auth`].
+//! [`handshake::auth`]. A [`Server`] takes both: `ServerBuilder::tls` and
+//! [`ServerBuilder::authenticator`].
 //!
 //! ## A client
 //!
@@ -125,6 +126,7 @@ pub use connection::{Callbacks, Connection};
 pub use error::{CapacityError, Error, HandshakeError, ProtocolError, Result, Timeout, UrlError};
 pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
+pub use handshake::auth::Authenticator;
 pub use handshake::server::{Accept, Reject, Request};
 pub use listener::{Binding, Listener};
 pub use message::{CloseCode, CloseFrame, Message};

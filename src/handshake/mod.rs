@@ -148,8 +148,26 @@ impl HeadScanner {
 
 /// Header fields of a parsed head, names as sent, values as text (bytes
 /// that are not UTF-8 are replaced; the fields stdws checks are ASCII).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// `Debug` hides the values of fields that carry credentials
+/// (`Authorization`, `Proxy-Authorization`, `Cookie`), so logging a request
+/// never leaks them.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers(Vec<(String, String)>);
+
+/// Fields whose values `Debug` never shows.
+const SECRET_FIELDS: [&str; 3] = ["Authorization", "Proxy-Authorization", "Cookie"];
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, v)| {
+                let secret = SECRET_FIELDS.iter().any(|s| n.eq_ignore_ascii_case(s));
+                (n, if secret { "***" } else { v.as_str() })
+            }))
+            .finish()
+    }
+}
 
 impl Headers {
     pub(crate) fn from_httparse(raw: &[httparse::Header<'_>]) -> Headers {
@@ -238,6 +256,19 @@ mod tests {
             max_line: 100,
             max_headers: 4,
         }
+    }
+
+    #[test]
+    fn debug_hides_credentials() {
+        let headers = Headers(vec![
+            ("Host".into(), "h".into()),
+            ("authorization".into(), "Basic YTpi".into()),
+            ("Cookie".into(), "session=1".into()),
+        ]);
+        assert_eq!(
+            format!("{headers:?}"),
+            r#"[("Host", "h"), ("authorization", "***"), ("Cookie", "***")]"#
+        );
     }
 
     #[test]

@@ -39,6 +39,7 @@ struct Inner {
     id: u64,
     peer: SocketAddr,
     request: Request,
+    user: Option<String>,
     protocol: Option<String>,
     extensions: Vec<ExtensionOffer>,
     data: Option<Box<dyn Any + Send + Sync>>,
@@ -51,6 +52,7 @@ pub(crate) struct ClientParts {
     pub(crate) id: u64,
     pub(crate) peer: SocketAddr,
     pub(crate) request: Request,
+    pub(crate) user: Option<String>,
     pub(crate) protocol: Option<String>,
     pub(crate) extensions: Vec<ExtensionOffer>,
     pub(crate) data: Option<Box<dyn Any + Send + Sync>>,
@@ -65,6 +67,7 @@ impl Client {
                 id: parts.id,
                 peer: parts.peer,
                 request: parts.request,
+                user: parts.user,
                 protocol: parts.protocol,
                 extensions: parts.extensions,
                 data: parts.data,
@@ -102,6 +105,13 @@ impl Client {
     /// The whole handshake request (headers, origin, offers).
     pub fn request(&self) -> &Request {
         &self.inner.request
+    }
+
+    /// The user name the client proved with HTTP authentication
+    /// ([`ServerBuilder::authenticator`](crate::ServerBuilder::authenticator));
+    /// `None` when the server does not ask for it.
+    pub fn user(&self) -> Option<&str> {
+        self.inner.user.as_deref()
     }
 
     /// The subprotocol agreed in the handshake.
@@ -192,6 +202,7 @@ impl fmt::Debug for Client {
             .field("id", &self.inner.id)
             .field("peer", &self.inner.peer)
             .field("resource", &self.resource())
+            .field("user", &self.inner.user)
             .field("protocol", &self.inner.protocol)
             .finish_non_exhaustive()
     }

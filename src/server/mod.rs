@@ -30,7 +30,16 @@
 //! server.wait(); // until shutdown() from another thread
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! The same port can speak TLS (`ServerBuilder::tls`, with a TLS feature:
+//! `https://` and `wss://`) and require HTTP Basic or Digest
+//! authentication for every request ([`ServerBuilder::authenticator`]; the
+//! user is [`Client::user`]). Over TLS a client's thread waits on the raw socket
+//! without holding the TLS session, so [`Client`] handles send at once from
+//! any thread, as over plain TCP.
 
+#[cfg(test)]
+mod auth_tests;
 mod client;
 mod files;
 mod handler;
@@ -39,6 +48,8 @@ mod router;
 #[cfg(test)]
 mod tests;
 pub(crate) mod timer;
+#[cfg(all(test, any(feature = "tls", feature = "rustls")))]
+mod tls_tests;
 mod worker;
 
 pub use client::{Client, Clients};
@@ -56,6 +67,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::duplex::{Acceptor, Duplex};
+use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
 use crate::listener::Binding;
 use crate::message::CloseCode;
@@ -100,6 +112,7 @@ pub struct ServerBuilder {
     send_buffer_size: Option<usize>,
     backlog: i32,
     acceptor: Option<Arc<dyn Acceptor>>,
+    authenticator: Option<Authenticator>,
 }
 
 /// The default stack of a client's thread.
@@ -123,6 +136,7 @@ impl Default for ServerBuilder {
             send_buffer_size: None,
             backlog: 1024,
             acceptor: None,
+            authenticator: None,
         }
     }
 }
@@ -208,11 +222,69 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves `https://` and `wss://` only: every accepted connection runs
+    /// a TLS handshake first, on its own thread, within
+    /// [`Config::handshake_timeout`] (which covers TLS, the HTTP head and
+    /// the 101 together). A failed TLS handshake ends the connection
+    /// without an answer (logged at debug level).
+    ///
+    /// Sends from other threads reach a `wss://` client at once while its
+    /// thread is blocked reading, as over plain TCP: the reader waits on
+    /// the raw socket without holding the TLS session (see [`crate::tls`]).
+    ///
+    /// ```no_run
+    /// use stdws::tls::TlsAcceptor;
+    /// use stdws::{Handler, Server};
+    ///
+    /// struct Echo;
+    /// impl Handler for Echo {}
+    ///
+    /// let server = Server::builder()
+    ///     .tls(TlsAcceptor::from_pem("cert.pem", "key.pem")?)
+    ///     .route("/echo", Echo)
+    ///     .bind("0.0.0.0:8443")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(any(feature = "tls", feature = "rustls"))]
+    pub fn tls(self, acceptor: crate::tls::TlsAcceptor) -> ServerBuilder {
+        self.tls_acceptor(acceptor.acceptor())
+    }
+
     /// Makes every accepted connection TLS: `acceptor` runs the TLS
     /// handshake on the client's thread and hands back a session.
-    #[allow(dead_code)]
+    #[cfg_attr(not(any(feature = "tls", feature = "rustls", test)), allow(dead_code))]
     pub(crate) fn tls_acceptor(mut self, acceptor: Arc<dyn Acceptor>) -> ServerBuilder {
         self.acceptor = Some(acceptor);
+        self
+    }
+
+    /// Requires HTTP authentication (Basic, RFC 7617, or Digest,
+    /// RFC 7616) for every request on the port: WebSocket upgrades, static
+    /// files and the console alike. A request without valid credentials
+    /// is answered `401 Unauthorized` with `WWW-Authenticate` challenges
+    /// before anything else is looked at (so a 404 does not tell an
+    /// unauthenticated client which paths exist); the user name it proved
+    /// is [`Client::user`]. Credentials are never logged.
+    ///
+    /// Basic sends the password in the clear: use it with
+    /// `tls` (feature `tls` or `rustls`).
+    ///
+    /// ```no_run
+    /// use stdws::handshake::auth::Authenticator;
+    /// use stdws::{Handler, Server};
+    ///
+    /// struct Echo;
+    /// impl Handler for Echo {}
+    ///
+    /// let auth = Authenticator::digest("chat", |user| (user == "alice").then(|| "s3cret".into()));
+    /// let server = Server::builder()
+    ///     .authenticator(auth)
+    ///     .route("/echo", Echo)
+    ///     .bind("127.0.0.1:8000")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn authenticator(mut self, authenticator: Authenticator) -> ServerBuilder {
+        self.authenticator = Some(authenticator);
         self
     }
 
@@ -244,6 +316,7 @@ impl ServerBuilder {
             stack_size,
             send_buffer_size: self.send_buffer_size,
             acceptor: self.acceptor,
+            authenticator: self.authenticator,
             timers,
             live: Mutex::new(HashMap::new()),
             live_changed: Condvar::new(),
@@ -292,6 +365,7 @@ pub(crate) struct Inner {
     pub(crate) console: bool,
     pub(crate) origins: Option<Vec<String>>,
     pub(crate) acceptor: Option<Arc<dyn Acceptor>>,
+    pub(crate) authenticator: Option<Authenticator>,
     pub(crate) clients: Clients,
     pub(crate) timers: Arc<Timers>,
     pub(crate) stopping: AtomicBool,

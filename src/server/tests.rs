@@ -12,7 +12,7 @@ use super::{Client, Handler, Server};
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::duplex::tests::Xor;
-use crate::duplex::{Acceptor, TlsAccepted};
+use crate::duplex::{Acceptor, TlsEstablished};
 use crate::error::Error;
 use crate::frame::{Frame, OpCode, Role};
 use crate::message::Message;
@@ -31,13 +31,13 @@ const WAIT_LARGE: Duration = Duration::from_secs(60);
 struct XorAcceptor;
 
 impl Acceptor for XorAcceptor {
-    fn accept(&self, tcp: &TcpStream, _deadline: Instant) -> io::Result<TlsAccepted> {
+    fn accept(&self, tcp: &TcpStream, _deadline: Instant) -> Result<TlsEstablished, Error> {
         let mut hello = [0u8; 8];
         let n = (&*tcp).read(&mut hello)?;
         if n == 0 || hello[0] != b'H' {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "no hello"));
+            return Err(Error::Tls("no hello".into()));
         }
-        Ok(TlsAccepted {
+        Ok(TlsEstablished {
             session: Box::new(Xor(KEY)),
             plaintext: hello[1..n].iter().map(|b| b ^ KEY).collect(),
         })

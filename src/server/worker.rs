@@ -1,9 +1,9 @@
 //! A client's own thread: from the accepted socket to `on_close`.
 //!
 //! ```text
-//!  accept ─► [TLS] ─► read head ──plain GET/HEAD──► static file / console / 404 ─► end
-//!   (deadline timer armed)   │
-//!                            └─upgrade─► validate (400/405/426) ─► route (404)
+//!  accept ─► [TLS] ─► read head ─► [auth (401)] ──plain GET/HEAD──► file / console / 404 ─► end
+//!   (deadline timer armed)                   │
+//!                                            └─upgrade─► validate (400/405/426) ─► route (404)
 //!                                ─► origin (403) ─► Handler::handshake (any status)
 //!                                ─► register in Clients ─► 101 ─► queued frames
 //!                                ─► on_open ─► events … ─► unregister ─► on_error? ─► on_close
@@ -82,9 +82,9 @@ fn open(
     let config = &inner.config;
     let early = match &inner.acceptor {
         Some(acceptor) => match acceptor.accept(duplex.tcp(), deadline) {
-            Ok(tls) => {
-                duplex.install_tls(tls.session);
-                tls.plaintext
+            Ok(established) => {
+                duplex.install_tls(established.session);
+                established.plaintext
             }
             Err(e) => {
                 log::debug!("{peer}: TLS handshake failed: {e}");
@@ -101,6 +101,23 @@ fn open(
             return None;
         }
     };
+    let refuse = |pending: ServerHandshake<DuplexStream>, reject: Reject| {
+        let error = pending.reject(reject);
+        log::debug!("{peer}: {error}");
+    };
+    // Authentication comes first, for plain HTTP as for upgrades (RFC 6455
+    // §4.1 lets a server answer 401 before the upgrade). The reason logged
+    // names what failed, never the credentials.
+    let user = match &inner.authenticator {
+        Some(auth) => match auth.check(pending.request()) {
+            Ok(user) => Some(user),
+            Err(reject) => {
+                refuse(pending, reject);
+                return None;
+            }
+        },
+        None => None,
+    };
     let request = pending.request();
     if !request.is_upgrade() {
         handshaking.store(false, Ordering::SeqCst);
@@ -113,10 +130,6 @@ fn open(
         files::respond(&site, pending);
         return None;
     }
-    let refuse = |pending: ServerHandshake<DuplexStream>, reject: Reject| {
-        let error = pending.reject(reject);
-        log::debug!("{peer}: {error}");
-    };
     if let Err(e) = request.validate() {
         refuse(pending, Reject::from(e));
         return None;
@@ -176,6 +189,7 @@ fn open(
         id,
         peer,
         request,
+        user,
         protocol,
         extensions: extensions.names,
         data: admission.data,

@@ -17,7 +17,7 @@ use crate::{Accept, Config, Connection, Message, ServerHandshake, WebSocket};
 
 #[allow(dead_code)]
 #[path = "../../tests/tls_support/certs.rs"]
-mod certs;
+pub(crate) mod certs;
 
 /// Every wait in these tests ends by then.
 const LIMIT: Duration = Duration::from_secs(20);
@@ -73,7 +73,7 @@ fn pairs() -> Vec<(TlsBackend, TlsBackend)> {
 }
 
 /// Writes one binary frame, masked in the client role.
-fn send_frame(w: &mut DuplexWriter, role: Role, payload: &[u8]) {
+pub(crate) fn send_frame(w: &mut DuplexWriter, role: Role, payload: &[u8]) {
     let header = FrameHeader {
         fin: true,
         rsv: Rsv::NONE,
@@ -86,8 +86,8 @@ fn send_frame(w: &mut DuplexWriter, role: Role, payload: &[u8]) {
         .unwrap();
 }
 
-/// Reads one whole frame's payload as the peer of `sender`.
-fn recv_frame(r: &mut DuplexReader, frames: &mut FrameReader) -> Vec<u8> {
+/// Reads one whole frame's payload (`frames` has the reader's role).
+pub(crate) fn recv_frame(r: &mut DuplexReader, frames: &mut FrameReader) -> Vec<u8> {
     let header = frames.read_header(r).unwrap();
     let mut payload = Vec::new();
     while (payload.len() as u64) < header.payload_len {
@@ -99,7 +99,7 @@ fn recv_frame(r: &mut DuplexReader, frames: &mut FrameReader) -> Vec<u8> {
     payload
 }
 
-fn frame_reader(role: Role) -> FrameReader {
+pub(crate) fn frame_reader(role: Role) -> FrameReader {
     FrameReader::new(HeaderRules::new(role, 64 << 20))
 }
 

@@ -82,11 +82,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::duplex::TlsSession;
+use crate::duplex::{Acceptor, TlsEstablished};
 use crate::error::Error;
 
 #[cfg(test)]
-mod duplex_tests;
+pub(crate) mod duplex_tests;
 #[cfg(feature = "tls")]
 mod native;
 #[cfg(feature = "rustls")]
@@ -94,7 +94,7 @@ mod rustls_backend;
 mod stream;
 
 pub use stream::TlsStream;
-#[allow(unused_imports)]
+#[cfg(test)]
 pub(crate) use stream::{DuplexReader, DuplexWriter};
 
 /// Which TLS library does the work.
@@ -119,6 +119,44 @@ impl TlsBackend {
             #[cfg(feature = "rustls")]
             TlsBackend::Rustls,
         ]
+    }
+}
+
+impl TlsBackend {
+    /// The backend's name: `native-tls` or `rustls` (what
+    /// [`from_str`](std::str::FromStr::from_str) reads back).
+    pub fn name(self) -> &'static str {
+        match self {
+            #[cfg(feature = "tls")]
+            TlsBackend::NativeTls => "native-tls",
+            #[cfg(feature = "rustls")]
+            TlsBackend::Rustls => "rustls",
+        }
+    }
+}
+
+impl fmt::Display for TlsBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for TlsBackend {
+    type Err = Error;
+
+    /// `native-tls` or `rustls`, among the backends compiled in.
+    fn from_str(name: &str) -> Result<TlsBackend, Error> {
+        TlsBackend::all()
+            .iter()
+            .copied()
+            .find(|b| b.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                let known: Vec<&str> = TlsBackend::all().iter().map(|b| b.name()).collect();
+                Error::Tls(format!(
+                    "no TLS backend {name:?} in this build (it has: {})",
+                    known.join(", ")
+                ))
+            })
     }
 }
 
@@ -214,17 +252,6 @@ pub struct TlsAcceptor {
     backend: TlsBackend,
 }
 
-/// A TLS handshake on an accepted socket, for the server. The handshake
-/// runs blocking on `tcp` before `deadline`; what comes back is the session
-/// and the plaintext that arrived along with the handshake.
-pub(crate) trait Acceptor: Send + Sync {
-    fn accept(
-        &self,
-        tcp: &TcpStream,
-        deadline: Instant,
-    ) -> Result<(Box<dyn TlsSession>, Vec<u8>), Error>;
-}
-
 impl TlsAcceptor {
     /// An acceptor with the default backend, from a PEM certificate chain
     /// file and a PEM private key file.
@@ -258,15 +285,14 @@ impl TlsAcceptor {
     /// (count it from the TCP accept and give the same deadline to
     /// [`ServerHandshake::read_until`](crate::ServerHandshake::read_until)).
     pub fn accept(&self, tcp: TcpStream, deadline: Instant) -> Result<TlsStream, Error> {
-        let (session, plaintext) = self.inner.accept(&tcp, deadline)?;
-        Ok(TlsStream::new(tcp, session, plaintext))
+        let established = self.inner.accept(&tcp, deadline)?;
+        Ok(TlsStream::new(tcp, established))
     }
 
-    /// The session-level acceptor, for a server that drives the socket
+    /// The session-level acceptor, for the server, which drives the socket
     /// itself (see the module docs).
-    #[allow(dead_code)]
-    pub(crate) fn acceptor(&self) -> &dyn Acceptor {
-        &*self.inner
+    pub(crate) fn acceptor(&self) -> Arc<dyn Acceptor> {
+        Arc::clone(&self.inner)
     }
 }
 
@@ -424,13 +450,13 @@ impl TlsConnector {
             accept_invalid_certs: self.accept_invalid_certs,
             identity: self.identity.as_ref(),
         };
-        let (session, plaintext) = match self.backend {
+        let established: TlsEstablished = match self.backend {
             #[cfg(feature = "tls")]
             TlsBackend::NativeTls => native::connect(&settings, host, &tcp, deadline)?,
             #[cfg(feature = "rustls")]
             TlsBackend::Rustls => rustls_backend::connect(&settings, host, &tcp, deadline)?,
         };
-        Ok(TlsStream::new(tcp, session, plaintext))
+        Ok(TlsStream::new(tcp, established))
     }
 }
 

@@ -14,8 +14,8 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{tls_error, Acceptor, ClientSettings, Identity, IdentityKind};
-use crate::duplex::TlsSession;
+use super::{tls_error, ClientSettings, Identity, IdentityKind};
+use crate::duplex::{Acceptor, TlsEstablished, TlsSession};
 use crate::error::{Error, Timeout};
 
 /// The byte pipe under the TLS library.
@@ -151,7 +151,7 @@ impl TlsSession for NativeSession {
 fn finish(
     mut result: Result<native_tls::TlsStream<Adapter>, native_tls::HandshakeError<Adapter>>,
     deadline: Instant,
-) -> Result<(Box<dyn TlsSession>, Vec<u8>), Error> {
+) -> Result<TlsEstablished, Error> {
     let tls = loop {
         match result {
             Ok(tls) => break tls,
@@ -170,7 +170,10 @@ fn finish(
     session.tls.get_mut().handshake = None;
     let mut plaintext = Vec::new();
     session.drain(&mut plaintext)?;
-    Ok((Box::new(session), plaintext))
+    Ok(TlsEstablished {
+        session: Box::new(session),
+        plaintext,
+    })
 }
 
 fn native_identity(identity: &Identity) -> Result<native_tls::Identity, Error> {
@@ -185,11 +188,7 @@ fn native_identity(identity: &Identity) -> Result<native_tls::Identity, Error> {
 struct NativeAcceptor(native_tls::TlsAcceptor);
 
 impl Acceptor for NativeAcceptor {
-    fn accept(
-        &self,
-        tcp: &TcpStream,
-        deadline: Instant,
-    ) -> Result<(Box<dyn TlsSession>, Vec<u8>), Error> {
+    fn accept(&self, tcp: &TcpStream, deadline: Instant) -> Result<TlsEstablished, Error> {
         finish(
             self.0.accept(Adapter::handshaking(tcp, deadline)?),
             deadline,
@@ -208,7 +207,7 @@ pub(super) fn connect(
     host: &str,
     tcp: &TcpStream,
     deadline: Instant,
-) -> Result<(Box<dyn TlsSession>, Vec<u8>), Error> {
+) -> Result<TlsEstablished, Error> {
     let mut builder = native_tls::TlsConnector::builder();
     for pem in settings.roots {
         for cert in native_tls::Certificate::stack_from_pem(pem)

@@ -19,8 +19,8 @@ use rustls::{
     ServerConnection, SignatureScheme,
 };
 
-use super::{tls_error, Acceptor, ClientSettings, Identity, IdentityKind};
-use crate::duplex::TlsSession;
+use super::{tls_error, ClientSettings, Identity, IdentityKind};
+use crate::duplex::{Acceptor, TlsEstablished, TlsSession};
 use crate::error::{Error, Timeout};
 
 fn provider() -> Arc<CryptoProvider> {
@@ -142,7 +142,7 @@ fn handshake(
     conn: impl Into<rustls::Connection>,
     tcp: &TcpStream,
     deadline: Instant,
-) -> Result<(Box<dyn TlsSession>, Vec<u8>), Error> {
+) -> Result<TlsEstablished, Error> {
     let mut conn = conn.into();
     let mut socket = tcp;
     let io_error = |e: io::Error| match e.kind() {
@@ -161,17 +161,16 @@ fn handshake(
     let mut session = RustlsSession { conn };
     let mut plaintext = Vec::new();
     session.drain(&mut plaintext)?;
-    Ok((Box::new(session), plaintext))
+    Ok(TlsEstablished {
+        session: Box::new(session),
+        plaintext,
+    })
 }
 
 struct RustlsAcceptor(Arc<ServerConfig>);
 
 impl Acceptor for RustlsAcceptor {
-    fn accept(
-        &self,
-        tcp: &TcpStream,
-        deadline: Instant,
-    ) -> Result<(Box<dyn TlsSession>, Vec<u8>), Error> {
+    fn accept(&self, tcp: &TcpStream, deadline: Instant) -> Result<TlsEstablished, Error> {
         let conn = ServerConnection::new(Arc::clone(&self.0))
             .map_err(|e| tls_error("cannot start a TLS session", e))?;
         handshake(conn, tcp, deadline)
@@ -209,7 +208,7 @@ pub(super) fn connect(
     host: &str,
     tcp: &TcpStream,
     deadline: Instant,
-) -> Result<(Box<dyn TlsSession>, Vec<u8>), Error> {
+) -> Result<TlsEstablished, Error> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error("cannot set up TLS", e))?;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
-use crate::duplex::TlsSession;
+use crate::duplex::{TlsEstablished, TlsSession};
 use crate::stream::Stream;
 
 /// Ciphertext read from the socket at once: more than one full TLS record
@@ -239,13 +239,10 @@ pub struct TlsStream {
 }
 
 impl TlsStream {
-    /// Wraps a socket whose TLS handshake is done: `session` carries on the
-    /// connection, `plaintext` arrived with the handshake.
-    pub(crate) fn new(
-        tcp: TcpStream,
-        session: Box<dyn TlsSession>,
-        plaintext: Vec<u8>,
-    ) -> TlsStream {
+    /// Wraps a socket whose TLS handshake is done: the session carries on
+    /// the connection, its plaintext arrived with the handshake.
+    pub(crate) fn new(tcp: TcpStream, established: TlsEstablished) -> TlsStream {
+        let TlsEstablished { session, plaintext } = established;
         let shared = Arc::new(Shared {
             tcp,
             tls: Mutex::new(Tls {
@@ -277,11 +274,44 @@ impl TlsStream {
         &self.writer.shared.tcp
     }
 
-    /// The read half and a cloneable write half, for a server that reads
-    /// on one thread and sends from others.
-    #[allow(dead_code)]
+    /// The read half and a cloneable write half, for a peer that reads
+    /// on one thread and sends from others (tests).
+    #[cfg(test)]
     pub(crate) fn split(self) -> (DuplexReader, DuplexWriter) {
         (self.reader, self.writer)
+    }
+
+    /// Takes the stream apart for a transport that drives the socket itself
+    /// (the full-duplex client of `stdws connect`): the socket, the
+    /// session, and the plaintext decrypted but not read yet. Records the
+    /// session had queued (an alert, a key update) are sent first, so the
+    /// new owner seals the next record in sequence.
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    pub(crate) fn into_parts(self) -> io::Result<(TcpStream, TlsEstablished)> {
+        let TlsStream { reader, writer } = self;
+        let DuplexReader {
+            shared,
+            mut plain,
+            pos,
+            ..
+        } = reader;
+        drop(writer);
+        let shared = Arc::try_unwrap(shared)
+            .map_err(|_| io::Error::other("TLS stream still in use by another half"))?;
+        shared.check_writable()?;
+        let Shared { tcp, tls, .. } = shared;
+        let Tls { session, outbox } = tls
+            .into_inner()
+            .map_err(|_| io::Error::other("TLS session lock poisoned"))?;
+        (&tcp).write_all(&outbox)?;
+        plain.drain(..pos);
+        Ok((
+            tcp,
+            TlsEstablished {
+                session,
+                plaintext: plain,
+            },
+        ))
     }
 }
 
