@@ -9,8 +9,12 @@
 #   wss-native-tls  examples/wss_echo_server over TLS (native-tls), fuzzingclient
 #   wss-rustls      the same with the rustls backend
 #   serve           `stdws serve` (the Server, thread per client) at ws://…/echo
-#   serve-wss-native-tls  `stdws serve --tls-cert … --tls-key …` at wss://…/echo
+#   serve-wss-native-tls  `stdws serve --deflate --tls-cert … --tls-key …` at wss://…/echo
 #   serve-wss-rustls      the same with `--tls-backend rustls`
+#
+# The default is every agent but wss-native-tls and wss-rustls (a
+# hand-built TLS server; the Server over TLS is what serve-wss-* test).
+# AUTOBAHN_JOBS runs (default 2) go on at once.
 #
 # The wss agents of `stdws serve` use a CA and a certificate for localhost
 # made at run time with `openssl` (in autobahn/reports/certs/).
@@ -29,7 +33,7 @@ TOOLS="${AUTOBAHN_TOOLS:-$ROOT/../shared/tools/autobahn}"
 RUN="$TOOLS/run.sh"
 [[ -x "$RUN" ]] || { echo "autobahn.sh: no runner at $RUN (set AUTOBAHN_TOOLS)" >&2; exit 2; }
 AGENTS=("$@")
-[[ ${#AGENTS[@]} -gt 0 ]] || AGENTS=(server client wss-native-tls wss-rustls serve serve-wss-native-tls serve-wss-rustls)
+[[ ${#AGENTS[@]} -gt 0 ]] || AGENTS=(server client serve-wss-native-tls serve-wss-rustls serve)
 
 cd "$ROOT"
 cargo build --release --examples --bins --all-features --quiet
@@ -50,24 +54,6 @@ cases_for() {
   fi
 }
 
-SERVER_PID=""
-# run_server OUTDIR URL CMD... : start CMD, then the fuzzing client against
-# URL (PORT in both is replaced by a free port).
-run_server() {
-  local out="$1" url="$2"; shift 2
-  local port cmd=()
-  port="$(free_port)"
-  for a in "$@"; do cmd+=("${a//PORT/$port}"); done
-  "${cmd[@]}" > "$out/server.log" 2>&1 &
-  SERVER_PID=$!
-  wait_port "$port"
-  "$RUN" --agent stdws server "${url//PORT/$port}" "$cases" "$out" || true
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-}
-trap '[[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true' EXIT
-
 check() {
   local agent="$1" out="$ROOT/autobahn/reports/$1" expected="$ROOT/autobahn/expected/$1.txt"
   python3 "$ROOT/scripts/autobahn_verdicts.py" "$out" > "$out/verdicts.txt"
@@ -83,9 +69,26 @@ check() {
   fi
 }
 
-status=0
-for agent in "${AGENTS[@]}"; do
-  out="$ROOT/autobahn/reports/$agent"
+# run_server OUTDIR URL CMD... : start CMD (PORT replaced by a free port in
+# CMD and URL), run the fuzzing client against URL, stop CMD.
+run_server() {
+  local out="$1" url="$2"; shift 2
+  local port cmd=() pid
+  port="$(free_port)"
+  for a in "$@"; do cmd+=("${a//PORT/$port}"); done
+  "${cmd[@]}" > "$out/server.log" 2>&1 &
+  pid=$!
+  trap 'kill "$pid" 2>/dev/null || true' EXIT
+  wait_port "$port"
+  "$RUN" --agent stdws server "${url//PORT/$port}" "$cases" "$out" || true
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# run_agent AGENT: one whole run, in a subshell of its own (agents run in
+# parallel: the suite is one single-threaded Python process per run).
+run_agent() {
+  local agent="$1" out="$ROOT/autobahn/reports/$1" cases
   rm -rf "$out"
   mkdir -p "$out"
   cases="$(cases_for "$agent")"
@@ -95,17 +98,41 @@ for agent in "${AGENTS[@]}"; do
     wss-rustls) run_server "$out" wss://127.0.0.1:PORT "$BIN/wss_echo_server" PORT rustls ;;
     serve) run_server "$out" ws://127.0.0.1:PORT/echo "$STDWS" serve --addr 127.0.0.1:PORT ;;
     serve-wss-native-tls | serve-wss-rustls)
-      certs="$ROOT/autobahn/reports/certs"
-      [[ -n "${CERTS_MADE:-}" ]] || { make_test_certs "$certs"; CERTS_MADE=1; }
-      run_server "$out" wss://127.0.0.1:PORT/echo "$STDWS" serve --addr 127.0.0.1:PORT \
-        --tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem" --tls-backend "${agent#serve-wss-}"
+      run_server "$out" wss://127.0.0.1:PORT/echo "$STDWS" serve --addr 127.0.0.1:PORT --deflate \
+        --tls-cert "$CERTS/cert.pem" --tls-key "$CERTS/key.pem" --tls-backend "${agent#serve-wss-}"
       ;;
     client)
+      local port
       port="$(free_port)"
       "$RUN" client "$port" "$cases" "$out" -- "$BIN/autobahn_client" "ws://127.0.0.1:$port" || true
       ;;
-    *) echo "autobahn.sh: unknown agent $agent" >&2; exit 2 ;;
+    *) echo "autobahn.sh: unknown agent $agent" >&2; return 2 ;;
   esac
-  check "$agent" || status=1
+  check "$agent"
+}
+
+CERTS="$ROOT/autobahn/reports/certs"
+make_test_certs "$CERTS"
+JOBS="${AUTOBAHN_JOBS:-2}"
+mkdir -p "$ROOT/autobahn/reports"
+pids=()
+names=()
+status=0
+# Waits for the oldest running agent and prints its log.
+reap() {
+  local pid="${pids[0]}" name="${names[0]}"
+  pids=("${pids[@]:1}")
+  names=("${names[@]:1}")
+  if ! wait "$pid"; then status=1; fi
+  echo "==== autobahn: $name"
+  cat "$ROOT/autobahn/reports/$name.log"
+}
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+for agent in "${AGENTS[@]}"; do
+  [[ ${#pids[@]} -lt $JOBS ]] || reap
+  run_agent "$agent" > "$ROOT/autobahn/reports/$agent.log" 2>&1 &
+  pids+=($!)
+  names+=("$agent")
 done
+while [[ ${#pids[@]} -gt 0 ]]; do reap; done
 exit $status
