@@ -10,12 +10,12 @@
 #![allow(dead_code)]
 
 mod canary;
-mod memory;
 mod peer;
+mod process;
 
 pub use canary::Canary;
-pub use memory::{thread_count, MemoryWatch};
 pub use peer::Peer;
+pub use process::{connection_threads, MemoryWatch};
 
 use std::net::SocketAddr;
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -32,9 +32,10 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// The longest the canary may wait for one echo while an attack runs. A
 /// server that serialised clients behind the attacker (a shared lock held
-/// across a blocking write, an accept thread stuck in a handshake) stalls
-/// it for a whole attacker timeout, a second or more; a busy debug build
-/// on two shared cores answers within tens of milliseconds.
+/// across a blocking write, an accept thread stuck in a handshake) would
+/// stall it for a whole timeout of the attacker's, a second or more in
+/// these cases; a busy debug build on two shared cores answers within
+/// tens of milliseconds.
 pub const MAX_STALL: Duration = Duration::from_millis(750);
 
 /// The cases share the process's memory figures: one at a time.

@@ -1,4 +1,5 @@
-//! The process's resident memory, from `/proc/self/status`.
+//! Figures of this process from `/proc/self`: resident memory, and the
+//! threads of the server under test.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,9 +22,14 @@ pub fn rss() -> u64 {
     status_field("VmRSS")
 }
 
-/// The number of threads of this process.
-pub fn thread_count() -> u64 {
-    status_field("Threads")
+/// The server's connection threads (and flushers) now running in this
+/// process: threads named `stdws-client-*`.
+pub fn connection_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("stdws-client"))
+        .count()
 }
 
 /// Resets the kernel's high-water mark (VmHWM) to the current RSS
