@@ -87,10 +87,21 @@ impl Chunk {
     }
 }
 
+/// What a queued chunk costs besides its bytes (its slot in the queue and
+/// the allocator's bookkeeping), counted against the cap: without it, a
+/// peer that sends empty pings and never reads had the server keep 2-byte
+/// pongs at some 30 times the cap in real memory.
+const CHUNK_COST: usize = std::mem::size_of::<Chunk>() + 16;
+
+/// Owned bytes join the last owned chunk while it stays under this size:
+/// small frames (pongs, short messages) share an allocation.
+const COALESCE: usize = 16 << 10;
+
 #[derive(Default)]
 struct Queue {
     chunks: VecDeque<Chunk>,
-    /// Bytes held in `chunks` (caller ranges not counted: not our memory).
+    /// Bytes held in `chunks` plus [`CHUNK_COST`] per chunk (caller ranges
+    /// not counted: not our memory).
     queued: usize,
     /// Bytes taken out by the writer and not yet written.
     in_flight: usize,
@@ -110,16 +121,25 @@ impl Queue {
             skip = 0;
             match caller.and_then(|c| range_within(c, rest)) {
                 Some(range) => self.chunks.push_back(Chunk::Caller(range)),
-                None => {
-                    self.queued += rest.len();
-                    self.chunks.push_back(Chunk::Owned(rest.to_vec()));
-                }
+                None => self.push_owned(rest),
             }
         }
     }
 
+    fn push_owned(&mut self, bytes: &[u8]) {
+        self.queued += bytes.len();
+        if let Some(Chunk::Owned(last)) = self.chunks.back_mut() {
+            if last.len() + bytes.len() <= COALESCE {
+                last.extend_from_slice(bytes);
+                return;
+            }
+        }
+        self.queued += CHUNK_COST;
+        self.chunks.push_back(Chunk::Owned(bytes.to_vec()));
+    }
+
     fn push_shared(&mut self, frame: &Arc<[u8]>, at: usize) {
-        self.queued += frame.len() - at;
+        self.queued += frame.len() - at + CHUNK_COST;
         self.chunks.push_back(Chunk::Shared(Arc::clone(frame), at));
     }
 
@@ -952,5 +972,43 @@ mod tests {
         assert_eq!(&all[all.len() - 23..all.len() - 19], &close);
         assert_eq!(&all[all.len() - 19..], b"outgoing queue full");
         assert_eq!(all.len() - 23, result.0 * 1004 + 1004);
+    }
+
+    #[test]
+    fn tiny_queued_frames_share_chunks_and_count_their_overhead() {
+        // A peer that sends empty pings and never reads: each pong is 2
+        // bytes, and cost some 30 times that as a chunk of its own.
+        let (ours, peer) = pair();
+        socket2::SockRef::from(&ours)
+            .set_send_buffer_size(4 << 10)
+            .unwrap();
+        socket2::SockRef::from(&peer)
+            .set_recv_buffer_size(4 << 10)
+            .unwrap();
+        let link = link(ours, 64 << 20, false);
+        let other = Arc::clone(&link);
+        thread::spawn(move || {
+            for _ in 0..100_000 {
+                other.control(OpCode::Pong, b"").unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+        let (chunks, accounted) = {
+            let g = link.lock();
+            (g.queue.chunks.len(), g.queue.queued + g.queue.in_flight)
+        };
+        // Most of the 200,000 bytes wait in the queue (the kernel took a
+        // little), in a handful of chunks.
+        assert!(chunks <= 200_000 / COALESCE + 2, "{chunks} chunks");
+        assert!(accounted >= 100_000, "{accounted}");
+        // Shared frames cannot be merged: each is charged its overhead.
+        let frame: Arc<[u8]> = Arc::from(&[0x82u8, 0][..]);
+        let message = Message::Binary(Vec::new());
+        let before = link.lock().queue.queued;
+        for _ in 0..1000 {
+            link.send_prepared(&frame, &message).unwrap();
+        }
+        assert_eq!(link.lock().queue.queued - before, 1000 * (2 + CHUNK_COST));
     }
 }
