@@ -42,7 +42,7 @@ impl IdleResult {
 pub fn run(spec: &Spec, count: usize, settle: Duration) -> io::Result<IdleResult> {
     let server = Running::start(spec, 0)?;
     let pid = server.pid();
-    let exchange = Exchange::new(spec.protocol, 64);
+    let exchange = Exchange::new(spec.protocol, 64, false);
     let rss_before_kib = status_field(pid, "VmRSS")?;
     let started = Instant::now();
     let mut streams = Vec::with_capacity(count);

@@ -205,6 +205,8 @@ pub struct Run {
     pub micro: Vec<MicroResult>,
     /// Total wall time of the run, seconds.
     pub wall_secs: f64,
+    /// Messages were binary frames (text otherwise).
+    pub binary: bool,
 }
 
 /// A target of issue 6 and whether this run meets it.
@@ -336,12 +338,18 @@ pub fn markdown(run: &Run) -> String {
         m.cpu, m.cores, m.kernel, m.rustc, run.commit, run.command, run.rounds, run.warmup, run.window,
         run.wall_secs, m.loadavg
     );
-    s.push_str(
-        "Closed loop over loopback: each connection has one message in flight (text, masked by the \
+    let _ = write!(
+        s,
+        "Closed loop over loopback: each connection has one message in flight ({}, masked by the \
          client, every echoed byte compared). Each server is pinned to core 0, the load generator to \
          core 1. Server CPU is the server process's own utime + stime (`/proc/PID/stat`) over the \
          window, divided by the messages echoed in it. MB/s counts payload one way. Figures are \
          medians over the rounds; ratios compare medians of the same run.\n\n",
+        if run.binary {
+            "binary frames"
+        } else {
+            "text frames of chat-like JSON, 8% multi-byte bytes, validated by every server"
+        }
     );
     s.push_str("## Echo\n\n");
     s.push_str(
@@ -486,10 +494,10 @@ pub fn json(run: &Run) -> String {
     let mut s = String::from("{\n");
     let _ = writeln!(
         s,
-        "  \"when\": {}, \"commit\": {}, \"command\": {},\n  \"machine\": {{\"cpu\": {}, \"cores\": {}, \"kernel\": {}, \"rustc\": {}, \"loadavg\": {}}},\n  \"rounds\": {}, \"window_secs\": {}, \"warmup_secs\": {}, \"wall_secs\": {},",
+        "  \"when\": {}, \"commit\": {}, \"command\": {},\n  \"machine\": {{\"cpu\": {}, \"cores\": {}, \"kernel\": {}, \"rustc\": {}, \"loadavg\": {}}},\n  \"rounds\": {}, \"window_secs\": {}, \"warmup_secs\": {}, \"wall_secs\": {}, \"binary\": {},",
         json_str(&run.when), json_str(&run.commit), json_str(&run.command), json_str(&m.cpu), m.cores,
         json_str(&m.kernel), json_str(&m.rustc), json_str(&m.loadavg), run.rounds,
-        json_num(run.window), json_num(run.warmup), json_num(run.wall_secs)
+        json_num(run.window), json_num(run.warmup), json_num(run.wall_secs), run.binary
     );
     s.push_str("  \"measures\": [\n");
     let rows: Vec<String> = run

@@ -63,9 +63,10 @@ pub fn text_payload(len: usize) -> Vec<u8> {
     repeat_text(TEXT, len)
 }
 
-/// The header of an unmasked (server) or masked (client) text frame.
-fn frame_header(len: usize, mask: Option<[u8; 4]>) -> Vec<u8> {
-    let mut h = vec![0x81];
+/// The header of an unmasked (server) or masked (client) final frame with
+/// this opcode (0x1 text, 0x2 binary).
+fn frame_header(opcode: u8, len: usize, mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut h = vec![0x80 | opcode];
     let bit = if mask.is_some() { 0x80 } else { 0 };
     if len < 126 {
         h.push(bit | len as u8);
@@ -83,8 +84,10 @@ fn frame_header(len: usize, mask: Option<[u8; 4]>) -> Vec<u8> {
 }
 
 impl Exchange {
-    /// The bytes for one message of `len` payload bytes.
-    pub fn new(protocol: Protocol, len: usize) -> Exchange {
+    /// The bytes for one message of `len` payload bytes, sent as a text
+    /// frame, or as a binary frame with `binary`.
+    pub fn new(protocol: Protocol, len: usize, binary: bool) -> Exchange {
+        let opcode = if binary { 0x2 } else { 0x1 };
         let payload = text_payload(len);
         match protocol {
             Protocol::Raw => Exchange {
@@ -94,9 +97,9 @@ impl Exchange {
             },
             Protocol::WebSocket => {
                 let key = [0x5a, 0x13, 0xc7, 0x2e];
-                let mut request = frame_header(len, Some(key));
+                let mut request = frame_header(opcode, len, Some(key));
                 request.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-                let mut expected = frame_header(len, None);
+                let mut expected = frame_header(opcode, len, None);
                 expected.extend_from_slice(&payload);
                 Exchange {
                     request,
@@ -168,13 +171,13 @@ mod tests {
 
     #[test]
     fn frames_use_the_rfc_length_forms() {
-        assert_eq!(frame_header(64, None), [0x81, 64]);
-        assert_eq!(frame_header(4096, None), [0x81, 126, 0x10, 0x00]);
+        assert_eq!(frame_header(1, 64, None), [0x81, 64]);
+        assert_eq!(frame_header(2, 4096, None), [0x82, 126, 0x10, 0x00]);
         assert_eq!(
-            frame_header(1 << 20, Some([1, 2, 3, 4])),
+            frame_header(1, 1 << 20, Some([1, 2, 3, 4])),
             [0x81, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]
         );
-        let e = Exchange::new(Protocol::WebSocket, 64);
+        let e = Exchange::new(Protocol::WebSocket, 64, false);
         let mut unmasked = e.request[6..].to_vec();
         stdws::frame::apply_mask(&mut unmasked, [0x5a, 0x13, 0xc7, 0x2e]);
         assert_eq!(unmasked, e.expected[2..]);

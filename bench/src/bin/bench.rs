@@ -3,7 +3,7 @@
 //! ```text
 //! bench [--quick] [--rounds N] [--window SECS] [--warmup SECS]
 //!       [--sizes 64,4096,...] [--conns 1,16,256] [--idle 1000,10000|none]
-//!       [--no-micro] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]
+//!       [--no-micro] [--binary] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]
 //! ```
 //!
 //! Servers run pinned to core 0; run this on core 1 (`taskset -c 1`).
@@ -32,6 +32,7 @@ struct Options {
     idle: Vec<usize>,
     micro: bool,
     micro_span: f64,
+    binary: bool,
     servers: Vec<Spec>,
     out: PathBuf,
     tag: String,
@@ -52,7 +53,7 @@ fn list(v: &str) -> Vec<usize> {
 }
 
 fn usage(why: &str) -> ! {
-    eprintln!("bench: {why}\nusage: bench [--quick] [--rounds N] [--window SECS] [--warmup SECS] [--sizes LIST] [--conns LIST] [--idle LIST|none] [--no-micro] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]");
+    eprintln!("bench: {why}\nusage: bench [--quick] [--rounds N] [--window SECS] [--warmup SECS] [--sizes LIST] [--conns LIST] [--idle LIST|none] [--no-micro] [--binary] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]");
     std::process::exit(2)
 }
 
@@ -66,6 +67,7 @@ fn options() -> Options {
         idle: vec![1_000, 10_000],
         micro: true,
         micro_span: 0.5,
+        binary: false,
         servers: Vec::new(),
         out: PathBuf::from("results"),
         tag: String::new(),
@@ -93,6 +95,7 @@ fn options() -> Options {
             "--conns" => o.conns = list(&val()),
             "--idle" => o.idle = list(&val()),
             "--no-micro" => o.micro = false,
+            "--binary" => o.binary = true,
             "--out" => o.out = PathBuf::from(val()),
             "--tag" => o.tag = format!("-{}", val()),
             "--server" => {
@@ -160,7 +163,7 @@ fn measure(
         let streams = (0..conns)
             .map(|_| connect(server.addr, spec.protocol))
             .collect::<io::Result<Vec<TcpStream>>>()?;
-        let mut load = Load::new(streams, Exchange::new(spec.protocol, size))?;
+        let mut load = Load::new(streams, Exchange::new(spec.protocol, size, o.binary))?;
         load.run_for(Duration::from_secs_f64(o.warmup))?;
         let me = std::process::id();
         let (s0, c0, b0, t0) = (
@@ -338,6 +341,7 @@ fn main() {
         when,
         commit: commit(),
         command: o.command.clone(),
+        binary: o.binary,
         rounds: o.rounds,
         window: o.window,
         warmup: o.warmup,
@@ -364,6 +368,15 @@ fn main() {
         if let Err(e) = fs::write(&path, text) {
             eprintln!("bench: cannot write {}: {e}", path.display());
             std::process::exit(1);
+        }
+    }
+    // A full run (no tag) is also the latest: the README shows that chart.
+    if o.tag.is_empty() {
+        for (ext, text) in [&files[0], &files[3]] {
+            let path = o.out.join(format!("latest.{ext}"));
+            if let Err(e) = fs::write(&path, text) {
+                eprintln!("bench: cannot write {}: {e}", path.display());
+            }
         }
     }
     eprintln!("results: {}.{{md,json,csv,svg}}", base.display());
