@@ -46,5 +46,10 @@ if [[ "$(nproc)" -lt 2 ]]; then
 fi
 
 cd bench
-BENCH_COMMAND="${BENCH_COMMAND:-make bench${*:+ (bench/run.sh $*)}}" \
+if [[ $# -eq 0 ]]; then
+    default_command="make bench"
+else
+    default_command="bench/run.sh $*"
+fi
+BENCH_COMMAND="${BENCH_COMMAND:-$default_command}" \
     exec taskset -c "$client_core" target/release/bench "${args[@]}"

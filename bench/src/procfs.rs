@@ -63,7 +63,7 @@ pub fn machine_busy_ticks() -> io::Result<u64> {
 pub struct Machine {
     /// `model name` from /proc/cpuinfo.
     pub cpu: String,
-    /// Online cores.
+    /// Cores of the machine (not of this process's affinity mask).
     pub cores: usize,
     /// Kernel release.
     pub kernel: String,
@@ -91,7 +91,13 @@ impl Machine {
             .unwrap_or_else(|| "unknown".into());
         Machine {
             cpu,
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            // Counted from cpuinfo: this process is pinned to one core, so
+            // available_parallelism would say 1.
+            cores: cpuinfo
+                .lines()
+                .filter(|l| l.starts_with("processor"))
+                .count()
+                .max(1),
             kernel: read_trim("/proc/sys/kernel/osrelease"),
             rustc,
             loadavg: read_trim("/proc/loadavg"),
