@@ -11,18 +11,23 @@ pub const TICKS_PER_SEC: f64 = 100.0;
 
 /// utime + stime of process `pid` (all its threads), in ticks.
 pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    parse_cpu_ticks(&stat).ok_or_else(|| io::Error::other("unexpected /proc/PID/stat"))
+    Ok(usage(pid)?.0)
 }
 
-/// Fields 14 and 15 of a stat line; the name (field 2) may hold spaces and
-/// parentheses, so fields are counted after its last `)`.
-fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+/// CPU ticks (utime + stime) and minor page faults of process `pid`, all
+/// its threads, dead ones included.
+pub fn usage(pid: u32) -> io::Result<(u64, u64)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_usage(&stat).ok_or_else(|| io::Error::other("unexpected /proc/PID/stat"))
+}
+
+/// Fields 14 + 15 and field 10 of a stat line; the name (field 2) may hold
+/// spaces and parentheses, so fields are counted after its last `)`.
+fn parse_usage(stat: &str) -> Option<(u64, u64)> {
     let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
+    let fields: Vec<&str> = rest.split_whitespace().take(13).collect();
+    let num = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((num(11)? + num(12)?, num(7)?))
 }
 
 /// A `kB` line of `/proc/PID/status` (`VmRSS`, `Threads`...), as a number.
@@ -118,7 +123,7 @@ mod tests {
     #[test]
     fn cpu_ticks_are_counted_after_the_process_name() {
         let line = "42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 3 0";
-        assert_eq!(parse_cpu_ticks(line), Some(287));
+        assert_eq!(parse_usage(line), Some((287, 100)));
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct Measure {
     pub machine_ticks: u64,
     /// The load generator's own CPU over the window, ticks.
     pub client_ticks: u64,
+    /// Minor page faults of the server over the window.
+    pub server_faults: u64,
     /// Why the cell failed (wrong echo, dropped connection...).
     pub error: Option<String>,
 }
@@ -51,6 +53,11 @@ impl Measure {
             return f64::NAN;
         }
         self.server_ticks as f64 / TICKS_PER_SEC * 1e6 / self.messages as f64
+    }
+
+    /// Server page faults per echoed message (fresh memory touched).
+    pub fn faults_per_msg(&self) -> f64 {
+        self.server_faults as f64 / self.messages.max(1) as f64
     }
 
     /// Share of the window the machine spent on anything but the server
@@ -81,6 +88,8 @@ pub struct Summary {
     pub cpu_us: f64,
     /// Median server CPU use, percent of one core.
     pub cpu_pct: f64,
+    /// Median server page faults per message.
+    pub faults: f64,
     /// (max - min) / median of msgs/s over the rounds, percent.
     pub spread_rate: f64,
     /// (max - min) / median of CPU per message over the rounds, percent.
@@ -137,6 +146,7 @@ pub fn summarize(measures: &[Measure]) -> Vec<Summary> {
                     median(cpus.clone())
                 },
                 cpu_pct: median(pcts),
+                faults: median(ok.iter().map(|m| m.faults_per_msg()).collect()),
                 spread_rate: if rates.is_empty() {
                     f64::NAN
                 } else {
@@ -353,8 +363,8 @@ pub fn markdown(run: &Run) -> String {
     );
     s.push_str("## Echo\n\n");
     s.push_str(
-        "| payload | conns | server | msgs/s | MB/s | CPU µs/msg | server CPU | msgs/s vs tungstenite | CPU vs tungstenite | CPU vs raw | spread msgs/s, CPU |\n\
-         |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| payload | conns | server | msgs/s | MB/s | CPU µs/msg | server CPU | faults/msg | msgs/s vs tungstenite | CPU vs tungstenite | CPU vs raw | spread msgs/s, CPU |\n\
+         |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for x in &sums {
         let t = peer(&sums, x, YARDSTICK);
@@ -365,7 +375,7 @@ pub fn markdown(run: &Run) -> String {
             .map_or(String::new(), |e| format!(" **FAILED: {e}**"));
         let _ = writeln!(
             s,
-            "| {} | {} | {}{} | {:.0} | {:.1} | {:.2} | {:.0}% | {} | {} | {} | {:.0}%, {:.0}% |",
+            "| {} | {} | {}{} | {:.0} | {:.1} | {:.2} | {:.0}% | {:.1} | {} | {} | {} | {:.0}%, {:.0}% |",
             size_name(x.size),
             x.conns,
             x.server,
@@ -374,6 +384,7 @@ pub fn markdown(run: &Run) -> String {
             x.mb_per_sec,
             x.cpu_us,
             x.cpu_pct,
+            x.faults,
             fmt_ratio(ratio(x.msgs_per_sec, t.map(|t| t.msgs_per_sec))),
             fmt_ratio(ratio(x.cpu_us, t.map(|t| t.cpu_us))),
             fmt_ratio(ratio(x.cpu_us, r.map(|r| r.cpu_us))),
@@ -505,9 +516,9 @@ pub fn json(run: &Run) -> String {
         .iter()
         .map(|x| {
             format!(
-                "    {{\"server\": {}, \"size\": {}, \"conns\": {}, \"round\": {}, \"messages\": {}, \"secs\": {}, \"server_ticks\": {}, \"client_ticks\": {}, \"machine_ticks\": {}, \"msgs_per_sec\": {}, \"cpu_us_per_msg\": {}, \"error\": {}}}",
+                "    {{\"server\": {}, \"size\": {}, \"conns\": {}, \"round\": {}, \"messages\": {}, \"secs\": {}, \"server_ticks\": {}, \"client_ticks\": {}, \"machine_ticks\": {}, \"server_faults\": {}, \"msgs_per_sec\": {}, \"cpu_us_per_msg\": {}, \"error\": {}}}",
                 json_str(&x.server), x.size, x.conns, x.round, x.messages, json_num(x.secs), x.server_ticks,
-                x.client_ticks, x.machine_ticks, json_num(x.msgs_per_sec()), json_num(x.cpu_us_per_msg()),
+                x.client_ticks, x.machine_ticks, x.server_faults, json_num(x.msgs_per_sec()), json_num(x.cpu_us_per_msg()),
                 x.error.as_deref().map_or("null".into(), json_str)
             )
         })
@@ -545,12 +556,12 @@ pub fn json(run: &Run) -> String {
 /// One line per cell (medians).
 pub fn csv(run: &Run) -> String {
     let mut s = String::from(
-        "server,size,conns,rounds,msgs_per_sec,mb_per_sec,cpu_us_per_msg,server_cpu_pct,spread_rate_pct,spread_cpu_pct,error\n",
+        "server,size,conns,rounds,msgs_per_sec,mb_per_sec,cpu_us_per_msg,server_cpu_pct,faults_per_msg,spread_rate_pct,spread_cpu_pct,error\n",
     );
     for x in summarize(&run.measures) {
         let _ = writeln!(
             s,
-            "{},{},{},{},{:.0},{:.1},{:.3},{:.1},{:.1},{:.1},{}",
+            "{},{},{},{},{:.0},{:.1},{:.3},{:.1},{:.2},{:.1},{:.1},{}",
             x.server,
             x.size,
             x.conns,
@@ -559,6 +570,7 @@ pub fn csv(run: &Run) -> String {
             x.mb_per_sec,
             x.cpu_us,
             x.cpu_pct,
+            x.faults,
             x.spread_rate,
             x.spread_cpu,
             x.error.unwrap_or_default().replace(',', ";")

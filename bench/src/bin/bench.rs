@@ -157,6 +157,7 @@ fn measure(
         server_ticks: 0,
         machine_ticks: 0,
         client_ticks: 0,
+        server_faults: 0,
         error: None,
     };
     let result = (|| -> io::Result<()> {
@@ -281,12 +282,13 @@ fn main() {
                     let server = running[i].as_ref().expect("started");
                     let m = measure(&o, spec, server, size, conns, round);
                     eprintln!(
-                        "round {round} {:>7} × {conns:>3} {:<12} {:>9.0} msgs/s {:>8.1} MB/s {:>8.2} µs/msg  server {:>3.0}% client {:>3.0}%{}",
+                        "round {round} {:>7} × {conns:>3} {:<12} {:>9.0} msgs/s {:>8.1} MB/s {:>8.2} µs/msg {:>6.1} faults/msg  server {:>3.0}% client {:>3.0}%{}",
                         size_name(size),
                         spec.name,
                         m.msgs_per_sec(),
                         m.mb_per_sec(),
                         m.cpu_us_per_msg(),
+                        m.faults_per_msg(),
                         m.server_ticks as f64 / m.secs,
                         m.client_ticks as f64 / m.secs,
                         m.error.as_ref().map_or(String::new(), |e| format!("  FAILED: {e}"))
