@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop bench fuzz soak doc ci
+.PHONY: test lint autobahn interop bench bench-quick fuzz soak doc ci
 
 ## Unit, integration and doc tests: no network, no services.
 test:
@@ -26,6 +26,11 @@ interop:
 ## Throughput, CPU per message and idle memory against tungstenite and a raw echo.
 bench:
 	bench/run.sh
+
+## One short round of the same (CI smoke, ~1 min after the build); results
+## go to a temporary folder. No thresholds: the figures are noisy.
+bench-quick:
+	bench/run.sh --quick --out "$$(mktemp -d)"
 
 ## Each fuzz target for FUZZ_SECONDS (default 60).
 fuzz:
