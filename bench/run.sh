@@ -10,7 +10,7 @@
 # Any other argument goes to the harness (bench/src/bin/bench.rs), e.g.
 #   bench/run.sh --sizes 64 --conns 16 --idle none --no-micro
 #   bench/run.sh --server stdws=../target/release/examples/echo_server \
-#                --server old=/tmp/echo_server_before
+#                --server before=../echo_server.before
 #
 # Needs: cargo, taskset (util-linux), Linux /proc. Each server runs pinned
 # to core 0 and the load generator to core 1, so close other heavy work.

@@ -1,7 +1,7 @@
 //! `make bench`: stdws's echo server against tungstenite's and a raw TCP
 //! echo, all three thread-per-client on `std::net`.
 //!
-//! The harness ([`main`](../src/bin/bench.rs)) starts each server pinned to
+//! The harness (`src/bin/bench.rs`) starts each server pinned to
 //! core 0, drives it from core 1 with a closed-loop load generator that
 //! speaks WebSocket itself ([`wire`], [`load`]), reads the server's own CPU
 //! time from `/proc` ([`procfs`]), then writes tables and a chart
