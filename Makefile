@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop interop-browser bench fuzz soak doc
+.PHONY: test lint autobahn interop interop-browser bench bench-quick fuzz soak doc
 
 ## Unit, integration and doc tests: no network, no services.
 test:
@@ -32,6 +32,11 @@ interop-browser:
 ## Throughput, CPU per message and idle memory against tungstenite and a raw echo.
 bench:
 	bench/run.sh
+
+## One short round of the same (CI smoke, ~1 min after the build); results
+## go to a temporary folder. No thresholds: the figures are noisy.
+bench-quick:
+	bench/run.sh --quick --out "$$(mktemp -d)"
 
 ## Each fuzz target for FUZZ_SECONDS (default 60).
 fuzz:

@@ -81,6 +81,13 @@ pub(crate) struct Receiver {
     control: Vec<u8>,
     scratch: Vec<u8>,
     utf8: Utf8Validator,
+    /// Leading bytes of `buf` the validator has seen, in order: all of
+    /// them once a text message is complete.
+    validated: usize,
+    /// An extension decoder wrote into `buf` during this message. It is
+    /// handed the whole buffer, so the bytes validated before are not
+    /// known to be unchanged: the message is validated again at the end.
+    decoded: bool,
 }
 
 impl Receiver {
@@ -95,6 +102,8 @@ impl Receiver {
             control: Vec::new(),
             scratch: Vec::new(),
             utf8: Utf8Validator::new(),
+            validated: 0,
+            decoded: false,
         }
     }
 
@@ -131,6 +140,8 @@ impl Receiver {
                     self.fragments = 0;
                     self.buf = Vec::new();
                     self.utf8.reset();
+                    self.validated = 0;
+                    self.decoded = false;
                 }
             }
             self.fragments += 1;
@@ -206,9 +217,18 @@ impl Receiver {
         let frame = self.frame.as_mut().expect("payload outside a frame");
         frame.received += n as u64;
         if frame.dest == Dest::Message && self.message == Some(OpCode::Text) {
-            let end = self.buf.len();
-            self.utf8.feed(&self.buf[end - n..])?;
+            self.validate_new_text()?;
         }
+        Ok(())
+    }
+
+    /// Feeds the validator the message bytes it has not seen yet. Text is
+    /// validated here, as it lands, so bad UTF-8 fails at the piece that
+    /// carries it (RFC 6455 §8.1), and never a second time.
+    fn validate_new_text(&mut self) -> Result<(), Error> {
+        let from = self.validated.min(self.buf.len());
+        self.utf8.feed(&self.buf[from..])?;
+        self.validated = self.buf.len();
         Ok(())
     }
 
@@ -245,6 +265,7 @@ impl Receiver {
             Dest::Scratch => {
                 let limit = self.limits.max_message_size - self.buf.len();
                 let start = self.buf.len();
+                self.decoded = true;
                 let max = self.limits.max_message_size;
                 self.decode_scratch(&mut frame.header, frame.claimed, limit)
                     .map_err(|e| match e {
@@ -255,7 +276,8 @@ impl Receiver {
                         e => e,
                     })?;
                 if self.message == Some(OpCode::Text) {
-                    self.utf8.feed(&self.buf[start..])?;
+                    debug_assert_eq!(self.validated, start);
+                    self.validate_new_text()?;
                 }
             }
             Dest::Message => {}
@@ -267,7 +289,8 @@ impl Receiver {
         let payload = std::mem::take(&mut self.buf);
         let message = if opcode == OpCode::Text {
             self.utf8.finish()?;
-            Message::Text(String::from_utf8(payload).map_err(|_| ProtocolError::InvalidUtf8)?)
+            let unchanged = if self.decoded { 0 } else { self.validated };
+            Message::Text(crate::utf8::into_string(payload, unchanged)?)
         } else {
             Message::Binary(payload)
         };
@@ -632,5 +655,64 @@ mod tests {
         })
         .unwrap();
         assert_eq!(frames, vec![header(true, OpCode::Binary, 0)]);
+    }
+
+    /// A decoder that breaks the text validated before it: it overwrites
+    /// the message's first byte with 0xFF, then appends its payload.
+    struct Vandal;
+
+    impl FrameDecoder for Vandal {
+        fn accepts(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError> {
+            Ok(header.rsv.bits() != 0)
+        }
+
+        fn decode(
+            &mut self,
+            header: &mut FrameHeader,
+            payload: &[u8],
+            out: &mut Vec<u8>,
+            _limit: usize,
+        ) -> Result<(), Error> {
+            if let Some(first) = out.first_mut() {
+                *first = 0xFF;
+            }
+            out.extend_from_slice(payload);
+            header.rsv = Rsv::NONE;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn text_an_extension_rewrote_is_validated_again_at_the_end() {
+        let mut r = Receiver::new(limits(), vec![Box::new(Vandal)]);
+        assert_eq!(
+            frame(&mut r, false, OpCode::Text, b"valid ", 3).unwrap(),
+            None
+        );
+        let mut last = header(true, OpCode::Continuation, 4);
+        last.rsv = Rsv::RSV1;
+        r.begin_frame(last).unwrap();
+        r.payload_buf().extend_from_slice(b"text");
+        r.payload_arrived(4).unwrap();
+        let result = r.end_frame();
+        assert!(
+            matches!(result, Err(Error::Protocol(ProtocolError::InvalidUtf8))),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn text_in_many_pieces_becomes_the_same_string() {
+        let text = "κόσμε – ascii – 😀 – \u{10FFFF}".repeat(50);
+        for piece in [1, 2, 3, 7, 64, 10_000] {
+            let mut r = Receiver::new(limits(), Vec::new());
+            let bytes = text.as_bytes();
+            let (a, b) = bytes.split_at(bytes.len() / 3);
+            assert_eq!(frame(&mut r, false, OpCode::Text, a, piece).unwrap(), None);
+            assert_eq!(
+                frame(&mut r, true, OpCode::Continuation, b, piece).unwrap(),
+                Some(Event::Message(Message::Text(text.clone())))
+            );
+        }
     }
 }

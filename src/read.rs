@@ -3,7 +3,7 @@
 //! Headers are parsed in place from the read buffer. Payload bytes already
 //! in the buffer are copied once into their destination; the rest of a
 //! large payload is read straight into the destination, never through the
-//! buffer. Unmasking happens on the destination, piece by piece as bytes
+//! buffer and without zero-filling it first. Unmasking happens on the destination, piece by piece as bytes
 //! arrive, so the caller can validate each piece at once (fail fast).
 //!
 //! All state lives in the structs: a read that times out can be retried and
@@ -102,6 +102,9 @@ fn read_retrying<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usiz
 pub(crate) struct FrameReader {
     pub(crate) buf: ReadBuf,
     pub(crate) rules: HeaderRules,
+    /// An error that ended a direct read after some bytes had arrived;
+    /// those bytes were delivered first, the error waits for the next call.
+    pending: Option<io::Error>,
 }
 
 impl FrameReader {
@@ -109,6 +112,7 @@ impl FrameReader {
         FrameReader {
             buf: ReadBuf::default(),
             rules,
+            pending: None,
         }
     }
 
@@ -145,27 +149,13 @@ impl FrameReader {
         remaining: u64,
         dest: &mut Vec<u8>,
     ) -> Result<usize, Error> {
+        if let Some(e) = self.pending.take() {
+            return Err(Error::from_io(e, Timeout::Read));
+        }
         let want = usize::try_from(remaining).unwrap_or(usize::MAX);
         let start = dest.len();
         if self.buf.data().is_empty() && want >= DIRECT_READ_MIN {
-            // Large remainder: straight into the destination, growing it by
-            // at most one step per read. (Growing by the length so far made
-            // each read zero as much as had arrived: quadratic for a large
-            // message read in small pieces, as TLS records are.)
-            let step = want.min(GROW_STEP);
-            dest.resize(start + step, 0);
-            let n = read_retrying(r, &mut dest[start..]);
-            let n = match n {
-                Ok(n) => n,
-                Err(e) => {
-                    dest.truncate(start);
-                    return Err(Error::from_io(e, Timeout::Read));
-                }
-            };
-            dest.truncate(start + n);
-            if n == 0 {
-                return Err(eof());
-            }
+            self.read_direct(r, want, dest)?;
         } else {
             if self.buf.data().is_empty()
                 && self
@@ -177,6 +167,9 @@ impl FrameReader {
                 return Err(eof());
             }
             let n = want.min(self.buf.data().len());
+            // Room for the rest of a large frame too (up to one growth
+            // step), so the direct reads that follow do not move it.
+            dest.reserve(n.max(want.min(GROW_STEP)));
             dest.extend_from_slice(&self.buf.data()[..n]);
             self.buf.consume(n);
         }
@@ -186,6 +179,51 @@ impl FrameReader {
         }
         Ok(dest.len() - start)
     }
+
+    /// Reads the next piece of a large payload (at most `want` bytes)
+    /// straight into `dest`; the destination at most doubles per call, so
+    /// memory follows the bytes that arrive.
+    ///
+    /// Up to [`GROW_STEP`] bytes, one plain `read` into zeroed space: safe
+    /// code must hand `read` initialised memory, and zeroing 64 KiB costs
+    /// less than more system calls (measured: 64 KiB echoes took 12% less
+    /// server CPU this way). Beyond that, `read_to_end` over `take` hands
+    /// the stream the spare capacity unzeroed (`TcpStream` reads into
+    /// uninitialised memory through `read_buf`), starting with 8 KiB reads
+    /// and doubling, which a large step amortises.
+    fn read_direct<R: Read + ?Sized>(
+        &mut self,
+        r: &mut R,
+        want: usize,
+        dest: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let start = dest.len();
+        let step = want.min(start.max(GROW_STEP));
+        dest.reserve(step);
+        if step <= GROW_STEP {
+            dest.resize(start + step, 0);
+            let result = read_retrying(r, &mut dest[start..]);
+            dest.truncate(start + *result.as_ref().unwrap_or(&0));
+            return match result {
+                Ok(0) => Err(eof()),
+                Ok(_) => Ok(()),
+                Err(e) => Err(Error::from_io(e, Timeout::Read)),
+            };
+        }
+        let result = (&mut *r).take(step as u64).read_to_end(dest);
+        match result {
+            Ok(_) if dest.len() == start => Err(eof()),
+            Ok(_) => Ok(()),
+            // The bytes that came before a timeout or an error are kept
+            // (read_to_end appends them either way) and checked now; the
+            // error is reported on the next call.
+            Err(e) if dest.len() > start => {
+                self.pending = Some(e);
+                Ok(())
+            }
+            Err(e) => Err(Error::from_io(e, Timeout::Read)),
+        }
+    }
 }
 
 pub(crate) fn eof() -> Error {
@@ -193,4 +231,162 @@ pub(crate) fn eof() -> Error {
         io::ErrorKind::UnexpectedEof,
         "connection closed by peer",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{Frame, Role};
+
+    /// A stream that hands out scripted pieces, one per read, then EOF.
+    struct Script(std::collections::VecDeque<io::Result<Vec<u8>>>);
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.pop_front() {
+                None => Ok(0),
+                Some(Err(e)) => Err(e),
+                Some(Ok(mut piece)) => {
+                    let n = piece.len().min(buf.len());
+                    buf[..n].copy_from_slice(&piece[..n]);
+                    if n < piece.len() {
+                        self.0.push_front(Ok(piece.split_off(n)));
+                    }
+                    Ok(n)
+                }
+            }
+        }
+    }
+
+    fn masked_frame(payload: &[u8]) -> Vec<u8> {
+        let mut frame = Frame::binary(payload.to_vec());
+        frame.mask = Some([0x11, 0x22, 0x33, 0x44]);
+        let mut wire = Vec::new();
+        frame.encode_into(&mut wire);
+        wire
+    }
+
+    /// Cuts `wire` at the given lengths, in turn, until it is used up.
+    fn pieces(wire: &[u8], sizes: &[usize]) -> Script {
+        let mut out = std::collections::VecDeque::new();
+        let mut at = 0;
+        for &size in sizes.iter().cycle() {
+            if at == wire.len() {
+                break;
+            }
+            let end = (at + size).min(wire.len());
+            out.push_back(Ok(wire[at..end].to_vec()));
+            at = end;
+        }
+        Script(out)
+    }
+
+    /// Reads one frame, returning its payload and each piece's length.
+    fn read_frame(
+        reader: &mut FrameReader,
+        r: &mut Script,
+    ) -> Result<(Vec<u8>, Vec<usize>), Error> {
+        let header = reader.read_header(r)?;
+        let mut dest = Vec::new();
+        let mut got = 0u64;
+        let mut sizes = Vec::new();
+        while got < header.payload_len {
+            let n = reader.read_payload(r, &header, got, header.payload_len - got, &mut dest)?;
+            sizes.push(n);
+            got += n as u64;
+        }
+        Ok((dest, sizes))
+    }
+
+    fn server_reader() -> FrameReader {
+        FrameReader::new(HeaderRules::new(Role::Server, 16 << 20))
+    }
+
+    #[test]
+    fn masked_payloads_arrive_whole_however_the_stream_cuts_them() {
+        for len in [0, 1, 125, 126, 4095, 4096, 70_000, 300_001] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let wire = masked_frame(&payload);
+            for cuts in [&[1][..], &[3, 5000, 7], &[65_536], &[usize::MAX]] {
+                if cuts == [1] && len > 5000 {
+                    continue; // byte by byte is slow and adds nothing here
+                }
+                let mut r = pieces(&wire, cuts);
+                let (got, _) = read_frame(&mut server_reader(), &mut r).unwrap();
+                assert!(got == payload, "len {len} cuts {cuts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn two_frames_in_one_read_are_both_read() {
+        let mut wire = masked_frame(b"first");
+        wire.extend(masked_frame(&[9u8; 10_000]));
+        let mut r = pieces(&wire, &[usize::MAX]);
+        let mut reader = server_reader();
+        assert_eq!(read_frame(&mut reader, &mut r).unwrap().0, b"first");
+        assert_eq!(read_frame(&mut reader, &mut r).unwrap().0, [9u8; 10_000]);
+    }
+
+    #[test]
+    fn a_timeout_inside_a_large_payload_keeps_the_bytes_and_is_reported_next() {
+        // Timeouts land in both kinds of direct read: inside the first
+        // 64 KiB (plain reads) and beyond 128 KiB (read_to_end).
+        for before in [30_000, 150_000] {
+            let payload: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
+            let wire = masked_frame(&payload);
+            let mut script = std::collections::VecDeque::new();
+            script.push_back(Ok(wire[..14].to_vec()));
+            script.push_back(Ok(wire[14..14 + before].to_vec()));
+            script.push_back(Err(io::ErrorKind::WouldBlock.into()));
+            script.push_back(Ok(wire[14 + before..].to_vec()));
+            let mut r = Script(script);
+            let mut reader = server_reader();
+            let header = reader.read_header(&mut r).unwrap();
+            let mut dest = Vec::new();
+            let mut got = 0;
+            let mut timeouts = Vec::new();
+            while got < payload.len() {
+                let left = (payload.len() - got) as u64;
+                match reader.read_payload(&mut r, &header, got as u64, left, &mut dest) {
+                    Ok(n) => got += n,
+                    Err(Error::Timeout(Timeout::Read)) => timeouts.push(got),
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            // Every byte before the timeout was delivered before it.
+            assert_eq!(timeouts, [before]);
+            assert!(dest == payload);
+        }
+    }
+
+    #[test]
+    fn the_end_of_the_stream_inside_a_payload_is_unexpected_eof() {
+        let wire = masked_frame(&[1u8; 50_000]);
+        let mut r = pieces(&wire[..20_000], &[usize::MAX]);
+        match read_frame(&mut server_reader(), &mut r) {
+            Err(Error::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn memory_follows_the_bytes_that_arrive_not_the_declared_length() {
+        // A header declaring 16 MiB, then 100 bytes, then silence (EOF).
+        let mut wire = masked_frame(&vec![0u8; 16 << 20]);
+        wire.truncate(14 + 100);
+        let mut r = pieces(&wire, &[usize::MAX]);
+        let mut reader = server_reader();
+        let header = reader.read_header(&mut r).unwrap();
+        let mut dest = Vec::new();
+        let n = reader
+            .read_payload(&mut r, &header, 0, header.payload_len, &mut dest)
+            .unwrap();
+        assert_eq!(n, 100);
+        assert!(dest.capacity() <= 2 * GROW_STEP, "{}", dest.capacity());
+        assert!(reader
+            .read_payload(&mut r, &header, 100, header.payload_len - 100, &mut dest)
+            .is_err());
+        assert!(dest.capacity() <= 2 * GROW_STEP, "{}", dest.capacity());
+    }
 }
