@@ -73,16 +73,17 @@ check() {
 # CMD and URL), run the fuzzing client against URL, stop CMD.
 run_server() {
   local out="$1" url="$2"; shift 2
-  local port cmd=() pid
+  local port cmd=()
   port="$(free_port)"
   for a in "$@"; do cmd+=("${a//PORT/$port}"); done
   "${cmd[@]}" > "$out/server.log" 2>&1 &
-  pid=$!
-  trap 'kill "$pid" 2>/dev/null || true' EXIT
+  SERVER_PID=$!
+  trap 'kill "${SERVER_PID:-}" 2>/dev/null || true' EXIT
   wait_port "$port"
   "$RUN" --agent stdws server "${url//PORT/$port}" "$cases" "$out" || true
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
 }
 
 # run_agent AGENT: one whole run, in a subshell of its own (agents run in
