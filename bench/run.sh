@@ -4,6 +4,11 @@
 # the unmask / UTF-8 micro-benchmarks. Results go to bench/results/.
 #
 #   bench/run.sh              full run: 3 rounds, idle 1,000 and 10,000 (< 10 min)
+#
+# After the echo servers, two more tables go to the same report:
+# permessage-deflate echo against raw miniz_oxide on a JSON-like corpus
+# (examples/deflate_bench) and ws:// against wss:// with each TLS backend
+# (examples/wss_bench, the retention ratio).
 #   bench/run.sh --quick      one short round, idle 1,000 (CI smoke, ~2 min)
 #   BENCH_ROUNDS=5 bench/run.sh
 #
@@ -27,7 +32,7 @@ fi
 command -v taskset >/dev/null || { echo "bench: taskset (util-linux) is needed" >&2; exit 1; }
 
 echo "bench: building (release)" >&2
-cargo build --release --quiet --examples
+cargo build --release --quiet --examples --all-features
 cargo build --release --quiet --manifest-path bench/Cargo.toml
 
 # 10,000 idle connections take 10,000 descriptors in the server and as many
@@ -45,6 +50,20 @@ if [[ "$(nproc)" -lt 2 ]]; then
     client_core=0
 fi
 
+# Where the harness writes its report (its --out and --tag options).
+out="$root/bench/results"
+tag=""
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case "${args[i]}" in
+        --out) out="${args[i + 1]}"; [[ "$out" = /* ]] || out="$root/bench/$out" ;;
+        --tag) tag="-${args[i + 1]}" ;;
+    esac
+done
+
+stamp="$(mktemp)"
+extra="$(mktemp)"
+trap 'rm -f "$stamp" "$extra"' EXIT
+
 cd bench
 if [[ $# -eq 0 ]]; then
     default_command="make bench"
@@ -52,4 +71,30 @@ else
     default_command="bench/run.sh $*"
 fi
 BENCH_COMMAND="${BENCH_COMMAND:-$default_command}" \
-    exec taskset -c "$client_core" target/release/bench "${args[@]}"
+    taskset -c "$client_core" target/release/bench "${args[@]}"
+cd "$root"
+
+{
+    echo
+    echo "## Compression: permessage-deflate echo vs raw miniz_oxide"
+    echo
+    echo "Command: \`target/release/examples/deflate_bench\` (client and server in one process, loopback)."
+    echo
+    target/release/examples/deflate_bench
+    echo
+    echo "## TLS: ws:// vs wss:// (retention)"
+    echo
+    echo "Command: \`target/release/examples/wss_bench\` (one message in flight, loopback)."
+    echo
+    echo '```text'
+    target/release/examples/wss_bench
+    echo '```'
+} > "$extra"
+cat "$extra"
+report="$out/$(date -u +%F)$tag.md"
+for md in "$report" "$out/latest.md"; do
+    # Only reports the harness wrote in this run (latest.md: a full run's).
+    if [[ -f "$md" && "$md" -nt "$stamp" ]]; then
+        cat "$extra" >> "$md"
+    fi
+done
