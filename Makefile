@@ -14,6 +14,9 @@ test:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
+	$(CARGO) fmt --manifest-path bench/Cargo.toml -- --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
+	$(CARGO) clippy --release --manifest-path bench/Cargo.toml --all-targets -- -D warnings
 
 ## Autobahn TestSuite: both roles, the server over wss:// with each TLS backend, and
 ## `stdws serve` over ws:// and wss:// (needs ../shared/tools/autobahn or
