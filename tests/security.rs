@@ -1,14 +1,17 @@
 //! The rules of the security chapter (`stdws::security`) that no other test
-//! proves, and the bugs the fuzz targets in `fuzz/` found, each named for
-//! its scenario. Everything runs on an in-memory peer: no sockets, no
-//! timing beyond a generous bound.
+//! proves, the bugs the fuzz targets in `fuzz/` found, each named for its
+//! scenario, and checks that the chapter cites tests that exist and states
+//! the defaults `Config` really has. Everything runs on an in-memory peer:
+//! no sockets, no timing beyond a generous bound.
 
 use std::io::{self, Read, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stdws::extension::{ExtensionFactory, FrameDecoder, FrameEncoder, Negotiated, Param};
 use stdws::frame::{parse_header, HeaderRules, Status};
+use stdws::handshake::auth::Authenticator;
 use stdws::{
     Accept, CapacityError, Config, Connection, Error, FrameHeader, HandshakeError, Message,
     ProtocolError, Role, Rsv, SendOptions, ServerHandshake, Stream, WebSocket,
@@ -272,6 +275,74 @@ fn client_masks_each_frame_with_a_fresh_key() {
     );
 }
 
+/// The request an authenticator sees when the client sends
+/// `authorization`.
+fn authorized(authorization: &str) -> stdws::Request {
+    let text = request(&format!("{KEY_FIELD}Authorization: {authorization}\r\n"));
+    let pending = ServerHandshake::read(Peer::new(text.as_bytes()), Config::default()).unwrap();
+    pending.request().clone()
+}
+
+/// The value of `name="..."` in a challenge.
+fn quoted<'a>(challenge: &'a str, name: &str) -> &'a str {
+    let start = challenge.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+    let len = challenge[start..].find('"').expect("closing quote");
+    &challenge[start..start + len]
+}
+
+#[test]
+fn unknown_user_is_refused_like_a_wrong_password() {
+    // Python websockets CVE-2021-33880: the answer, like the time it takes,
+    // must not tell a wrong password from an unknown user.
+    let alice = |user: &str| (user == "alice").then(|| "wonder land".to_owned());
+    let basic = Authenticator::basic("r", alice);
+    // "alice:wonder land", "alice:wrong", "bob:wonder land".
+    assert_eq!(
+        basic.check(&authorized("Basic YWxpY2U6d29uZGVyIGxhbmQ=")),
+        Ok("alice".to_owned())
+    );
+    let wrong = basic
+        .check(&authorized("Basic YWxpY2U6d3Jvbmc="))
+        .unwrap_err();
+    let unknown = basic
+        .check(&authorized("Basic Ym9iOndvbmRlciBsYW5k"))
+        .unwrap_err();
+    assert_eq!(
+        (wrong.status, wrong.reason.as_str()),
+        (401, "wrong user name or password")
+    );
+    assert_eq!(unknown, wrong);
+
+    // Digest: the response is checked before the nonce, so neither an
+    // issued nonce nor a forged one tells the two apart.
+    let digest = Authenticator::digest("r", alice);
+    let challenge = digest.check(&authorized("Digest")).unwrap_err();
+    let offered = &challenge.headers[0].1;
+    let (nonce, opaque) = (quoted(offered, "nonce"), quoted(offered, "opaque"));
+    for nonce in [nonce, "00000000"] {
+        let answers: Vec<_> = ["alice", "bob"]
+            .iter()
+            .map(|user| {
+                let credentials = format!(
+                    "Digest username=\"{user}\", realm=\"r\", nonce=\"{nonce}\", uri=\"/chat\", \
+                     algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"0a4f113b\", \
+                     response=\"{}\", opaque=\"{opaque}\"",
+                    "0".repeat(64)
+                );
+                digest.check(&authorized(&credentials)).unwrap_err()
+            })
+            .collect();
+        for answer in &answers {
+            assert_eq!(
+                (answer.status, answer.reason.as_str()),
+                (401, "wrong user name or password"),
+                "nonce {nonce}"
+            );
+            assert!(answer.headers.iter().all(|(_, v)| !v.contains("stale")));
+        }
+    }
+}
+
 // --- Found by the fuzz targets ------------------------------------------
 
 #[test]
@@ -435,4 +506,135 @@ fn server_accepts_an_extension_offered_in_two_cases_once() {
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Extensions: x-d\r\n\r\n"
     );
+}
+
+// --- The chapter itself -------------------------------------------------
+
+/// The text of the security chapter, without the `//!` markers.
+fn chapter() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/security.rs");
+    let source = std::fs::read_to_string(path).expect("src/security.rs");
+    source
+        .lines()
+        .filter_map(|line| line.strip_prefix("//!"))
+        .map(|line| line.strip_prefix(' ').unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every code span (`...`) of `text` naming a file of the repository: a
+/// fuzz target as `fuzz/fuzz_targets/name.rs`, a test (or another
+/// function) as `tests/file.rs::name` or `src/file.rs::name`.
+fn citations(text: &str) -> Vec<&str> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| {
+            ["src/", "tests/", "fuzz/"]
+                .iter()
+                .any(|dir| span.starts_with(dir))
+                && span.contains(".rs")
+        })
+        .collect()
+}
+
+#[test]
+fn chapter_cites_only_tests_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = chapter();
+    let cited = citations(&text);
+    // A change of markup that hid every citation would pass vacuously.
+    assert!(cited.len() > 80, "only {} citations found", cited.len());
+    assert!(
+        cited.iter().any(|c| c.starts_with("tests/hostile.rs::")),
+        "the hostile suite is cited"
+    );
+    let mut missing = Vec::new();
+    for citation in cited {
+        let (file, function) = match citation.split_once(".rs::") {
+            Some((stem, name)) => (format!("{stem}.rs"), Some(name)),
+            None => (citation.to_owned(), None),
+        };
+        let Ok(source) = std::fs::read_to_string(root.join(&file)) else {
+            missing.push(format!("{citation}: no file {file}"));
+            continue;
+        };
+        if let Some(name) = function {
+            let well_formed =
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !well_formed || !source.contains(&format!("fn {name}(")) {
+                missing.push(format!("{citation}: no fn {name} in {file}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the chapter cites:\n{}",
+        missing.join("\n")
+    );
+    // The chapter speaks of what exists, not of what is to come.
+    let lower = text.to_lowercase();
+    for word in ["planned", "to be completed", "under way"] {
+        assert!(!lower.contains(word), "the chapter still says {word:?}");
+    }
+}
+
+/// A default as the chapter writes it ("16 MiB", "65,537 frames", "10 s
+/// for ...", "none", "on"), as `Config`'s `Debug` writes the value.
+fn as_debug(cell: &str) -> String {
+    let mut words = cell.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    let unit = words
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(|c: char| !c.is_alphanumeric());
+    match first {
+        "none" => return "None".to_owned(),
+        "on" => return "true".to_owned(),
+        "off" => return "false".to_owned(),
+        _ => {}
+    }
+    let n: u64 = first
+        .replace(',', "")
+        .parse()
+        .unwrap_or_else(|_| panic!("default {cell:?} is not a number"));
+    match unit {
+        "KiB" => (n << 10).to_string(),
+        "MiB" => (n << 20).to_string(),
+        "s" | "ms" => format!("{n}{unit}"),
+        _ => n.to_string(),
+    }
+}
+
+#[test]
+fn chapter_lists_every_config_field_with_its_default() {
+    let text = chapter();
+    // `Config { name: value, ... }`; no default value holds ", ".
+    let debug = format!("{:?}", Config::default());
+    let fields: Vec<(&str, &str)> = debug
+        .strip_prefix("Config { ")
+        .and_then(|d| d.strip_suffix(" }"))
+        .unwrap_or_else(|| panic!("{debug}"))
+        .split(", ")
+        .filter_map(|field| field.split_once(": "))
+        .collect();
+    assert!(fields.len() >= 18, "{debug}");
+    for (name, value) in fields {
+        let value = value
+            .strip_prefix("Some(")
+            .and_then(|v| v.strip_suffix(')'))
+            .unwrap_or(value);
+        let value = if value == "[]" { "None" } else { value };
+        let link = format!("| [`{name}`](crate::Config::{name}) |");
+        let row = text
+            .lines()
+            .find(|line| line.starts_with(&link))
+            .unwrap_or_else(|| panic!("no row for Config::{name} in the chapter"));
+        let cell = row[link.len()..].split('|').next().unwrap_or_default();
+        assert_eq!(
+            as_debug(cell),
+            value,
+            "Config::{name}: the chapter says {cell:?}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! The server side of the opening handshake (RFC 6455 §4.2), sans I/O.
 //!
 //! [`Request::parse`] turns a complete head (see
-//! [`HeadScanner`](super::HeadScanner)) into a [`Request`];
+//! [`HeadScanner`]) into a [`Request`];
 //! [`Request::validate`] applies the checks of §4.2.1 and names the HTTP
 //! status for each failure; [`response_101`] and [`error_response`] build
 //! the bytes to send back.
