@@ -86,8 +86,9 @@ impl std::fmt::Debug for Credentials {
 const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
 
 /// Header fields that carry credentials for one origin: dropped when a
-/// redirect leaves it (CVE-2022-0536 in follow-redirects, ws 8.x fixes).
-const CREDENTIAL_HEADERS: [&str; 2] = ["Authorization", "Cookie"];
+/// redirect leaves it (CVE-2022-0536 and CVE-2024-28849 in
+/// follow-redirects, ws 8.x fixes).
+const CREDENTIAL_HEADERS: [&str; 3] = ["Authorization", "Proxy-Authorization", "Cookie"];
 
 impl ClientBuilder {
     /// A builder for `url`.
@@ -318,7 +319,14 @@ impl ClientBuilder {
             .flush()
             .map_err(|e| Error::from_io(e, Timeout::Handshake))?;
 
-        let head = read_head(&mut stream, HeadLimits::from_config(&self.config), deadline)?;
+        // A response head over our caps is the server's fault, not a status
+        // we answer: report it as an invalid response.
+        let head = read_head(&mut stream, HeadLimits::from_config(&self.config), deadline).map_err(|e| match e {
+            Error::Handshake(HandshakeError::Rejected { reason, .. }) => {
+                Error::Handshake(HandshakeError::InvalidResponse(format!("response head: {reason}")))
+            }
+            e => e,
+        })?;
         let response = Response::parse(head.bytes(), &head.scanner)?;
         let agreed = response.validate(&key, &self.protocols)?;
         let extensions = negotiate_client(&self.config.extensions, &agreed.extensions)

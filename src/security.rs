@@ -344,15 +344,18 @@
 //! goes from `wss` to `ws`; a loop, or one redirect too many, fails with
 //! [`HandshakeError::Redirect`](crate::HandshakeError::Redirect).
 //!
+//! `Proxy-Authorization` is dropped with them (follow-redirects
+//! CVE-2024-28849).
+//!
 //! *Not covered.* Other header fields added with
 //! [`ClientBuilder::header`](crate::ClientBuilder::header) follow every
-//! redirect, `Proxy-Authorization` included: a secret in such a field (an
-//! `X-API-Key`) would reach the new origin, as in follow-redirects before
-//! 1.16.0 (CVE-2026-40895). Follow redirects only toward servers you
-//! trust, or carry secrets in `Authorization`.
+//! redirect: a secret in such a field (an `X-API-Key`) would reach the new
+//! origin, as in follow-redirects before 1.16.0 (CVE-2026-40895). Follow
+//! redirects only toward servers you trust, or carry secrets in
+//! `Authorization`.
 //!
 //! *Proof.* `tests/redirect.rs::redirects_are_not_followed_by_default`,
-//! `tests/redirect.rs::cross_origin_redirect_drops_authorization_and_cookie`,
+//! `tests/redirect.rs::cross_origin_redirect_drops_authorization_proxy_authorization_and_cookie`,
 //! `tests/redirect.rs::userinfo_credentials_do_not_follow_a_cross_origin_redirect`,
 //! `tests/redirect.rs::wss_to_ws_downgrade_drops_authorization_and_cookie`,
 //! `tests/redirect.rs::same_origin_redirect_keeps_authorization_and_cookie`,

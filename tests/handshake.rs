@@ -192,6 +192,13 @@ fn client_refuses_an_extension_it_did_not_offer() {
 }
 
 #[test]
+fn client_refuses_a_response_head_over_its_caps() {
+    let many = "X-Filler: y\r\n".repeat(100);
+    let addr = fake(move |key| ok_101(key, &many));
+    assert!(invalid_response(addr, |b| b).contains("response head"));
+}
+
+#[test]
 fn client_reports_non_101_statuses() {
     let addr = fake(|_| b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec());
     match WebSocket::connect(&format!("ws://{addr}/")) {

@@ -17,6 +17,7 @@ use tls_support::{serve, LIMIT};
 struct Seen {
     path: String,
     authorization: Option<String>,
+    proxy_authorization: Option<String>,
     cookie: Option<String>,
     trace: Option<String>,
 }
@@ -38,6 +39,7 @@ where
         let seen = Seen {
             path: req.resource().to_owned(),
             authorization: field("Authorization"),
+            proxy_authorization: field("Proxy-Authorization"),
             cookie: field("Cookie"),
             trace: field("X-Trace"),
         };
@@ -225,7 +227,7 @@ fn same_origin_redirect_keeps_authorization_and_cookie() {
 }
 
 #[test]
-fn cross_origin_redirect_drops_authorization_and_cookie() {
+fn cross_origin_redirect_drops_authorization_proxy_authorization_and_cookie() {
     let (target, rx_target) = server(1, |_| None, plain);
     let (port, _rx) = serve(1, move |_, tcp| {
         let pending = ServerHandshake::read(tcp, Config::default()).unwrap();
@@ -235,6 +237,7 @@ fn cross_origin_redirect_drops_authorization_and_cookie() {
     });
     let ws = WebSocket::builder(&format!("ws://127.0.0.1:{port}/"))
         .header("Authorization", "Bearer abc")
+        .header("Proxy-Authorization", "Basic cHJveHk6cHc=")
         .header("cookie", "session=1")
         .header("X-Trace", "kept")
         .max_redirects(1)
