@@ -329,7 +329,7 @@ mod over_tls {
                 path: req.resource().to_owned(),
                 authorization: req.headers.get("Authorization").map(str::to_owned),
                 cookie: req.headers.get("Cookie").map(str::to_owned),
-                trace: None,
+                ..Seen::default()
             };
             match route(secure, req.resource()) {
                 Some(location) => {

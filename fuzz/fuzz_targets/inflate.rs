@@ -77,10 +77,18 @@ fuzz_target!(|data: &[u8]| {
                 other => panic!("RSV1 on a first frame must be claimed: {other:?}"),
             }
             match decoder.decode(&mut h, message, &mut out, limit) {
-                Ok(()) => assert!(out.len() <= limit, "{} bytes past a limit of {limit}", out.len()),
+                Ok(()) => assert!(
+                    out.len() <= limit,
+                    "{} bytes past a limit of {limit}",
+                    out.len()
+                ),
                 Err(Error::Capacity(CapacityError::MessageTooBig { .. })) => {
                     // Bounded: at most the limit plus one inflate step.
-                    assert!(out.capacity() <= limit + (64 << 10), "capacity {}", out.capacity());
+                    assert!(
+                        out.capacity() <= limit + (64 << 10),
+                        "capacity {}",
+                        out.capacity()
+                    );
                     return; // the connection would be closed with 1009
                 }
                 Err(e @ Error::Protocol(_)) => {

@@ -49,19 +49,51 @@ fn inflate(seeds: &mut Vec<Seed>) {
     // §7.2.3.3 a stored block, §7.2.3.4 a final block.
     let hello: &[u8] = &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
     let again: &[u8] = &[0xf2, 0x00, 0x11, 0x00, 0x00];
-    let stored: &[u8] = &[0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00];
+    let stored: &[u8] = &[
+        0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+    ];
     let last: &[u8] = &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
     let json = br#"{"id":1,"name":"stdws","tags":["a","b","c"],"id2":1,"name2":"stdws"}"#;
-    push(seeds, "inflate", "rfc_hello_then_json", input(0, 1024, &[hello, json]));
-    push(seeds, "inflate", "rfc_shared_window", input(0, 1024, &[hello, b"Hello", again]));
-    push(seeds, "inflate", "rfc_stored_block", input(3, 64, &[stored, b""]));
-    push(seeds, "inflate", "rfc_final_block", input(0x50, 16, &[last, &[b'x'; 300]]));
+    push(
+        seeds,
+        "inflate",
+        "rfc_hello_then_json",
+        input(0, 1024, &[hello, json]),
+    );
+    push(
+        seeds,
+        "inflate",
+        "rfc_shared_window",
+        input(0, 1024, &[hello, b"Hello", again]),
+    );
+    push(
+        seeds,
+        "inflate",
+        "rfc_stored_block",
+        input(3, 64, &[stored, b""]),
+    );
+    push(
+        seeds,
+        "inflate",
+        "rfc_final_block",
+        input(0x50, 16, &[last, &[b'x'; 300]]),
+    );
     // A stored block claiming more than the limit allows.
     let mut big = vec![0x01, 0xff, 0xff, 0x00, 0x00];
     big.extend(std::iter::repeat_n(b'z', 2000));
-    push(seeds, "inflate", "stored_past_limit", input(0, 100, &[&big]));
+    push(
+        seeds,
+        "inflate",
+        "stored_past_limit",
+        input(0, 100, &[&big]),
+    );
     // Not DEFLATE at all: reserved block type 3.
-    push(seeds, "inflate", "reserved_block_type", input(1, 1024, &[&[0x07, 0x00]]));
+    push(
+        seeds,
+        "inflate",
+        "reserved_block_type",
+        input(1, 1024, &[&[0x07, 0x00]]),
+    );
 }
 
 fn push(seeds: &mut Vec<Seed>, target: &'static str, name: &str, bytes: Vec<u8>) {
