@@ -143,7 +143,8 @@ pub use upgrade::ServerHandshake;
 pub use url::Url;
 pub use websocket::WebSocket;
 
-/// The README's examples, compiled as doc tests.
-#[cfg(doctest)]
+/// The README's examples, compiled as doc tests (with a TLS feature: the
+/// README shows the default build).
+#[cfg(all(doctest, unix, any(feature = "tls", feature = "rustls")))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
