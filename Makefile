@@ -50,4 +50,4 @@ soak:
 	scripts/soak.sh
 
 doc:
-	$(CARGO) doc --no-deps --all-features
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --all-features
