@@ -111,7 +111,8 @@ for target in "${targets[@]}"; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logs/$target.log" | tail -n 1)
     secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$logs/$target.log" | tail -n 1)
     # libFuzzer's last status line: edges covered and corpus size.
-    cov=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$logs/$target.log" | tail -n 1 | sed -n 's/.*\(cov: [0-9]*\).*\(corp: [0-9]*\).*/\1, \2 inputs/p')
+    # (No DONE line when the target failed: grep finds nothing, and that is fine.)
+    cov=$({ grep -E '^#[0-9]+[[:space:]]+DONE' "$logs/$target.log" || true; } | tail -n 1 | sed -n 's/.*\(cov: [0-9]*\).*\(corp: [0-9]*\).*/\1, \2 inputs/p')
     if [ "$status" -ne 0 ] || grep -q -E '^==[0-9]+== ERROR: libFuzzer|^SUMMARY: ' "$logs/$target.log"; then
         failed+=("$target")
         echo "!! $target FAILED (exit $status); the end of its log:"

@@ -320,14 +320,13 @@ impl ClientBuilder {
             .map_err(|e| Error::from_io(e, Timeout::Handshake))?;
 
         // A response head over our caps is the server's fault, not a status
-        // we answer: report it as an invalid response.
-        let head = read_head(&mut stream, HeadLimits::from_config(&self.config), deadline)
-            .map_err(|e| match e {
-                Error::Handshake(HandshakeError::Rejected { reason, .. }) => Error::Handshake(
-                    HandshakeError::InvalidResponse(format!("response head: {reason}")),
-                ),
-                e => e,
-            })?;
+        // we answer: an invalid response.
+        let head = read_head(
+            &mut stream,
+            HeadLimits::from_config(&self.config),
+            deadline,
+            |e| HandshakeError::InvalidResponse(format!("response head: {}", e.describe())),
+        )?;
         let response = Response::parse(head.bytes(), &head.scanner)?;
         let agreed = response.validate(&key, &self.protocols)?;
         let extensions = negotiate_client(&self.config.extensions, &agreed.extensions)

@@ -14,7 +14,7 @@ use crate::error::{Error, HandshakeError, Timeout};
 use crate::extension::{format_extensions, negotiate_server, Extensions};
 use crate::frame::{Role, Status};
 use crate::handshake::server::{response_101, Accept, Reject, Request};
-use crate::handshake::{HeadLimits, HeadScanner};
+use crate::handshake::{HeadError, HeadLimits, HeadScanner};
 use crate::stream::Stream;
 use crate::websocket::WebSocket;
 
@@ -47,12 +47,15 @@ impl Head {
     }
 }
 
-/// Reads an HTTP head before `deadline`, enforcing `limits`. The stream's
-/// read timeout is left set to the time that was left at the last read.
+/// Reads an HTTP head before `deadline`, enforcing `limits`; a broken cap
+/// becomes `over_cap(which)` (a 431 for a server, an invalid response for
+/// a client). The stream's read timeout is left set to the time that was
+/// left at the last read.
 pub(crate) fn read_head<S: Stream + ?Sized>(
     stream: &mut S,
     limits: HeadLimits,
     deadline: Instant,
+    over_cap: fn(HeadError) -> HandshakeError,
 ) -> Result<Head, Error> {
     let mut scanner = HeadScanner::new(limits);
     let mut buf = Vec::new();
@@ -75,7 +78,7 @@ pub(crate) fn read_head<S: Stream + ?Sized>(
         match scanner.scan(&buf) {
             Ok(Status::Complete(len)) => return Ok(Head { buf, len, scanner }),
             Ok(Status::Partial) => {}
-            Err(e) => return Err(e.to_rejection().into()),
+            Err(e) => return Err(over_cap(e).into()),
         }
     }
 }
@@ -149,13 +152,18 @@ impl<S: Stream> ServerHandshake<S> {
         config: Config,
         deadline: Instant,
     ) -> Result<ServerHandshake<S>, Error> {
-        let parsed =
-            read_head(&mut stream, HeadLimits::from_config(&config), deadline).and_then(|head| {
-                Ok((
-                    Request::parse(head.bytes(), &head.scanner)?,
-                    head.leftover().to_vec(),
-                ))
-            });
+        let parsed = read_head(
+            &mut stream,
+            HeadLimits::from_config(&config),
+            deadline,
+            HeadError::to_rejection,
+        )
+        .and_then(|head| {
+            Ok((
+                Request::parse(head.bytes(), &head.scanner)?,
+                head.leftover().to_vec(),
+            ))
+        });
         match parsed {
             Ok((request, leftover)) => Ok(ServerHandshake {
                 stream,

@@ -70,6 +70,15 @@ pub enum HeadError {
 }
 
 impl HeadError {
+    /// What went wrong, for either side's message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            HeadError::TooLarge => "header too large",
+            HeadError::LineTooLong => "header line too long",
+            HeadError::TooManyHeaders => "too many header fields",
+        }
+    }
+
     /// The server's answer: 431 with a one-line reason.
     pub fn to_rejection(self) -> HandshakeError {
         let reason = match self {
