@@ -71,6 +71,25 @@ fn bad_requests_get_400_with_a_reason() {
 }
 
 #[test]
+fn empty_lines_before_the_request_line_are_ignored() {
+    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line there.
+    let listener = Listener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        listener
+            .accept()
+            .map(|ws| ws.request().unwrap().path().to_owned())
+    });
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(format!("\r\n\n{}", upgrade_request(addr, "/x")).as_bytes())
+        .unwrap();
+    let mut head = [0u8; 12];
+    std::io::Read::read_exact(&mut s, &mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 101");
+    assert_eq!(server.join().unwrap().unwrap(), "/x");
+}
+
+#[test]
 fn header_caps_get_431() {
     let config = Config::default();
     let (back, err) = exchange(config.clone(), |a| {

@@ -96,7 +96,9 @@ impl HeadError {
 /// Call [`scan`](HeadScanner::scan) with the whole buffer each time more
 /// bytes arrive; it resumes where it stopped. `Complete(n)`: the head is
 /// `buf[..n]`, and anything after it belongs to the WebSocket. The blank
-/// line may be CRLF or bare LF (httparse accepts both).
+/// line may be CRLF or bare LF (httparse accepts both). Empty lines before
+/// the start line are skipped, as RFC 9112 §2.2 asks of a server (httparse
+/// skips them too); they still count toward the byte cap.
 #[derive(Debug, Clone)]
 pub struct HeadScanner {
     limits: HeadLimits,
@@ -132,6 +134,10 @@ impl HeadScanner {
             }
             match b {
                 b'\n' => {
+                    if self.line_len == 0 && self.lines == 0 {
+                        // An empty line before the start line.
+                        continue;
+                    }
                     if self.line_len == 0 {
                         return Ok(Status::Complete(self.scanned));
                     }
@@ -311,6 +317,20 @@ mod tests {
             s.scan(b"GET / HTTP/1.1\nHost: a\n\nrest").unwrap(),
             Status::Complete(24)
         );
+    }
+
+    #[test]
+    fn scanner_skips_empty_lines_before_the_start_line() {
+        let head = b"\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\nrest";
+        let mut s = HeadScanner::new(limits());
+        assert_eq!(s.scan(head).unwrap(), Status::Complete(head.len() - 4));
+        assert_eq!(s.header_count(), 1);
+
+        let mut s = HeadScanner::new(HeadLimits {
+            max_bytes: 20,
+            ..limits()
+        });
+        assert_eq!(s.scan(&[b'\n'; 21]), Err(HeadError::TooLarge));
     }
 
     #[test]
