@@ -45,13 +45,18 @@ usage:
     AUTH (every request, WebSocket or file, answered 401 without it):
       --basic-auth USER:PASS    HTTP Basic (RFC 7617); use it with TLS
       --digest-auth USER:PASS   HTTP Digest (RFC 7616, SHA-256 and MD5)
+      --basic-auth-file FILE, --digest-auth-file FILE
+                                the same, one USER:PASS per line (# comments),
+                                so passwords stay out of the process list
       Repeat for more users; one scheme per server.
   stdws connect URL [--binary] [--subprotocol P]... [--header 'Name: value']...
-                [--user USER:PASS] [--ca FILE] [--tls-backend B] [--insecure] [--deflate]
+                [--user USER:PASS | --user-file FILE] [--ca FILE] [--tls-backend B]
+                [--insecure] [--deflate]
       Interactive client: each stdin line is sent as a message (binary with
       --binary), each message received is written to stdout. End of input
-      closes the connection (1000). A 401 is answered with --user or the
-      URL's user:pass@ (Digest preferred, else Basic). wss:// trusts the
+      closes the connection (1000). A 401 is answered with --user (or the
+      first USER:PASS line of --user-file) or the URL's user:pass@ (Digest
+      preferred, else Basic). wss:// trusts the
       system roots and --ca FILE; --insecure turns certificate checks OFF.
       --deflate offers permessage-deflate.
   stdws --help | --version";
@@ -86,6 +91,7 @@ pub fn main(args: impl IntoIterator<Item = String>) -> i32 {
     }
 }
 
+#[derive(Debug)]
 enum Failure {
     Usage(String),
     Run(String),
@@ -122,6 +128,35 @@ fn user_pass(
     }
 }
 
+/// `USER:PASS` lines from a file: blank lines and lines starting with `#`
+/// are skipped; a line ending (LF or CRLF) is not part of the password.
+/// The content is a secret: errors name the file and the line number only.
+fn user_pass_file(flag: &str, path: &str) -> Result<Vec<(String, String)>, Failure> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("{flag} {path}: {e}")))?;
+    let mut users = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        match line.split_once(':') {
+            Some((user, pass)) if !user.is_empty() => {
+                users.push((user.to_owned(), pass.to_owned()))
+            }
+            _ => {
+                return Err(Failure::Usage(format!(
+                    "{flag} {path}: line {} is not USER:PASS",
+                    i + 1
+                )))
+            }
+        }
+    }
+    if users.is_empty() {
+        return Err(Failure::Usage(format!("{flag} {path}: no USER:PASS line")));
+    }
+    Ok(users)
+}
+
 /// `--basic-auth` / `--digest-auth`: which scheme, and the users.
 #[derive(Default)]
 struct AuthOptions {
@@ -133,7 +168,7 @@ impl AuthOptions {
     fn add(&mut self, digest: bool, user: (String, String)) -> Result<(), Failure> {
         if self.digest.is_some_and(|d| d != digest) {
             return Err(Failure::Usage(
-                "--basic-auth and --digest-auth cannot be mixed (one scheme per server)".into(),
+                "Basic and Digest auth cannot be mixed (one scheme per server)".into(),
             ));
         }
         self.digest = Some(digest);
@@ -280,6 +315,12 @@ impl Serve {
                 "--tls-client-ca" => serve.tls.client_ca = Some(value(&arg, &mut args)?.into()),
                 "--basic-auth" => serve.auth.add(false, user_pass(&arg, &mut args)?)?,
                 "--digest-auth" => serve.auth.add(true, user_pass(&arg, &mut args)?)?,
+                "--basic-auth-file" | "--digest-auth-file" => {
+                    let digest = arg == "--digest-auth-file";
+                    for user in user_pass_file(&arg, &value(&arg, &mut args)?)? {
+                        serve.auth.add(digest, user)?;
+                    }
+                }
                 other => return Err(Failure::Usage(format!("unknown option {other:?}"))),
             }
         }
@@ -415,6 +456,10 @@ impl Connect {
                         .push((name.trim().to_owned(), v.trim().to_owned()));
                 }
                 "--user" => connect.user = Some(user_pass(&arg, &mut args)?),
+                "--user-file" => {
+                    let users = user_pass_file(&arg, &value(&arg, &mut args)?)?;
+                    connect.user = users.into_iter().next();
+                }
                 "--ca" => connect.ca.push(value(&arg, &mut args)?.into()),
                 "--tls-backend" => connect.tls_backend = Some(value(&arg, &mut args)?),
                 "--insecure" => connect.insecure = true,
@@ -588,4 +633,63 @@ fn full_duplex(ws: WebSocket<MaybeTlsStream>) -> Result<Duplexed, Failure> {
         ending: Ending::Open,
     };
     Ok((link, session, timers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("stdws-cli-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    fn usage(r: Result<impl Sized, Failure>) -> String {
+        match r {
+            Err(Failure::Usage(why)) => why,
+            Err(Failure::Run(why)) => panic!("a run failure: {why}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn password_files_give_users_and_keep_secrets_out_of_errors() {
+        let good = file("good", "# users\r\nalice:wonder land\r\n\n  \nbob:b:c\n");
+        assert_eq!(
+            user_pass_file("--basic-auth-file", &good).unwrap(),
+            [
+                ("alice".to_owned(), "wonder land".to_owned()),
+                ("bob".to_owned(), "b:c".to_owned())
+            ]
+        );
+        let bad = file("bad", "alice:x\nsecret-without-colon\n");
+        let why = usage(user_pass_file("--basic-auth-file", &bad));
+        assert!(why.ends_with("line 2 is not USER:PASS"), "{why}");
+        assert!(!why.contains("secret"), "{why}");
+        let empty = file("empty", "# nobody\n");
+        assert!(usage(user_pass_file("--user-file", &empty)).ends_with("no USER:PASS line"));
+        let missing = usage(user_pass_file("--user-file", "/nonexistent/stdws"));
+        assert!(
+            missing.starts_with("--user-file /nonexistent/stdws: "),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn serve_and_connect_read_password_files() {
+        let users = file("users", "alice:a\nbob:b\n");
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let serve = Serve::parse(args(&["--digest-auth-file", &users]).into_iter()).unwrap();
+        assert_eq!(serve.auth.digest, Some(true));
+        assert_eq!(serve.auth.users.len(), 2);
+        let mixed =
+            Serve::parse(args(&["--basic-auth", "c:d", "--digest-auth-file", &users]).into_iter());
+        assert!(usage(mixed).contains("cannot be mixed"));
+        let connect =
+            Connect::parse(args(&["ws://h/", "--user-file", &users]).into_iter()).unwrap();
+        assert_eq!(connect.user, Some(("alice".to_owned(), "a".to_owned())));
+    }
 }

@@ -1,6 +1,6 @@
 //! Smoke test of the `stdws` command over TLS with Digest authentication:
-//! `stdws serve --tls-cert --tls-key --digest-auth` and `stdws connect
-//! wss://… --ca --user` echo a line through each other.
+//! `stdws serve --tls-cert --tls-key --digest-auth --digest-auth-file` and
+//! `stdws connect wss://… --ca --user-file` echo a line through each other.
 #![cfg(all(unix, feature = "cli", feature = "tls"))]
 
 mod tls_support;
@@ -52,6 +52,8 @@ fn serve_over_tls_with_digest_and_connect_echo_a_line() {
     std::fs::write(&ca_file, &ca.cert_pem).unwrap();
     std::fs::write(&cert, &leaf.chain_pem).unwrap();
     std::fs::write(&key, &leaf.key_pem).unwrap();
+    let users = dir.join("users");
+    std::fs::write(&users, "# test users\nalice:wonder land\n").unwrap();
 
     let bin = env!("CARGO_BIN_EXE_stdws");
     let mut serve = Command::new(bin)
@@ -59,26 +61,35 @@ fn serve_over_tls_with_digest_and_connect_echo_a_line() {
         .arg(&cert)
         .arg("--tls-key")
         .arg(&key)
-        .args(["--digest-auth", "alice:wonder land"])
+        .args(["--digest-auth", "bob:wonder bob"])
+        .arg("--digest-auth-file")
+        .arg(&users)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let log = lines(serve.stderr.take().unwrap());
     let _serve = Running(serve);
+    let mut said = Vec::new();
     let port = loop {
         let line = log.recv_timeout(LIMIT).expect("serve prints its address");
         assert!(!line.contains("wonder"), "a password in the log: {line}");
+        said.push(line.clone());
         if let Some(rest) = line.split("console https://127.0.0.1:").nth(1) {
             break rest.split('/').next().unwrap().to_owned();
         }
     };
+    assert!(
+        said.contains(&r#"stdws: Digest auth, realm "stdws", 2 users"#.to_owned()),
+        "{said:?}"
+    );
 
     let mut connect = Command::new(bin)
         .arg("connect")
         .arg(format!("wss://localhost:{port}/echo"))
         .arg("--ca")
         .arg(&ca_file)
-        .args(["--user", "alice:wonder land"])
+        .arg("--user-file")
+        .arg(&users)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
