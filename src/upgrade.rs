@@ -199,6 +199,10 @@ impl<S: Stream> ServerHandshake<S> {
         &self.request
     }
 
+    pub(crate) fn request_mut(&mut self) -> &mut Request {
+        &mut self.request
+    }
+
     /// The configuration the connection will get.
     pub fn config(&self) -> &Config {
         &self.config

@@ -23,6 +23,8 @@ pub struct Request {
     pub minor_version: u8,
     /// The header fields.
     pub headers: Headers,
+    /// The user HTTP authentication admitted (see [`Request::user`]).
+    user: Option<String>,
 }
 
 impl Request {
@@ -41,7 +43,21 @@ impl Request {
             target: req.path.unwrap_or_default().to_owned(),
             minor_version: req.version.unwrap_or(0),
             headers: Headers::from_httparse(req.headers),
+            user: None,
         })
+    }
+
+    /// The user name the client proved with HTTP authentication: set by a
+    /// [`Server`](crate::Server) with an
+    /// [`authenticator`](crate::ServerBuilder::authenticator) before the
+    /// handshake hook ([`Handler::handshake`](crate::Handler::handshake))
+    /// runs, so the hook can decide by user. `None` otherwise.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    pub(crate) fn set_user(&mut self, user: Option<String>) {
+        self.user = user;
     }
 
     /// The path part of the target (`/chat` of `/chat?room=1`), also for an

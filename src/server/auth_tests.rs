@@ -9,9 +9,11 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{Client, Handler, Server};
+use super::{Admission, Client, Handler, Server};
 use crate::error::Error;
 use crate::handshake::auth::{answer, is_stale, parse_challenges, Authenticator, ClientScheme};
+use crate::handshake::server::Request;
+use crate::Reject;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -158,6 +160,45 @@ fn basic_guards_upgrades_files_and_the_console_alike() {
         &request("/missing", Some(&basic("alice:wonder land"))),
     );
     assert_eq!(found.status, 404);
+}
+
+/// Lets only alice through its handshake hook.
+struct OnlyAlice;
+
+impl Handler for OnlyAlice {
+    fn handshake(&self, request: &Request) -> Result<Admission, Reject> {
+        match request.user() {
+            Some("alice") => Ok(Admission::new()),
+            Some(other) => Err(Reject::new(403, format!("not for {other}"))),
+            None => Err(Reject::new(500, "no user in the hook")),
+        }
+    }
+}
+
+#[test]
+fn the_handshake_hook_sees_the_authenticated_user() {
+    let users = |user: &str| match user {
+        "alice" | "bob" => Some(format!("{user} pw")),
+        _ => None,
+    };
+    let server = Server::builder()
+        .authenticator(Authenticator::basic("site", users))
+        .route("/echo", OnlyAlice)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let basic = |pair: &str| {
+        use base64::Engine as _;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    };
+    let addr = server.local_addr();
+    let alice = exchange(addr, &request("/echo", Some(&basic("alice:alice pw"))));
+    assert_eq!(alice.status, 101, "{}", alice.head);
+    let bob = exchange(addr, &request("/echo", Some(&basic("bob:bob pw"))));
+    assert_eq!(bob.status, 403, "{}", bob.head);
+    assert_eq!(bob.body, "403 Forbidden: not for bob\n");
 }
 
 #[test]

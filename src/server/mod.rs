@@ -34,7 +34,8 @@
 //! The same port can speak TLS (`ServerBuilder::tls`, with a TLS feature:
 //! `https://` and `wss://`) and require HTTP Basic or Digest
 //! authentication for every request ([`ServerBuilder::authenticator`]; the
-//! user is [`Client::user`]). Over TLS a client's thread waits on the raw socket
+//! user is [`Request::user`](crate::Request::user) in the handshake hook and
+//! [`Client::user`] after). Over TLS a client's thread waits on the raw socket
 //! without holding the TLS session, so [`Client`] handles send at once from
 //! any thread, as over plain TCP.
 
@@ -264,7 +265,8 @@ impl ServerBuilder {
     /// is answered `401 Unauthorized` with `WWW-Authenticate` challenges
     /// before anything else is looked at (so a 404 does not tell an
     /// unauthenticated client which paths exist); the user name it proved
-    /// is [`Client::user`]. Credentials are never logged.
+    /// is [`Request::user`](crate::Request::user) in the handshake hook
+    /// and [`Client::user`] after. Credentials are never logged.
     ///
     /// Basic sends the password in the clear: use it with
     /// `tls` (feature `tls` or `rustls`).

@@ -94,7 +94,7 @@ fn open(
         None => Vec::new(),
     };
     let stream = DuplexStream::new(DuplexReader::new(Arc::clone(&duplex), early));
-    let pending = match ServerHandshake::read_until(stream, config.clone(), deadline) {
+    let mut pending = match ServerHandshake::read_until(stream, config.clone(), deadline) {
         Ok(pending) => pending,
         Err(e) => {
             log::debug!("{peer}: {e}");
@@ -118,6 +118,7 @@ fn open(
         },
         None => None,
     };
+    pending.request_mut().set_user(user.clone());
     let request = pending.request();
     if !request.is_upgrade() {
         handshaking.store(false, Ordering::SeqCst);
