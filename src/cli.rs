@@ -48,7 +48,8 @@ usage:
       --basic-auth-file FILE, --digest-auth-file FILE
                                 the same, one USER:PASS per line (# comments),
                                 so passwords stay out of the process list
-      Repeat for more users; one scheme per server.
+      Repeat for more users. Basic and Digest flags together offer both
+      schemes (Digest first) to every user listed.
   stdws connect URL [--binary] [--subprotocol P]... [--header 'Name: value']...
                 [--user USER:PASS | --user-file FILE] [--ca FILE] [--tls-backend B]
                 [--insecure] [--deflate]
@@ -157,27 +158,37 @@ fn user_pass_file(flag: &str, path: &str) -> Result<Vec<(String, String)>, Failu
     Ok(users)
 }
 
-/// `--basic-auth` / `--digest-auth`: which scheme, and the users.
+/// `--basic-auth` / `--digest-auth`: which schemes, and the users.
 #[derive(Default)]
 struct AuthOptions {
-    digest: Option<bool>,
+    basic: bool,
+    digest: bool,
     users: Vec<(String, String)>,
 }
 
 impl AuthOptions {
-    fn add(&mut self, digest: bool, user: (String, String)) -> Result<(), Failure> {
-        if self.digest.is_some_and(|d| d != digest) {
-            return Err(Failure::Usage(
-                "Basic and Digest auth cannot be mixed (one scheme per server)".into(),
-            ));
+    fn add(&mut self, digest: bool, user: (String, String)) {
+        if digest {
+            self.digest = true;
+        } else {
+            self.basic = true;
         }
-        self.digest = Some(digest);
         self.users.push(user);
-        Ok(())
+    }
+
+    /// The schemes offered, as the log names them.
+    fn schemes(&self) -> Option<&'static str> {
+        match (self.digest, self.basic) {
+            (true, true) => Some("Digest and Basic"),
+            (true, false) => Some("Digest"),
+            (false, true) => Some("Basic"),
+            (false, false) => None,
+        }
     }
 
     fn authenticator(self) -> Option<Authenticator> {
-        let digest = self.digest?;
+        self.schemes()?;
+        let (digest, basic) = (self.digest, self.basic);
         let users = self.users;
         let lookup = move |user: &str| {
             users
@@ -185,10 +196,10 @@ impl AuthOptions {
                 .find(|(u, _)| u == user)
                 .map(|(_, p)| p.clone())
         };
-        Some(if digest {
-            Authenticator::digest(REALM, lookup)
-        } else {
-            Authenticator::basic(REALM, lookup)
+        Some(match (digest, basic) {
+            (true, true) => Authenticator::digest(REALM, lookup).and_basic(),
+            (true, false) => Authenticator::digest(REALM, lookup),
+            _ => Authenticator::basic(REALM, lookup),
         })
     }
 }
@@ -313,12 +324,12 @@ impl Serve {
                 "--tls-password" => serve.tls.password = Some(value(&arg, &mut args)?),
                 "--tls-backend" => serve.tls.backend = Some(value(&arg, &mut args)?),
                 "--tls-client-ca" => serve.tls.client_ca = Some(value(&arg, &mut args)?.into()),
-                "--basic-auth" => serve.auth.add(false, user_pass(&arg, &mut args)?)?,
-                "--digest-auth" => serve.auth.add(true, user_pass(&arg, &mut args)?)?,
+                "--basic-auth" => serve.auth.add(false, user_pass(&arg, &mut args)?),
+                "--digest-auth" => serve.auth.add(true, user_pass(&arg, &mut args)?),
                 "--basic-auth-file" | "--digest-auth-file" => {
                     let digest = arg == "--digest-auth-file";
                     for user in user_pass_file(&arg, &value(&arg, &mut args)?)? {
-                        serve.auth.add(digest, user)?;
+                        serve.auth.add(digest, user);
                     }
                 }
                 other => return Err(Failure::Usage(format!("unknown option {other:?}"))),
@@ -339,16 +350,15 @@ impl Serve {
         }
         let secure = self.tls.is_set();
         builder = self.tls.apply(builder)?;
-        if let Some(scheme) = self.auth.digest {
-            if !scheme && !secure {
+        if let Some(schemes) = self.auth.schemes() {
+            if self.auth.basic && !secure {
                 eprintln!(
                     "stdws: warning: Basic auth over plain HTTP sends passwords in the clear"
                 );
             }
             let users = self.auth.users.len();
             eprintln!(
-                "stdws: {} auth, realm {REALM:?}, {users} user{}",
-                if scheme { "Digest" } else { "Basic" },
+                "stdws: {schemes} auth, realm {REALM:?}, {users} user{}",
                 if users == 1 { "" } else { "s" }
             );
         }
@@ -683,11 +693,18 @@ mod tests {
         let users = file("users", "alice:a\nbob:b\n");
         let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let serve = Serve::parse(args(&["--digest-auth-file", &users]).into_iter()).unwrap();
-        assert_eq!(serve.auth.digest, Some(true));
+        assert_eq!(serve.auth.schemes(), Some("Digest"));
         assert_eq!(serve.auth.users.len(), 2);
-        let mixed =
-            Serve::parse(args(&["--basic-auth", "c:d", "--digest-auth-file", &users]).into_iter());
-        assert!(usage(mixed).contains("cannot be mixed"));
+        let both =
+            Serve::parse(args(&["--basic-auth", "c:d", "--digest-auth-file", &users]).into_iter())
+                .unwrap();
+        assert_eq!(both.auth.schemes(), Some("Digest and Basic"));
+        assert_eq!(both.auth.users.len(), 3);
+        let auth = both.auth.authenticator().unwrap();
+        assert_eq!(
+            format!("{auth:?}"),
+            r#"Authenticator { scheme: "Digest, Basic", realm: "stdws", .. }"#
+        );
         let connect =
             Connect::parse(args(&["ws://h/", "--user-file", &users]).into_iter()).unwrap();
         assert_eq!(connect.user, Some(("alice".to_owned(), "a".to_owned())));

@@ -134,13 +134,11 @@ pub struct Authenticator {
 
 struct Inner {
     realm: String,
-    scheme: Scheme,
+    /// Basic is accepted.
+    basic: bool,
+    /// Digest is accepted, with this state.
+    digest: Option<DigestState>,
     credentials: Box<Credentials>,
-}
-
-enum Scheme {
-    Basic,
-    Digest(DigestState),
 }
 
 struct DigestState {
@@ -163,11 +161,12 @@ impl Authenticator {
         realm: impl Into<String>,
         credentials: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     ) -> Authenticator {
-        Authenticator::new(realm.into(), Scheme::Basic, Box::new(credentials))
+        Authenticator::new(realm.into(), true, None, Box::new(credentials))
     }
 
     /// HTTP Digest (RFC 7616) with `qop=auth`, offering SHA-256 then MD5,
-    /// nonces valid for 5 minutes.
+    /// nonces valid for 5 minutes. [`and_basic`](Authenticator::and_basic)
+    /// accepts Basic as well.
     pub fn digest(
         realm: impl Into<String>,
         credentials: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
@@ -178,17 +177,35 @@ impl Authenticator {
             opaque: random_hex(16),
             nonces: Mutex::new(HashMap::new()),
         };
-        Authenticator::new(realm.into(), Scheme::Digest(state), Box::new(credentials))
+        Authenticator::new(realm.into(), false, Some(state), Box::new(credentials))
     }
 
-    fn new(realm: String, scheme: Scheme, credentials: Box<Credentials>) -> Authenticator {
+    fn new(
+        realm: String,
+        basic: bool,
+        digest: Option<DigestState>,
+        credentials: Box<Credentials>,
+    ) -> Authenticator {
         Authenticator {
             inner: Arc::new(Inner {
                 realm,
-                scheme,
+                basic,
+                digest,
                 credentials,
             }),
         }
+    }
+
+    /// Digest: accept Basic too, for clients that cannot do Digest. The
+    /// 401 then carries the Digest challenges first and Basic last (RFC
+    /// 9110 §11.6.1 lets a server send several; clients pick the strongest
+    /// they know). Basic sends the password in the clear: use it over TLS.
+    /// Call before sharing the authenticator.
+    pub fn and_basic(mut self) -> Authenticator {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.basic = true;
+        }
+        self
     }
 
     /// Digest: how long a nonce may be used (then the client is told
@@ -207,7 +224,7 @@ impl Authenticator {
 
     fn with_digest(mut self, f: impl FnOnce(&mut DigestState)) -> Authenticator {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            if let Scheme::Digest(d) = &mut inner.scheme {
+            if let Some(d) = &mut inner.digest {
                 f(d);
             }
         }
@@ -227,11 +244,11 @@ impl Authenticator {
             return Err(self.challenge(false, "authentication required"));
         };
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-        match &self.inner.scheme {
-            Scheme::Basic if scheme.eq_ignore_ascii_case("Basic") => self.check_basic(rest.trim()),
-            Scheme::Digest(d) if scheme.eq_ignore_ascii_case("Digest") => {
-                self.check_digest(d, request, rest)
+        match &self.inner.digest {
+            _ if self.inner.basic && scheme.eq_ignore_ascii_case("Basic") => {
+                self.check_basic(rest.trim())
             }
+            Some(d) if scheme.eq_ignore_ascii_case("Digest") => self.check_digest(d, request, rest),
             _ => Err(self.challenge(false, "unsupported authentication scheme")),
         }
     }
@@ -339,27 +356,25 @@ impl Authenticator {
     pub fn challenge(&self, stale: bool, reason: &str) -> Reject {
         let realm = quote(self.realm());
         let mut reject = Reject::new(401, reason);
-        match &self.inner.scheme {
-            Scheme::Basic => {
-                reject = reject.header(
-                    "WWW-Authenticate",
-                    format!("Basic realm={realm}, charset=\"UTF-8\""),
+        if let Some(state) = &self.inner.digest {
+            let nonce = state.issue_nonce();
+            for algorithm in &state.algorithms {
+                let mut value = format!(
+                    "Digest realm={realm}, qop=\"auth\", algorithm={}, nonce=\"{nonce}\", opaque=\"{}\"",
+                    algorithm.name(),
+                    state.opaque
                 );
-            }
-            Scheme::Digest(state) => {
-                let nonce = state.issue_nonce();
-                for algorithm in &state.algorithms {
-                    let mut value = format!(
-                        "Digest realm={realm}, qop=\"auth\", algorithm={}, nonce=\"{nonce}\", opaque=\"{}\"",
-                        algorithm.name(),
-                        state.opaque
-                    );
-                    if stale {
-                        value.push_str(", stale=true");
-                    }
-                    reject = reject.header("WWW-Authenticate", value);
+                if stale {
+                    value.push_str(", stale=true");
                 }
+                reject = reject.header("WWW-Authenticate", value);
             }
+        }
+        if self.inner.basic {
+            reject = reject.header(
+                "WWW-Authenticate",
+                format!("Basic realm={realm}, charset=\"UTF-8\""),
+            );
         }
         reject
     }
@@ -397,9 +412,10 @@ impl DigestState {
 impl fmt::Debug for Authenticator {
     /// Shows the scheme and realm, never credentials.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = match self.inner.scheme {
-            Scheme::Basic => "Basic",
-            Scheme::Digest(_) => "Digest",
+        let scheme = match (self.inner.digest.is_some(), self.inner.basic) {
+            (true, true) => "Digest, Basic",
+            (true, false) => "Digest",
+            _ => "Basic",
         };
         f.debug_struct("Authenticator")
             .field("scheme", &scheme)
@@ -748,6 +764,40 @@ mod tests {
     }
 
     #[test]
+    fn digest_and_basic_offers_both_and_accepts_either() {
+        let auth = Authenticator::digest("r", alice).and_basic();
+        let challenges = challenges_of(&auth.check(&request(None)).unwrap_err());
+        let schemes: Vec<&str> = challenges.iter().map(|c| c.scheme.as_str()).collect();
+        assert_eq!(schemes, ["Digest", "Digest", "Basic"]);
+        // Our client prefers Digest; skipping it, it answers Basic.
+        let (scheme, digest) =
+            answer(&challenges, &[], "alice", "wonder land", "/chat?x=1").unwrap();
+        assert_eq!(scheme, ClientScheme::Digest);
+        assert_eq!(auth.check(&request(Some(&digest))), Ok("alice".into()));
+        let (scheme, basic) = answer(
+            &challenges,
+            &[ClientScheme::Digest],
+            "alice",
+            "wonder land",
+            "/chat?x=1",
+        )
+        .unwrap();
+        assert_eq!(scheme, ClientScheme::Basic);
+        assert_eq!(auth.check(&request(Some(&basic))), Ok("alice".into()));
+        let wrong = auth.check(&request(Some(&basic.replace("d2", "d3"))));
+        assert_eq!(wrong.unwrap_err().status, 401);
+        // Without and_basic, Basic is an unsupported scheme.
+        let reject = Authenticator::digest("r", alice)
+            .check(&request(Some(&basic)))
+            .unwrap_err();
+        assert_eq!(reject.reason, "unsupported authentication scheme");
+        assert_eq!(
+            format!("{auth:?}"),
+            "Authenticator { scheme: \"Digest, Basic\", realm: \"r\", .. }"
+        );
+    }
+
+    #[test]
     fn digest_round_trip_then_replay_is_refused() {
         let auth = Authenticator::digest("r", alice);
         let challenges = challenges_of(&auth.check(&request(None)).unwrap_err());
@@ -829,7 +879,7 @@ mod tests {
         for _ in 0..MAX_NONCES + 10 {
             let _ = auth.challenge(false, "x");
         }
-        let Scheme::Digest(state) = &auth.inner.scheme else {
+        let Some(state) = &auth.inner.digest else {
             panic!()
         };
         assert_eq!(state.nonces.lock().unwrap().len(), MAX_NONCES);
