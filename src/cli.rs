@@ -8,23 +8,17 @@
 use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::thread;
 
 use crate::client::ClientBuilder;
 use crate::config::Config;
-use crate::duplex::{Duplex, DuplexReader, TlsOutput};
 use crate::error::Error;
 use crate::extension::PerMessageDeflate;
-use crate::frame::{OpCode, Role};
 use crate::handshake::auth::Authenticator;
-use crate::message::{CloseCode, CloseFrame, Message};
-use crate::protocol::Event;
-use crate::server::link::{Link, LinkOptions, LinkTransport};
-use crate::server::timer::Timers;
+use crate::message::{CloseCode, Message};
 use crate::server::{Client, Handler, Server, ServerBuilder};
-use crate::session::{assemble, no_status, Ending, Session};
-use crate::stream::MaybeTlsStream;
+use crate::session::no_status;
 #[cfg(any(feature = "tls", feature = "rustls"))]
 use crate::tls::TlsAcceptor;
 use crate::url::Url;
@@ -534,115 +528,36 @@ impl Connect {
             Some(p) => eprintln!("stdws: connected to {url} (subprotocol {p})"),
             None => eprintln!("stdws: connected to {url}"),
         }
-        let (link, mut session, timers) = full_duplex(ws)?;
-        let status = self.talk(&link, &mut session);
-        timers.stop();
-        status
-    }
-
-    fn talk(&self, link: &Arc<Link>, session: &mut Session<LinkTransport>) -> Result<i32, Failure> {
-        let opcode = if self.binary {
-            OpCode::Binary
-        } else {
-            OpCode::Text
-        };
-        let writer = Arc::clone(link);
+        // Split, so stdin lines are sent while the reader is blocked (over
+        // TLS too).
+        let (sender, mut receiver) = ws.split()?;
+        let binary = self.binary;
         thread::Builder::new()
             .name("stdws-stdin".into())
             .spawn(move || {
                 for line in io::stdin().lock().lines() {
                     let Ok(line) = line else { break };
-                    if writer.send(opcode, line.as_bytes()).is_err() {
+                    let sent = if binary {
+                        sender.send_binary(line.as_bytes())
+                    } else {
+                        sender.send_text(&line)
+                    };
+                    if sent.is_err() {
                         return;
                     }
                 }
-                let _ = writer.close(CloseFrame::new(CloseCode::NORMAL, ""));
+                let _ = sender.close(CloseCode::NORMAL, "");
             })?;
         let mut stdout = io::stdout().lock();
-        loop {
-            match session.next_event() {
-                Ok(Event::Message(message)) => {
-                    stdout.write_all(message.as_bytes())?;
-                    stdout.write_all(b"\n")?;
-                    stdout.flush()?;
-                }
-                Ok(Event::Close(frame)) => {
-                    let frame = frame.unwrap_or_else(no_status);
-                    eprintln!("stdws: closed: {frame}");
-                    return Ok(0);
-                }
-                Ok(_) => {}
-                Err(e) => return Err(e.into()),
-            }
+        while let Some(message) = receiver.recv()? {
+            stdout.write_all(message.as_bytes())?;
+            stdout.write_all(b"\n")?;
+            stdout.flush()?;
         }
+        let frame = receiver.close_frame().unwrap_or_else(no_status);
+        eprintln!("stdws: closed: {frame}");
+        Ok(0)
     }
-}
-
-/// Moves a handshaken client connection onto the shared transport: the
-/// calling thread reads, any thread writes.
-/// A client connection on the shared transport, and its close deadlines.
-type Duplexed = (Arc<Link>, Session<LinkTransport>, Arc<Timers>);
-
-fn full_duplex(ws: WebSocket<MaybeTlsStream>) -> Result<Duplexed, Failure> {
-    let WebSocket {
-        stream,
-        reader,
-        writer,
-        config,
-        extensions,
-        ..
-    } = ws;
-    // A TLS stream is taken apart: the session goes onto the shared
-    // transport, whose reader waits on the raw socket without holding it,
-    // so stdin lines are sealed and sent while the reader is blocked.
-    let (tcp, session, early) = match stream {
-        MaybeTlsStream::Plain(tcp) => (tcp, None, Vec::new()),
-        #[cfg(any(feature = "tls", feature = "rustls"))]
-        MaybeTlsStream::Tls(tls) => {
-            let (tcp, established) = tls.into_parts()?;
-            (tcp, Some(established.session), established.plaintext)
-        }
-    };
-    let duplex = Arc::new(Duplex::new(tcp));
-    if let Some(session) = session {
-        duplex.install_tls(session);
-    }
-    // Close deadlines; the thread ends with `Timers::stop`.
-    let (timers, _) = Timers::start()?;
-    let transforms = !extensions.encoders.is_empty();
-    let (incoming, outgoing, policy) = assemble(
-        Role::Client,
-        &config,
-        reader,
-        writer,
-        extensions.encoders,
-        extensions.decoders,
-    );
-    let options = LinkOptions {
-        cap: config.max_write_buffer,
-        transforms,
-        close_timeout: config.close_timeout,
-        timers: Some(Arc::downgrade(&timers)),
-        name: "stdws-connect".into(),
-    };
-    let link = Link::new(Arc::clone(&duplex), outgoing, options, false);
-    let mut reader = DuplexReader::new(duplex, early);
-    // Records the session produces while decrypting (key updates, alerts)
-    // go out through the link, in order with the writers' records.
-    let output: Weak<dyn TlsOutput> = Arc::downgrade(&link) as Weak<Link>;
-    reader.set_tls_output(output);
-    let transport = LinkTransport {
-        link: Arc::clone(&link),
-        reader,
-        close_reply: None,
-    };
-    let session = Session {
-        transport,
-        incoming,
-        policy,
-        ending: Ending::Open,
-    };
-    Ok((link, session, timers))
 }
 
 #[cfg(test)]

@@ -113,6 +113,8 @@ pub mod security;
 #[cfg(unix)]
 mod server;
 mod session;
+#[cfg(unix)]
+pub mod split;
 mod stream;
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub mod tls;
@@ -136,6 +138,8 @@ pub use protocol::Event;
 #[cfg(unix)]
 pub use server::{Admission, Client, Clients, Handler, Server, ServerBuilder};
 pub use session::FrameHook;
+#[cfg(unix)]
+pub use split::{RecvHalf, SendHalf};
 pub use stream::{MaybeTlsStream, Stream};
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub use tls::{TlsAcceptor, TlsConnector, TlsStream};

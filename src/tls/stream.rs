@@ -286,7 +286,6 @@ impl TlsStream {
     /// session, and the plaintext decrypted but not read yet. Records the
     /// session had queued (an alert, a key update) are sent first, so the
     /// new owner seals the next record in sequence.
-    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub(crate) fn into_parts(self) -> io::Result<(TcpStream, TlsEstablished)> {
         let TlsStream { reader, writer } = self;
         let DuplexReader {
