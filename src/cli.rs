@@ -33,7 +33,8 @@ usage:
       --deflate accepts permessage-deflate (RFC 7692) from clients that offer it.
     TLS (https:// and wss:// on the same port):
       --tls-cert FILE --tls-key FILE   PEM certificate chain and private key
-      --tls-pkcs12 FILE [--tls-password P]   or a PKCS#12 archive (native-tls)
+      --tls-pkcs12 FILE [--tls-password P | --tls-password-file F]
+                                       or a PKCS#12 archive (native-tls)
       --tls-backend native-tls|rustls  (default: the first compiled in)
       --tls-client-ca FILE   require client certificates from this CA (rustls)
     AUTH (every request, WebSocket or file, answered 401 without it):
@@ -121,6 +122,14 @@ fn user_pass(
         Some((user, pass)) if !user.is_empty() => Ok((user.to_owned(), pass.to_owned())),
         _ => Err(Failure::Usage(format!("{flag} needs USER:PASS"))),
     }
+}
+
+/// The first line of a file (without its line ending): a password kept
+/// out of the process list. Errors name the file, never its content.
+fn first_line(flag: &str, path: &str) -> Result<String, Failure> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("{flag} {path}: {e}")))?;
+    Ok(text.lines().next().unwrap_or("").to_owned())
 }
 
 /// `USER:PASS` lines from a file: blank lines and lines starting with `#`
@@ -316,6 +325,9 @@ impl Serve {
                 "--tls-key" => serve.tls.key = Some(value(&arg, &mut args)?.into()),
                 "--tls-pkcs12" => serve.tls.pkcs12 = Some(value(&arg, &mut args)?.into()),
                 "--tls-password" => serve.tls.password = Some(value(&arg, &mut args)?),
+                "--tls-password-file" => {
+                    serve.tls.password = Some(first_line(&arg, &value(&arg, &mut args)?)?)
+                }
                 "--tls-backend" => serve.tls.backend = Some(value(&arg, &mut args)?),
                 "--tls-client-ca" => serve.tls.client_ca = Some(value(&arg, &mut args)?.into()),
                 "--basic-auth" => serve.auth.add(false, user_pass(&arg, &mut args)?),
@@ -620,6 +632,12 @@ mod tests {
             format!("{auth:?}"),
             r#"Authenticator { scheme: "Digest, Basic", realm: "stdws", .. }"#
         );
+        let secret = file("p12-password", "s3cret\r\nignored\n");
+        let p12 = Serve::parse(
+            args(&["--tls-pkcs12", "x.p12", "--tls-password-file", &secret]).into_iter(),
+        )
+        .unwrap();
+        assert_eq!(p12.tls.password.as_deref(), Some("s3cret"));
         let connect =
             Connect::parse(args(&["ws://h/", "--user-file", &users]).into_iter()).unwrap();
         assert_eq!(connect.user, Some(("alice".to_owned(), "a".to_owned())));
