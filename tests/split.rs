@@ -12,8 +12,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use stdws::{
-    CloseCode, Config, Connection, Error, Frame, Listener, Message, OpCode, RecvHalf, SendHalf,
-    ServerHandshake, WebSocket,
+    CloseCode, Config, Connection, Error, Frame, Listener, Message, OpCode, PerMessageDeflate,
+    RecvHalf, SendHalf, ServerHandshake, WebSocket,
 };
 use tls_support::{serve, LIMIT};
 
@@ -62,7 +62,8 @@ fn server(
     let (tx, rx) = mpsc::channel();
     let (port, _) = serve(1, move |_, tcp| {
         let deadline = Instant::now() + LIMIT;
-        let config = Config::default();
+        // Compression when the client offers it.
+        let config = Config::default().deflate(PerMessageDeflate::new());
         let ended = (|| {
             #[cfg(any(feature = "tls", feature = "rustls"))]
             if let Some(acceptor) = &tls {
@@ -117,6 +118,9 @@ fn receive_in_background(mut receiver: RecvHalf) -> (mpsc::Receiver<Message>, Re
     (rx, handle)
 }
 
+/// Filler that makes each message of the scenario worth compressing.
+const PADDING: &str = "the quick brown fox jumps over the lazy dog, again and again and again";
+
 /// The whole scenario over one connected client: a send while the
 /// receiver is blocked, 4 senders × 2,500 messages while it receives the
 /// echoes, then a close from the sending half.
@@ -143,7 +147,8 @@ fn full_duplex(ws: WebSocket<stdws::MaybeTlsStream>, seen: mpsc::Receiver<Seen>)
             let sender: SendHalf = sender.clone();
             thread::spawn(move || {
                 for i in 0..2_500 {
-                    sender.send_text(&format!("{t} {i}")).unwrap();
+                    // Long enough to be compressed with permessage-deflate.
+                    sender.send_text(&format!("{t} {i} {PADDING}")).unwrap();
                 }
             })
         })
@@ -153,7 +158,9 @@ fn full_duplex(ws: WebSocket<stdws::MaybeTlsStream>, seen: mpsc::Receiver<Seen>)
         let Message::Text(text) = echoes.recv_timeout(LIMIT).expect("an echo") else {
             panic!("a binary echo");
         };
-        let (t, i) = text.split_once(' ').unwrap();
+        let mut words = text.splitn(3, ' ');
+        let (t, i) = (words.next().unwrap(), words.next().unwrap());
+        assert_eq!(words.next(), Some(PADDING));
         let expected = next.entry(t.to_owned()).or_insert(0);
         assert_eq!(i.parse::<i32>().unwrap(), *expected, "order of sender {t}");
         *expected += 1;
@@ -183,6 +190,24 @@ fn split_over_ws_sends_while_the_receiver_is_blocked() {
         None,
     );
     let ws = WebSocket::connect(&format!("ws://127.0.0.1:{port}/")).unwrap();
+    full_duplex(ws, seen);
+}
+
+#[test]
+fn split_with_compression_keeps_one_compression_context_in_wire_order() {
+    // Context takeover: each message is compressed against the ones before
+    // it on the wire, so four threads sending at once must not interleave
+    // compression and writing.
+    let (port, seen) = server(
+        Reply::Echo,
+        #[cfg(any(feature = "tls", feature = "rustls"))]
+        None,
+    );
+    let ws = WebSocket::builder(&format!("ws://127.0.0.1:{port}/"))
+        .config(Config::default().deflate(PerMessageDeflate::new()))
+        .connect()
+        .unwrap();
+    assert_eq!(ws.extensions()[0].name, "permessage-deflate");
     full_duplex(ws, seen);
 }
 
