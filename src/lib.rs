@@ -38,6 +38,10 @@
 //! # Ok::<(), stdws::Error>(())
 //! ```
 //!
+//! To send from other threads while one thread is blocked receiving,
+//! [`WebSocket::split`] the connection into a [`SendHalf`] and a
+//! [`RecvHalf`] (the [`split`] module; over `wss://` too).
+//!
 //! ## A server, frame by frame (twspy's verbs)
 //!
 //! ```no_run
