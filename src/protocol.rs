@@ -84,9 +84,9 @@ pub(crate) struct Receiver {
     /// Leading bytes of `buf` the validator has seen, in order: all of
     /// them once a text message is complete.
     validated: usize,
-    /// An extension decoder wrote into `buf` during this message. It is
-    /// handed the whole buffer, so the bytes validated before are not
-    /// known to be unchanged: the message is validated again at the end.
+    /// An extension decoder wrote into `buf` after earlier frames had
+    /// been validated. It is handed the whole buffer, so those bytes are
+    /// not known to be unchanged: the message is validated again at the end.
     decoded: bool,
 }
 
@@ -265,7 +265,10 @@ impl Receiver {
             Dest::Scratch => {
                 let limit = self.limits.max_message_size - self.buf.len();
                 let start = self.buf.len();
-                self.decoded = true;
+                // Only bytes already in the message can change behind the
+                // validator's back; on a message's first frame there are
+                // none, and what the decoder writes is validated below, once.
+                self.decoded |= start > 0;
                 let max = self.limits.max_message_size;
                 self.decode_scratch(&mut frame.header, frame.claimed, limit)
                     .map_err(|e| match e {

@@ -78,17 +78,20 @@ impl Utf8Validator {
 ///
 /// `String::from_utf8` would be a second full pass over every received text
 /// byte; at 1 MiB messages it was a third of the echo server's CPU time
-/// (see `bench/`). Text not entirely seen is checked the ordinary way.
+/// (see `bench/`). Text not entirely seen is checked whole here, with the
+/// same SIMD pass the validator uses.
 pub(crate) fn into_string(bytes: Vec<u8>, validated: usize) -> Result<String, ProtocolError> {
     if validated != bytes.len() {
-        return String::from_utf8(bytes).map_err(|_| ProtocolError::InvalidUtf8);
+        validate(&bytes).map_err(|_| ProtocolError::InvalidUtf8)?;
     }
     debug_assert!(std::str::from_utf8(&bytes).is_ok());
-    // SAFETY: every byte of `bytes` was fed, in order and unchanged since,
-    // to a validator that accepted each piece and ended on a character
-    // boundary (`finish`), which is exactly "valid UTF-8"; the validator is
-    // checked against std's on every split of valid and invalid text
-    // (tests below and the protocol tests).
+    // SAFETY: `bytes` is valid UTF-8. Either it was just checked whole by
+    // `validate` (simdutf8, with std's validator behind it), or every byte
+    // was fed, in order and unchanged since, to a validator that accepted
+    // each piece and ended on a character boundary (`finish`), which is
+    // exactly "valid UTF-8"; the validator is checked against std's on
+    // every split of valid and invalid text (tests below and the protocol
+    // tests).
     #[allow(unsafe_code)]
     let text = unsafe { String::from_utf8_unchecked(bytes) };
     Ok(text)
