@@ -3,8 +3,10 @@
 //! Headers are parsed in place from the read buffer. Payload bytes already
 //! in the buffer are copied once into their destination; the rest of a
 //! large payload is read straight into the destination, never through the
-//! buffer and without zero-filling it first. Unmasking happens on the destination, piece by piece as bytes
-//! arrive, so the caller can validate each piece at once (fail fast).
+//! buffer (and, past its first 64 KiB, without zero-filling it first; see
+//! `read_direct`). Unmasking happens on the
+//! destination, piece by piece as bytes arrive, so the caller can validate
+//! each piece at once (fail fast).
 //!
 //! All state lives in the structs: a read that times out can be retried and
 //! carries on where it stopped.
