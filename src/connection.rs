@@ -258,12 +258,9 @@ impl<S: Stream> Connection<S> {
     /// Codes that must not be sent (1005, 1006, 1015, out of range) are
     /// refused with [`Error::Usage`].
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if !code.is_sendable() {
-            return Err(Error::Usage(
-                "this close code must not be sent (RFC 6455 §7.4)",
-            ));
-        }
-        let result = self.session.close(Some(&CloseFrame::new(code, reason)));
+        let result = self
+            .session
+            .close(Some(&CloseFrame::to_send(code, reason)?));
         self.session.restore_read_timeout();
         result
     }
@@ -271,12 +268,7 @@ impl<S: Stream> Connection<S> {
     /// Sends a close frame and returns at once; keep calling
     /// [`recv`](Self::recv) until it returns `Ok(None)` (the peer's answer).
     pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if !code.is_sendable() {
-            return Err(Error::Usage(
-                "this close code must not be sent (RFC 6455 §7.4)",
-            ));
-        }
-        let frame = CloseFrame::new(code, reason);
+        let frame = CloseFrame::to_send(code, reason)?;
         let result = self
             .session
             .transport

@@ -170,6 +170,18 @@ impl CloseFrame {
         }
     }
 
+    /// A close frame an application asked to send: codes that must not be
+    /// sent (1005, 1006, 1015, out of range; RFC 6455 §7.4) are
+    /// [`Error::Usage`](crate::Error::Usage).
+    pub(crate) fn to_send(code: CloseCode, reason: &str) -> Result<CloseFrame, crate::Error> {
+        if !code.is_sendable() {
+            return Err(crate::Error::Usage(
+                "this close code must not be sent (RFC 6455 §7.4)",
+            ));
+        }
+        Ok(CloseFrame::new(code, reason))
+    }
+
     /// Parses a close frame's payload (RFC 6455 §5.5.1): empty means no
     /// status (`Ok(None)`); one byte is a protocol error; otherwise a code
     /// that must be sendable and a UTF-8 reason.

@@ -218,12 +218,7 @@ impl SendHalf {
     /// Closing twice does nothing. Codes that must not be sent (1005,
     /// 1006, 1015, out of range) are [`Error::Usage`].
     pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if !code.is_sendable() {
-            return Err(Error::Usage(
-                "this close code must not be sent (RFC 6455 §7.4)",
-            ));
-        }
-        self.link.close(CloseFrame::new(code, reason))
+        self.link.close(CloseFrame::to_send(code, reason)?)
     }
 
     /// True until the closing handshake starts or the connection fails.

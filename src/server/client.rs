@@ -172,13 +172,9 @@ impl Client {
     /// cut off. Closing a closed client does nothing. Codes that must not
     /// be sent (1005, 1006, 1015, out of range) are [`Error::Usage`].
     pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if !code.is_sendable() {
-            return Err(Error::Usage(
-                "this close code must not be sent (RFC 6455 §7.4)",
-            ));
-        }
+        let frame = CloseFrame::to_send(code, reason)?;
         match self.inner.link.upgrade() {
-            Some(link) => link.close(CloseFrame::new(code, reason)),
+            Some(link) => link.close(frame),
             None => Ok(()),
         }
     }
