@@ -107,6 +107,8 @@ mod duplex;
 mod error;
 pub mod extension;
 pub mod frame;
+#[cfg(all(unix, feature = "gateway"))]
+pub mod gateway;
 pub mod handshake;
 mod listener;
 mod mask;

@@ -6,6 +6,8 @@
 //! status for each failure; [`response_101`] and [`error_response`] build
 //! the bytes to send back.
 
+use std::net::SocketAddr;
+
 use base64::Engine as _;
 
 use super::{is_safe_header_value, is_token, HeadScanner, Headers};
@@ -25,6 +27,8 @@ pub struct Request {
     pub headers: Headers,
     /// The user HTTP authentication admitted (see [`Request::user`]).
     user: Option<String>,
+    /// Who sent it and how (see [`Request::peer_addr`]).
+    peer: Option<(SocketAddr, bool)>,
 }
 
 impl Request {
@@ -44,6 +48,7 @@ impl Request {
             minor_version: req.version.unwrap_or(0),
             headers: Headers::from_httparse(req.headers),
             user: None,
+            peer: None,
         })
     }
 
@@ -58,6 +63,21 @@ impl Request {
 
     pub(crate) fn set_user(&mut self, user: Option<String>) {
         self.user = user;
+    }
+
+    /// The address the request came from, as a [`Server`](crate::Server)
+    /// saw it (`None` for a request parsed elsewhere).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer.map(|(addr, _)| addr)
+    }
+
+    /// True when a [`Server`](crate::Server) received the request over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.peer.is_some_and(|(_, tls)| tls)
+    }
+
+    pub(crate) fn set_peer(&mut self, addr: SocketAddr, tls: bool) {
+        self.peer = Some((addr, tls));
     }
 
     /// The path part of the target (`/chat` of `/chat?room=1`), also for an
@@ -225,6 +245,8 @@ pub struct Reject {
     pub reason: String,
     /// More header fields.
     pub headers: Vec<(String, String)>,
+    /// The body and its `Content-Type`, instead of the one-line reason.
+    pub body: Option<(String, Vec<u8>)>,
 }
 
 impl Reject {
@@ -234,7 +256,15 @@ impl Reject {
             status,
             reason: reason.into(),
             headers: Vec::new(),
+            body: None,
         }
+    }
+
+    /// Send this body (of this `Content-Type`) instead of the reason, for a
+    /// hook that answers with its own page.
+    pub fn body(mut self, content_type: impl Into<String>, body: impl Into<Vec<u8>>) -> Reject {
+        self.body = Some((content_type.into(), body.into()));
+        self
     }
 
     /// Add a response header field.
@@ -245,7 +275,12 @@ impl Reject {
 
     /// The error page bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        error_response(self.status, &self.reason, &self.headers)
+        match &self.body {
+            Some((content_type, body)) => {
+                response_with_body(self.status, &self.headers, content_type, body)
+            }
+            None => error_response(self.status, &self.reason, &self.headers),
+        }
     }
 }
 
@@ -288,20 +323,48 @@ pub fn response_101(request: &Request, accept: &Accept, extensions: Option<&str>
 /// connection. A 426 carries `Sec-WebSocket-Version: 13` (§4.4).
 pub fn error_response(status: u16, reason: &str, headers: &[(String, String)]) -> Vec<u8> {
     let body = format!("{status} {}: {reason}\n", status_text(status));
+    response_with_body(
+        status,
+        headers,
+        "text/plain; charset=utf-8",
+        body.as_bytes(),
+    )
+}
+
+/// A response closing the connection, with `body`. `headers` may not set
+/// the framing (`Content-Length`, `Transfer-Encoding`, `Connection`): the
+/// body given is the whole body.
+fn response_with_body(
+    status: u16,
+    headers: &[(String, String)],
+    content_type: &str,
+    body: &[u8],
+) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {status} {}\r\n", status_text(status));
     if status == 426 {
         out.push_str("Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n");
     }
     for (name, value) in headers {
-        push_header(&mut out, name, value);
+        let framing = [
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "content-type",
+        ]
+        .iter()
+        .any(|f| name.eq_ignore_ascii_case(f));
+        if !framing {
+            push_header(&mut out, name, value);
+        }
     }
-    out.push_str("Content-Type: text/plain; charset=utf-8\r\n");
+    push_header(&mut out, "Content-Type", content_type);
     out.push_str(&format!(
         "Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     ));
-    out.push_str(&body);
-    out.into_bytes()
+    let mut out = out.into_bytes();
+    out.extend_from_slice(body);
+    out
 }
 
 /// Appends `name: value\r\n`, dropping fields a caller could use to inject

@@ -179,6 +179,15 @@ impl Client {
         }
     }
 
+    /// Bytes queued for this client that it has not read yet (see
+    /// [`Config::max_write_buffer`](crate::Config::max_write_buffer)).
+    pub fn queued_bytes(&self) -> usize {
+        self.inner
+            .link
+            .upgrade()
+            .map_or(0, |link| link.queued_bytes())
+    }
+
     /// True until the closing handshake starts or the connection fails.
     pub fn is_open(&self) -> bool {
         self.inner.link.upgrade().is_some_and(|l| !l.is_closing())

@@ -480,6 +480,12 @@ impl Link {
             .is_some_and(|t| t >= since)
     }
 
+    /// Bytes waiting for a slow reader (what counts against the cap).
+    pub(crate) fn queued_bytes(&self) -> usize {
+        let g = self.lock();
+        g.queue.queued + g.queue.in_flight
+    }
+
     /// True once our close frame is out (or queued), or we failed the connection.
     pub(crate) fn is_closing(&self) -> bool {
         self.state.load(Ordering::Acquire) & CLOSING != 0

@@ -119,6 +119,9 @@ fn open(
         None => None,
     };
     pending.request_mut().set_user(user.clone());
+    pending
+        .request_mut()
+        .set_peer(peer, inner.acceptor.is_some());
     let request = pending.request();
     if !request.is_upgrade() {
         handshaking.store(false, Ordering::SeqCst);
