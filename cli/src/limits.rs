@@ -15,6 +15,10 @@ pub(crate) struct LimitOptions {
     /// Connections open at once (handshakes included); more are answered 503.
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+    /// Largest message a client may send, in bytes (decompressed); larger
+    /// ones close it with 1009. Default 16 MiB.
+    #[arg(long, value_name = "BYTES")]
+    max_message_size: Option<usize>,
 }
 
 impl LimitOptions {
@@ -23,6 +27,9 @@ impl LimitOptions {
         let mut config = deflate(self.deflate);
         if let Some(n) = self.max_connections {
             config = config.max_connections(n);
+        }
+        if let Some(n) = self.max_message_size {
+            config = config.max_message_size(n);
         }
         config
     }

@@ -1,5 +1,6 @@
-//! The `stdws` command: `stdws serve` (an echo, chat and console server)
-//! and `stdws connect URL` (an interactive client). See `stdws --help`.
+//! The `stdws` command: `stdws serve` (an echo, chat and console server),
+//! `stdws connect URL` (an interactive client) and `stdws gateway` (WebSocket
+//! for an application over HTTP hooks). See `stdws --help`.
 //!
 //! Each subcommand is one file: its flags (a clap `Args` struct) and its
 //! `run`. Option groups that more than one subcommand takes live in their
@@ -10,6 +11,7 @@
 
 mod auth;
 mod connect;
+mod gateway;
 mod limits;
 mod logger;
 mod secrets;
@@ -35,6 +37,7 @@ struct Cli {
 enum Command {
     Serve(serve::Serve),
     Connect(connect::Connect),
+    Gateway(gateway::GatewayCommand),
 }
 
 impl Command {
@@ -43,6 +46,7 @@ impl Command {
         match self {
             Command::Serve(_) => "serve",
             Command::Connect(_) => "connect",
+            Command::Gateway(_) => "gateway",
         }
     }
 }
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(serve) => serve.run(),
         Command::Connect(connect) => connect.run(),
+        Command::Gateway(gateway) => gateway.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread;
 
 use clap::Args;
-use stdws::{Client, Error, Handler, Message, Server};
+use stdws::{Client, Error, Handler, Message, Server, ServerBuilder};
 
 use crate::auth::{AuthOptions, REALM};
 use crate::limits::LimitOptions;
@@ -47,22 +47,7 @@ impl Serve {
         if let Some(root) = &self.root {
             builder = builder.document_root(root);
         }
-        let secure = self.tls.is_set();
-        builder = self.tls.apply(builder)?;
-        if let Some(users) = self.auth.users()? {
-            if users.basic() && !secure {
-                eprintln!(
-                    "stdws: warning: Basic auth over plain HTTP sends passwords in the clear"
-                );
-            }
-            let count = users.len();
-            eprintln!(
-                "stdws: {} auth, realm {REALM:?}, {count} user{}",
-                users.schemes(),
-                if count == 1 { "" } else { "s" }
-            );
-            builder = builder.authenticator(users.authenticator());
-        }
+        let (builder, secure) = secure(builder, &self.tls, &self.auth)?;
         let server = Arc::new(builder.bind(self.addr.as_str())?);
         let addr: SocketAddr = server.local_addr();
         let (http, ws) = if secure {
@@ -73,16 +58,42 @@ impl Serve {
         eprintln!(
             "stdws: console {http}://{addr}/  echo {ws}://{addr}/echo  chat {ws}://{addr}/chat"
         );
-        stop_on_signals(Arc::clone(&server))?;
+        let stopping = Arc::clone(&server);
+        stop_on_signals(move || stopping.shutdown())?;
         server.wait();
         eprintln!("stdws: stopped");
         Ok(())
     }
 }
 
-/// Ctrl-C (or SIGTERM) shuts the server down gracefully; a second one
-/// exits at once.
-fn stop_on_signals(server: Arc<Server>) -> io::Result<()> {
+/// TLS and users for a server: the builder with both applied, and whether
+/// it speaks TLS. Shared by every subcommand that serves.
+pub(crate) fn secure(
+    builder: ServerBuilder,
+    tls: &TlsOptions,
+    auth: &AuthOptions,
+) -> Result<(ServerBuilder, bool), Failure> {
+    let secure = tls.is_set();
+    let mut builder = tls.apply(builder)?;
+    if let Some(users) = auth.users()? {
+        if users.basic() && !secure {
+            eprintln!("stdws: warning: Basic auth over plain HTTP sends passwords in the clear");
+        }
+        let count = users.len();
+        eprintln!(
+            "stdws: {} auth, realm {REALM:?}, {count} user{}",
+            users.schemes(),
+            if count == 1 { "" } else { "s" }
+        );
+        builder = builder.authenticator(users.authenticator());
+    }
+    Ok((builder, secure))
+}
+
+/// Ctrl-C (or SIGTERM) runs `shutdown` (a graceful stop) on a thread of its
+/// own; a second one exits at once.
+pub(crate) fn stop_on_signals(shutdown: impl Fn() + Send + Sync + 'static) -> io::Result<()> {
+    let shutdown = Arc::new(shutdown);
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     thread::Builder::new()
@@ -95,8 +106,8 @@ fn stop_on_signals(server: Arc<Server>) -> io::Result<()> {
                     std::process::exit(130);
                 }
                 eprintln!("stdws: shutting down (1001 to every client)");
-                let server = Arc::clone(&server);
-                thread::spawn(move || server.shutdown());
+                let shutdown = Arc::clone(&shutdown);
+                thread::spawn(move || shutdown());
             }
         })?;
     Ok(())

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use crate::frame::Status;
 use crate::handshake::server::status_text;
-use crate::server::wake_addr;
 use crate::handshake::{HeadLimits, HeadScanner, Headers};
+use crate::server::wake_addr;
 use crate::Request;
 
 /// Caps of the server.
