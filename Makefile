@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop interop-browser bench bench-quick fuzz soak doc
+.PHONY: test lint autobahn interop interop-browser gateway bench bench-quick fuzz soak doc
 
 ## Unit, integration and doc tests of the library and the command: no
 ## network, no services.
@@ -32,6 +32,11 @@ interop:
 ## Headless Chromium against `stdws serve`: the console's self-test and a typed echo.
 interop-browser:
 	scripts/interop-browser.sh
+
+## `stdws gateway` against a real Python web application and Python websockets
+## clients: hooks, control API, limits, retries, signatures.
+gateway:
+	scripts/gateway.sh
 
 ## Throughput, CPU per message and idle memory against tungstenite and a raw echo.
 bench:

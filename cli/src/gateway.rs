@@ -57,6 +57,12 @@ pub(crate) struct GatewayCommand {
     /// message.
     #[arg(long, value_name = "ACTION", default_value = "close", value_parser = ["close", "skip"])]
     on_hook_failure: String,
+    /// Largest control API request body, in bytes (larger: 413).
+    #[arg(long, value_name = "BYTES", default_value_t = stdws::gateway::DEFAULT_MAX_CONTROL_BODY)]
+    max_control_body: usize,
+    /// Largest hook answer body, in bytes (a longer one fails the hook).
+    #[arg(long, value_name = "BYTES", default_value_t = stdws::gateway::DEFAULT_MAX_HOOK_BODY)]
+    max_hook_body: usize,
     /// Speak TyphoonAE's Web Socket API (/_ah/websocket/… form hooks,
     /// POST /message and POST /broadcast on the control API).
     #[arg(long, conflicts_with = "websocket_over_http")]
@@ -105,6 +111,7 @@ impl GatewayCommand {
         let hook_timeout = Duration::from_secs_f64(self.hook_timeout);
         let mut gateway = Gateway::builder(&self.upstream)
             .hook_timeout(hook_timeout)
+            .max_hook_body(self.max_hook_body)
             .on_hook_failure(if self.on_hook_failure == "skip" {
                 HookFailure::Skip
             } else {
@@ -119,7 +126,7 @@ impl GatewayCommand {
             gateway = gateway.hook_secret(secret_file("--hook-secret-file", path)?);
         }
         let gateway = gateway.build().map_err(|e| Failure::Usage(e.to_string()))?;
-        let mut control = gateway.control();
+        let mut control = gateway.control().max_body(self.max_control_body);
         if let Some(path) = &self.control_token_file {
             control = control.token(secret_file("--control-token-file", path)?);
         }

@@ -19,6 +19,10 @@ pub(crate) struct LimitOptions {
     /// ones close it with 1009. Default 16 MiB.
     #[arg(long, value_name = "BYTES")]
     max_message_size: Option<usize>,
+    /// Bytes that may wait for a client that reads slowly; past that it is
+    /// closed with 1008. Default 16 MiB.
+    #[arg(long, value_name = "BYTES")]
+    max_queue: Option<usize>,
 }
 
 impl LimitOptions {
@@ -30,6 +34,9 @@ impl LimitOptions {
         }
         if let Some(n) = self.max_message_size {
             config = config.max_message_size(n);
+        }
+        if let Some(n) = self.max_queue {
+            config = config.max_write_buffer(n);
         }
         config
     }

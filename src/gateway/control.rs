@@ -90,11 +90,15 @@ impl ControlBuilder {
     /// Binds and starts serving. An address that is not loopback needs a
     /// [`token`](Self::token) ([`GatewayError::Unprotected`]).
     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> Result<ControlServer, GatewayError> {
-        let listener = TcpListener::bind(addr)?;
-        let local = listener.local_addr()?;
-        if self.token.as_deref().map_or(true, str::is_empty) && !local.ip().is_loopback() {
-            return Err(GatewayError::Unprotected(local));
+        let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+        if self.token.as_deref().map_or(true, str::is_empty) {
+            // Refused before binding: an open control port would let anyone
+            // on the network send to (and close) every client.
+            if let Some(open) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+                return Err(GatewayError::Unprotected(*open));
+            }
         }
+        let listener = TcpListener::bind(&addrs[..])?;
         let limits = Limits {
             head: HeadLimits {
                 max_bytes: 16 << 10,

@@ -225,6 +225,7 @@ fn serve(shared: &ServerShared, mut stream: TcpStream) {
             Err(refusal) => {
                 let _ = stream.write_all(&refusal.to_bytes(true));
                 let _ = stream.shutdown(Shutdown::Write);
+                linger(&mut stream);
                 return;
             }
         };
@@ -232,6 +233,29 @@ fn serve(shared: &ServerShared, mut stream: TcpStream) {
         let close = close || shared.stopping.load(Ordering::SeqCst);
         if stream.write_all(&response.to_bytes(close)).is_err() || close {
             return;
+        }
+    }
+}
+
+/// Most bytes and time spent reading what a refused client still sends.
+const LINGER_BYTES: usize = 64 << 20;
+const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and drops what the client still sends after a refusal, for a
+/// moment: closing with unread bytes would reset the connection, and the
+/// client (still sending a body over the limit) would lose the answer.
+fn linger(stream: &mut TcpStream) {
+    let deadline = Instant::now() + LINGER_TIME;
+    let mut chunk = [0u8; 8192];
+    let mut dropped = 0;
+    while dropped < LINGER_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => dropped += n,
         }
     }
 }

@@ -60,7 +60,9 @@ mod signing;
 mod time;
 mod typhoonae;
 
-pub use control::{ControlBuilder, ControlServer};
+pub use control::{
+    ControlBuilder, ControlServer, DEFAULT_MAX_CONTROL_BODY, DEFAULT_MAX_CONTROL_CONNECTIONS,
+};
 
 use std::fmt;
 use std::net::SocketAddr;

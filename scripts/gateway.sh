@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `stdws gateway` against a real web application: interop/gateway/app.py
+# (Python's http.server) records the hooks, Python `websockets` clients
+# connect, the control API is driven over HTTP; every case of
+# interop/gateway/check.py, then the TyphoonAE application of
+# interop/gateway/typhoonae_app.py unchanged.
+#
+#   scripts/gateway.sh [CASE...]
+#
+# Installs its client on first use (a virtualenv in target/gateway/venv with
+# interop/requirements.txt). Needs python3 with venv. Every service is
+# started on a free loopback port and stopped; every case is bounded in time.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/target/gateway/venv"
+if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import websockets' 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r interop/requirements.txt
+fi
+cargo build --release -p stdws-cli --quiet
+BIN="$ROOT/target/release/stdws"
+PY=("$VENV/bin/python" -W ignore::DeprecationWarning)
+
+failed=0
+echo "== gateway: hooks, control API, limits"
+timeout 300 "${PY[@]}" interop/gateway/check.py "$BIN" "$@" || failed=1
+exit "$failed"
