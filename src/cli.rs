@@ -16,8 +16,9 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::extension::PerMessageDeflate;
 use crate::handshake::auth::Authenticator;
+use crate::handshake::server::{Reject, Request};
 use crate::message::{CloseCode, Message};
-use crate::server::{Client, Handler, Server, ServerBuilder};
+use crate::server::{Admission, Client, Handler, Server, ServerBuilder};
 use crate::session::no_status;
 #[cfg(any(feature = "tls", feature = "rustls"))]
 use crate::tls::TlsAcceptor;
@@ -419,14 +420,20 @@ impl Handler for Echo {
     }
 }
 
-/// `/chat`: every message goes to everyone on `/chat`, sender included.
+/// `/chat`: the topic `chat`; every message goes to everyone on it, sender
+/// included.
 struct Chat;
 
+/// The topic `/chat` clients are on.
+const CHAT: &str = "chat";
+
 impl Handler for Chat {
+    fn handshake(&self, _: &Request) -> Result<Admission, Reject> {
+        Ok(Admission::new().subscribe(CHAT))
+    }
+
     fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
-        client
-            .clients()
-            .broadcast_if(&message, |c| c.path() == "/chat");
+        client.clients().publish(CHAT, &message);
         Ok(())
     }
 }

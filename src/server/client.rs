@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::link::Link;
+use super::topics::{Interest, Topics};
 use crate::error::Error;
 use crate::extension::{ExtensionOffer, SendOptions};
 use crate::frame::{OpCode, Role};
@@ -184,6 +185,43 @@ impl Client {
         self.inner.link.upgrade().is_some_and(|l| !l.is_closing())
     }
 
+    /// Subscribes this client to `topic` (1 to 256 bytes; a client is on
+    /// at most 1024 topics): every publish to it reaches the client from
+    /// now on, until [`unsubscribe`](Self::unsubscribe) or the end of the
+    /// connection. Returns false when it was subscribed already;
+    /// [`Error::Closed`] once the connection is over.
+    pub fn subscribe(&self, topic: &str) -> Result<bool, Error> {
+        let clients = &self.inner.clients;
+        clients
+            .registry
+            .topics
+            .subscribe(&self.inner.id, self, topic, || clients.contains(self))
+    }
+
+    /// Unsubscribes this client from `topic`; false when it was not
+    /// subscribed.
+    pub fn unsubscribe(&self, topic: &str) -> bool {
+        self.inner
+            .clients
+            .registry
+            .topics
+            .unsubscribe(&self.inner.id, topic)
+    }
+
+    /// The topics this client is subscribed to, sorted.
+    pub fn topics(&self) -> Vec<String> {
+        self.inner.clients.registry.topics.of(&self.inner.id)
+    }
+
+    /// Publishes `message` to every subscriber of `topic` but this client
+    /// (as uWebSockets' `ws.publish` does); returns how many took it. To
+    /// include the sender, publish through [`Clients::publish`].
+    pub fn publish(&self, topic: &str, message: &Message) -> usize {
+        self.inner
+            .clients
+            .publish_except(topic, message, self.inner.id)
+    }
+
     pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> bool {
         match self.inner.link.upgrade() {
             Some(link) => link.send_prepared(frame, message).is_ok(),
@@ -226,14 +264,16 @@ pub struct Clients {
 
 struct Registry {
     map: Mutex<BTreeMap<u64, Client>>,
+    topics: Topics<u64>,
     fragment_size: Option<usize>,
 }
 
 impl Clients {
-    pub(crate) fn new(fragment_size: Option<usize>) -> Clients {
+    pub(crate) fn new(fragment_size: Option<usize>, interest: Option<Interest>) -> Clients {
         Clients {
             registry: Arc::new(Registry {
                 map: Mutex::new(BTreeMap::new()),
+                topics: Topics::new(interest),
                 fragment_size,
             }),
         }
@@ -247,8 +287,14 @@ impl Clients {
         self.map().insert(client.id(), client);
     }
 
+    /// The client leaves the set and every topic.
     pub(crate) fn remove(&self, id: u64) {
         self.map().remove(&id);
+        self.registry.topics.remove(&id);
+    }
+
+    fn contains(&self, client: &Client) -> bool {
+        self.map().get(&client.id()) == Some(client)
     }
 
     /// The number of open clients.
@@ -283,6 +329,29 @@ impl Clients {
     /// such as compression, get their own encoding).
     pub fn broadcast_if(&self, message: &Message, filter: impl Fn(&Client) -> bool) -> usize {
         let targets: Vec<Client> = self.list().into_iter().filter(|c| filter(c)).collect();
+        self.deliver(&targets, message)
+    }
+
+    /// Publishes `message` to every subscriber of `topic` (see
+    /// [`Client::subscribe`]); returns how many took it. Encoded once and
+    /// never blocked by a slow subscriber, as a [`broadcast`](Self::broadcast).
+    pub fn publish(&self, topic: &str, message: &Message) -> usize {
+        self.deliver(&self.registry.topics.subscribers(topic, None), message)
+    }
+
+    /// [`publish`](Self::publish) to every subscriber but the client `except`.
+    pub fn publish_except(&self, topic: &str, message: &Message, except: u64) -> usize {
+        let targets = self.registry.topics.subscribers(topic, Some(&except));
+        self.deliver(&targets, message)
+    }
+
+    /// Every topic that has a subscriber now.
+    pub fn topics(&self) -> Vec<String> {
+        self.registry.topics.names()
+    }
+
+    /// Sends `message`, encoded once, to each of `targets`.
+    fn deliver(&self, targets: &[Client], message: &Message) -> usize {
         if targets.is_empty() {
             return 0;
         }
@@ -303,6 +372,8 @@ impl fmt::Debug for Clients {
 /// Encodes a message once, as a server sends it (unmasked, fragmented
 /// like any other message): the bytes every recipient gets.
 fn prepare(message: &Message, fragment_size: Option<usize>) -> Arc<[u8]> {
+    #[cfg(test)]
+    ENCODED.with(|n| n.set(n.get() + 1));
     let mut sender = Sender::new(Role::Server, Vec::new(), fragment_size);
     let mut writer = FrameWriter::default();
     let encoded = sender.message(
@@ -316,6 +387,12 @@ fn prepare(message: &Message, fragment_size: Option<usize>) -> Arc<[u8]> {
     );
     debug_assert!(encoded.is_ok(), "encoding without extensions cannot fail");
     writer.take_batch().into()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread encoded a message for many clients.
+    pub(crate) static ENCODED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]

@@ -51,6 +51,9 @@ mod tests;
 pub(crate) mod timer;
 #[cfg(all(test, any(feature = "tls", feature = "rustls")))]
 mod tls_tests;
+mod topics;
+#[cfg(test)]
+mod topics_tests;
 mod worker;
 
 pub use client::{Client, Clients};
@@ -309,7 +312,7 @@ impl ServerBuilder {
             },
         );
         let inner = Arc::new(Inner {
-            clients: Clients::new(self.config.fragment_size),
+            clients: Clients::new(self.config.fragment_size, None),
             config: self.config,
             router: self.router,
             root,
@@ -410,6 +413,12 @@ impl Server {
     /// took it. Never blocks on a slow client.
     pub fn broadcast(&self, message: &crate::Message) -> usize {
         self.inner.clients.broadcast(message)
+    }
+
+    /// Publishes `message` to every subscriber of `topic`
+    /// ([`Clients::publish`]); returns how many took it.
+    pub fn publish(&self, topic: &str, message: &crate::Message) -> usize {
+        self.inner.clients.publish(topic, message)
     }
 
     /// The number of connections (handshakes in progress included).

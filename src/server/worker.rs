@@ -20,6 +20,7 @@ use super::handler::Handler;
 use super::link::{Link, LinkOptions, LinkTransport, LocalEnd};
 use super::router::origin_allowed;
 use super::timer::Timers;
+use super::topics::check_topics;
 use super::Inner;
 use crate::duplex::{Duplex, DuplexReader, DuplexStream, TlsOutput};
 use crate::error::{Error, Timeout};
@@ -150,6 +151,11 @@ fn open(
             return None;
         }
     };
+    if let Err(e) = check_topics(&admission.topics) {
+        log::error!("{peer}: handshake hook: {e}");
+        refuse(pending, Reject::new(500, "server error"));
+        return None;
+    }
     let agreed = match agree(request, admission.accept, config) {
         Ok(agreed) => agreed,
         Err(e) => {
@@ -201,6 +207,10 @@ fn open(
     // client has its 101 reaches it; frames sent meanwhile wait in the
     // link's queue and follow the 101.
     inner.clients.insert(client.clone());
+    for topic in &admission.topics {
+        // Checked above: only a close racing with us can fail this.
+        let _ = client.subscribe(topic);
+    }
     let written = write_before(&mut stream, &response, deadline)
         .and_then(|()| {
             stream.set_read_timeout(config.read_timeout)?;
