@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::extension::{ExtensionOffer, SendOptions};
 use crate::frame::{OpCode, Role};
 use crate::handshake::server::Request;
+use crate::hub::ConnectionId;
 use crate::message::{CloseCode, CloseFrame, Message};
 use crate::protocol::Sender;
 use crate::write::FrameWriter;
@@ -37,7 +38,7 @@ pub struct Client {
 }
 
 struct Inner {
-    id: u64,
+    id: ConnectionId,
     peer: SocketAddr,
     request: Request,
     user: Option<String>,
@@ -50,7 +51,7 @@ struct Inner {
 
 /// What a client is made of, past its handshake.
 pub(crate) struct ClientParts {
-    pub(crate) id: u64,
+    pub(crate) id: ConnectionId,
     pub(crate) peer: SocketAddr,
     pub(crate) request: Request,
     pub(crate) user: Option<String>,
@@ -78,9 +79,10 @@ impl Client {
         }
     }
 
-    /// A number unique among this server's connections.
-    pub fn id(&self) -> u64 {
-        self.inner.id
+    /// The connection's id: unique across a cluster and never reused
+    /// (see [`ConnectionId`]).
+    pub fn id(&self) -> &ConnectionId {
+        &self.inner.id
     }
 
     /// The peer's address.
@@ -219,7 +221,7 @@ impl Client {
     pub fn publish(&self, topic: &str, message: &Message) -> usize {
         self.inner
             .clients
-            .publish_except(topic, message, self.inner.id)
+            .publish_except(topic, message, &self.inner.id)
     }
 
     pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> bool {
@@ -263,8 +265,8 @@ pub struct Clients {
 }
 
 struct Registry {
-    map: Mutex<BTreeMap<u64, Client>>,
-    topics: Topics<u64>,
+    map: Mutex<BTreeMap<ConnectionId, Client>>,
+    topics: Topics,
     fragment_size: Option<usize>,
 }
 
@@ -279,22 +281,22 @@ impl Clients {
         }
     }
 
-    fn map(&self) -> MutexGuard<'_, BTreeMap<u64, Client>> {
+    fn map(&self) -> MutexGuard<'_, BTreeMap<ConnectionId, Client>> {
         self.registry.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn insert(&self, client: Client) {
-        self.map().insert(client.id(), client);
+        self.map().insert(client.id().clone(), client);
     }
 
     /// The client leaves the set and every topic.
-    pub(crate) fn remove(&self, id: u64) {
-        self.map().remove(&id);
-        self.registry.topics.remove(&id);
+    pub(crate) fn remove(&self, id: &ConnectionId) {
+        self.map().remove(id);
+        self.registry.topics.remove(id);
     }
 
     fn contains(&self, client: &Client) -> bool {
-        self.map().get(&client.id()) == Some(client)
+        self.map().get(client.id()) == Some(client)
     }
 
     /// The number of open clients.
@@ -312,9 +314,10 @@ impl Clients {
         self.map().values().cloned().collect()
     }
 
-    /// The open client with this id.
-    pub fn get(&self, id: u64) -> Option<Client> {
-        self.map().get(&id).cloned()
+    /// The open client with this id (of this server: a client of another
+    /// node is not here).
+    pub fn get(&self, id: &ConnectionId) -> Option<Client> {
+        self.map().get(id).cloned()
     }
 
     /// Sends `message` to every open client; returns how many took it.
@@ -340,8 +343,8 @@ impl Clients {
     }
 
     /// [`publish`](Self::publish) to every subscriber but the client `except`.
-    pub fn publish_except(&self, topic: &str, message: &Message, except: u64) -> usize {
-        let targets = self.registry.topics.subscribers(topic, Some(&except));
+    pub fn publish_except(&self, topic: &str, message: &Message, except: &ConnectionId) -> usize {
+        let targets = self.registry.topics.subscribers(topic, Some(except));
         self.deliver(&targets, message)
     }
 

@@ -73,6 +73,7 @@ use crate::config::Config;
 use crate::duplex::{Acceptor, Duplex};
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
+use crate::hub::{ConnectionId, NodeId};
 use crate::listener::Binding;
 use crate::message::CloseCode;
 use files::DocumentRoot;
@@ -117,6 +118,7 @@ pub struct ServerBuilder {
     backlog: i32,
     acceptor: Option<Arc<dyn Acceptor>>,
     authenticator: Option<Authenticator>,
+    node: Option<NodeId>,
 }
 
 /// The default stack of a client's thread.
@@ -141,6 +143,7 @@ impl Default for ServerBuilder {
             backlog: 1024,
             acceptor: None,
             authenticator: None,
+            node: None,
         }
     }
 }
@@ -293,6 +296,15 @@ impl ServerBuilder {
         self
     }
 
+    /// This server's node in a cluster: part of every
+    /// [`ConnectionId`] it hands out. Default: a new start of the node
+    /// named `node` (ids stay unique: each start draws its own random
+    /// component).
+    pub fn node(mut self, node: NodeId) -> ServerBuilder {
+        self.node = Some(node);
+        self
+    }
+
     /// Binds to `addr` and starts serving.
     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server> {
         let listener = Binding::bind(addr)?.listen(self.backlog)?.into_inner();
@@ -312,6 +324,7 @@ impl ServerBuilder {
             },
         );
         let inner = Arc::new(Inner {
+            node: self.node.unwrap_or_default(),
             clients: Clients::new(self.config.fragment_size, None),
             config: self.config,
             router: self.router,
@@ -364,6 +377,7 @@ pub struct Server {
 
 /// What the server's threads share.
 pub(crate) struct Inner {
+    pub(crate) node: NodeId,
     pub(crate) config: Config,
     pub(crate) router: Router,
     pub(crate) root: Option<DocumentRoot>,
@@ -463,7 +477,10 @@ impl Server {
         let _ = accept_thread.join();
 
         for (id, duplex) in inner.live_sockets() {
-            match inner.clients.get(id) {
+            match inner
+                .clients
+                .get(&ConnectionId::new(inner.node.clone(), id))
+            {
                 Some(client) => {
                     let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
                 }
@@ -602,25 +619,29 @@ impl Inner {
         if let Some(bytes) = self.send_buffer_size {
             let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(bytes);
         }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let number = self.next_id.fetch_add(1, Ordering::Relaxed);
         let duplex = Arc::new(Duplex::new(tcp));
         let inner = Arc::clone(self);
         let socket = Arc::clone(&duplex);
         // Spawned under the lock: the thread's end (which takes the lock)
         // always finds its entry.
         let spawned = thread::Builder::new()
-            .name(format!("stdws-client-{id}"))
+            .name(format!("stdws-client-{number}"))
             .stack_size(self.stack_size)
             .spawn(move || {
                 // Runs even if a handler panics: the connection's slot and
                 // its registration are given back.
-                let _ended = Ended { inner: &inner, id };
-                worker::run(&inner, socket, peer, id);
+                let id = ConnectionId::new(inner.node.clone(), number);
+                let _ended = Ended {
+                    inner: &inner,
+                    id: &id,
+                };
+                worker::run(&inner, socket, peer, id.clone());
             });
         match spawned {
             Ok(thread) => {
                 live.insert(
-                    id,
+                    number,
                     Live {
                         duplex: Arc::downgrade(&duplex),
                         thread: Some(thread),
@@ -668,13 +689,13 @@ impl Inner {
 /// Marks a connection's thread as ended when dropped (also by a panic).
 struct Ended<'a> {
     inner: &'a Arc<Inner>,
-    id: u64,
+    id: &'a ConnectionId,
 }
 
 impl Drop for Ended<'_> {
     fn drop(&mut self) {
         self.inner.clients.remove(self.id);
-        self.inner.ended(self.id);
+        self.inner.ended(self.id.number());
     }
 }
 

@@ -13,6 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::client::Client;
 use crate::error::Error;
+use crate::hub::ConnectionId;
 
 /// The longest topic name, in bytes.
 pub(crate) const MAX_TOPIC_LEN: usize = 256;
@@ -28,14 +29,14 @@ pub(crate) const MAX_TOPICS_PER_CLIENT: usize = 1024;
 pub(crate) type Interest = Box<dyn Fn(&str, bool) + Send + Sync>;
 
 /// The subscriptions of one server's clients.
-pub(crate) struct Topics<K> {
-    state: Mutex<State<K>>,
+pub(crate) struct Topics {
+    state: Mutex<State>,
     interest: Option<Interest>,
 }
 
-struct State<K> {
-    subscribers: HashMap<String, BTreeMap<K, Client>>,
-    of_client: HashMap<K, BTreeSet<String>>,
+struct State {
+    subscribers: HashMap<String, BTreeMap<ConnectionId, Client>>,
+    of_client: HashMap<ConnectionId, BTreeSet<String>>,
 }
 
 /// A topic name is 1 to [`MAX_TOPIC_LEN`] bytes.
@@ -55,8 +56,8 @@ pub(crate) fn check_topics(topics: &[String]) -> Result<(), Error> {
     topics.iter().try_for_each(|t| check_topic(t))
 }
 
-impl<K: Ord + std::hash::Hash + Clone> Topics<K> {
-    pub(crate) fn new(interest: Option<Interest>) -> Topics<K> {
+impl Topics {
+    pub(crate) fn new(interest: Option<Interest>) -> Topics {
         Topics {
             state: Mutex::new(State {
                 subscribers: HashMap::new(),
@@ -66,7 +67,7 @@ impl<K: Ord + std::hash::Hash + Clone> Topics<K> {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State<K>> {
+    fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -80,7 +81,7 @@ impl<K: Ord + std::hash::Hash + Clone> Topics<K> {
     /// under the lock. True when it was not subscribed yet.
     pub(crate) fn subscribe(
         &self,
-        key: &K,
+        key: &ConnectionId,
         client: &Client,
         topic: &str,
         is_open: impl FnOnce() -> bool,
@@ -108,7 +109,7 @@ impl<K: Ord + std::hash::Hash + Clone> Topics<K> {
     }
 
     /// Unsubscribes `key` from `topic`; true when it was subscribed.
-    pub(crate) fn unsubscribe(&self, key: &K, topic: &str) -> bool {
+    pub(crate) fn unsubscribe(&self, key: &ConnectionId, topic: &str) -> bool {
         let mut state = self.state();
         let Some(mine) = state.of_client.get_mut(key) else {
             return false;
@@ -123,7 +124,7 @@ impl<K: Ord + std::hash::Hash + Clone> Topics<K> {
         true
     }
 
-    fn leave(&self, state: &mut State<K>, key: &K, topic: &str) {
+    fn leave(&self, state: &mut State, key: &ConnectionId, topic: &str) {
         if let Some(subscribers) = state.subscribers.get_mut(topic) {
             subscribers.remove(key);
             if subscribers.is_empty() {
@@ -134,7 +135,7 @@ impl<K: Ord + std::hash::Hash + Clone> Topics<K> {
     }
 
     /// Takes `key` out of every topic (its connection ended).
-    pub(crate) fn remove(&self, key: &K) {
+    pub(crate) fn remove(&self, key: &ConnectionId) {
         let mut state = self.state();
         let Some(mine) = state.of_client.remove(key) else {
             return;
@@ -145,7 +146,7 @@ impl<K: Ord + std::hash::Hash + Clone> Topics<K> {
     }
 
     /// The topics `key` is subscribed to, sorted.
-    pub(crate) fn of(&self, key: &K) -> Vec<String> {
+    pub(crate) fn of(&self, key: &ConnectionId) -> Vec<String> {
         self.state()
             .of_client
             .get(key)
@@ -154,7 +155,7 @@ impl<K: Ord + std::hash::Hash + Clone> Topics<K> {
     }
 
     /// The subscribers of `topic` now, but `except`.
-    pub(crate) fn subscribers(&self, topic: &str, except: Option<&K>) -> Vec<Client> {
+    pub(crate) fn subscribers(&self, topic: &str, except: Option<&ConnectionId>) -> Vec<Client> {
         let state = self.state();
         let Some(subscribers) = state.subscribers.get(topic) else {
             return Vec::new();

@@ -26,6 +26,7 @@ use crate::duplex::{Duplex, DuplexReader, DuplexStream, TlsOutput};
 use crate::error::{Error, Timeout};
 use crate::frame::{HeaderRules, OpCode, Role};
 use crate::handshake::server::Reject;
+use crate::hub::ConnectionId;
 use crate::message::{truncate_reason, CloseCode, CloseFrame};
 use crate::protocol::Event;
 use crate::read::FrameReader;
@@ -47,7 +48,7 @@ struct Opened {
 }
 
 /// Runs one accepted connection to its end.
-pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
+pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id: ConnectionId) {
     let deadline = Instant::now() + inner.config.handshake_timeout;
     let handshaking = Arc::new(AtomicBool::new(true));
     {
@@ -76,7 +77,7 @@ fn open(
     inner: &Arc<Inner>,
     duplex: Arc<Duplex>,
     peer: SocketAddr,
-    id: u64,
+    id: ConnectionId,
     deadline: Instant,
     handshaking: &AtomicBool,
 ) -> Option<Opened> {
@@ -189,7 +190,7 @@ fn open(
         transforms,
         close_timeout: config.close_timeout,
         timers: Some(Arc::downgrade(&inner.timers)),
-        name: format!("stdws-client-{id}"),
+        name: format!("stdws-client-{}", id.number()),
     };
     let link = Link::new(Arc::clone(&duplex), outgoing, options, true);
     let client = Client::new(ClientParts {
@@ -221,7 +222,7 @@ fn open(
     handshaking.store(false, Ordering::SeqCst);
     if let Err(e) = written {
         log::debug!("{peer}: sending 101: {e}");
-        inner.clients.remove(id);
+        inner.clients.remove(client.id());
         link.abandon();
         return None;
     }

@@ -1,0 +1,5 @@
+//! Beyond one process: connection ids unique across a cluster.
+
+mod id;
+
+pub use id::{ConnectionId, IdError, NodeId};
