@@ -137,6 +137,7 @@ pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::auth::Authenticator;
 pub use handshake::server::{Accept, Reject, Request};
+pub use hub::{Command, CommandError, Hub, HubStats, Route};
 pub use hub::{ConnectionId, IdError, NodeId};
 pub use listener::{Binding, Listener};
 pub use message::{CloseCode, CloseFrame, Message};

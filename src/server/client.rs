@@ -8,12 +8,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::link::Link;
-use super::topics::{Interest, Topics};
+use super::topics::{check_topic, Topics};
 use crate::error::Error;
 use crate::extension::{ExtensionOffer, SendOptions};
 use crate::frame::{OpCode, Role};
 use crate::handshake::server::Request;
-use crate::hub::ConnectionId;
+use crate::hub::{ConnectionId, Hub, NodeId};
 use crate::message::{CloseCode, CloseFrame, Message};
 use crate::protocol::Sender;
 use crate::write::FrameWriter;
@@ -261,24 +261,35 @@ impl Eq for Client {}
 /// before its 101 is written follow the 101).
 #[derive(Clone)]
 pub struct Clients {
-    registry: Arc<Registry>,
+    pub(super) registry: Arc<Registry>,
 }
 
-struct Registry {
+pub(super) struct Registry {
     map: Mutex<BTreeMap<ConnectionId, Client>>,
     topics: Topics,
     fragment_size: Option<usize>,
+    pub(super) node: NodeId,
+    pub(super) hub: Arc<dyn Hub>,
 }
 
 impl Clients {
-    pub(crate) fn new(fragment_size: Option<usize>, interest: Option<Interest>) -> Clients {
+    pub(crate) fn new(fragment_size: Option<usize>, node: NodeId, hub: Arc<dyn Hub>) -> Clients {
+        let interested = Arc::clone(&hub);
         Clients {
             registry: Arc::new(Registry {
                 map: Mutex::new(BTreeMap::new()),
-                topics: Topics::new(interest),
+                topics: Topics::new(Some(Box::new(move |topic, on| {
+                    interested.interest(topic, on)
+                }))),
                 fragment_size,
+                node,
+                hub,
             }),
         }
+    }
+
+    pub(super) fn from_registry(registry: Arc<Registry>) -> Clients {
+        Clients { registry }
     }
 
     fn map(&self) -> MutexGuard<'_, BTreeMap<ConnectionId, Client>> {
@@ -320,13 +331,18 @@ impl Clients {
         self.map().get(id).cloned()
     }
 
-    /// Sends `message` to every open client; returns how many took it.
-    /// Never blocks on a slow client (see [`Client`]).
+    /// Sends `message` to every open client, here and (through the
+    /// server's [`Hub`]) on every other node of the cluster; returns how
+    /// many clients of this server took it. Never blocks on a slow client
+    /// (see [`Client`]).
     pub fn broadcast(&self, message: &Message) -> usize {
-        self.broadcast_if(message, |_| true)
+        let taken = self.broadcast_if(message, |_| true);
+        self.registry.hub.broadcast(message);
+        taken
     }
 
-    /// Sends `message` to the open clients `filter` selects; returns how
+    /// Sends `message` to the open clients of this server `filter` selects
+    /// (other nodes are not asked); returns how
     /// many took it. The frame is encoded once and the same bytes are
     /// written to each client (clients whose extensions transform data,
     /// such as compression, get their own encoding).
@@ -336,16 +352,37 @@ impl Clients {
     }
 
     /// Publishes `message` to every subscriber of `topic` (see
-    /// [`Client::subscribe`]); returns how many took it. Encoded once and
-    /// never blocked by a slow subscriber, as a [`broadcast`](Self::broadcast).
+    /// [`Client::subscribe`]): this server's first, then, through its
+    /// [`Hub`], those of every other node. Returns how many subscribers of
+    /// this server took it. Encoded once and never blocked by a slow
+    /// subscriber, as a [`broadcast`](Self::broadcast).
     pub fn publish(&self, topic: &str, message: &Message) -> usize {
-        self.deliver(&self.registry.topics.subscribers(topic, None), message)
+        self.publish_from(topic, message, None)
     }
 
-    /// [`publish`](Self::publish) to every subscriber but the client `except`.
+    /// [`publish`](Self::publish) to every subscriber but the connection
+    /// `except`.
     pub fn publish_except(&self, topic: &str, message: &Message, except: &ConnectionId) -> usize {
-        let targets = self.registry.topics.subscribers(topic, Some(except));
-        self.deliver(&targets, message)
+        self.publish_from(topic, message, Some(except))
+    }
+
+    fn publish_from(&self, topic: &str, message: &Message, except: Option<&ConnectionId>) -> usize {
+        if check_topic(topic).is_err() {
+            return 0;
+        }
+        let taken = self.publish_here(topic, message, except);
+        self.registry.hub.publish(topic, message, except);
+        taken
+    }
+
+    /// A publish served to this server's subscribers only.
+    pub(super) fn publish_here(
+        &self,
+        topic: &str,
+        message: &Message,
+        except: Option<&ConnectionId>,
+    ) -> usize {
+        self.deliver(&self.registry.topics.subscribers(topic, except), message)
     }
 
     /// Every topic that has a subscriber now.

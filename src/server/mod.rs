@@ -44,7 +44,10 @@ mod auth_tests;
 mod client;
 mod files;
 mod handler;
+#[cfg(test)]
+mod hub_tests;
 pub(crate) mod link;
+mod node;
 mod router;
 #[cfg(test)]
 mod tests;
@@ -73,7 +76,7 @@ use crate::config::Config;
 use crate::duplex::{Acceptor, Duplex};
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
-use crate::hub::{ConnectionId, NodeId};
+use crate::hub::{ConnectionId, Hub, HubStats, InProcess, NodeId};
 use crate::listener::Binding;
 use crate::message::CloseCode;
 use files::DocumentRoot;
@@ -119,6 +122,7 @@ pub struct ServerBuilder {
     acceptor: Option<Arc<dyn Acceptor>>,
     authenticator: Option<Authenticator>,
     node: Option<NodeId>,
+    hub: Option<Arc<dyn Hub>>,
 }
 
 /// The default stack of a client's thread.
@@ -144,6 +148,7 @@ impl Default for ServerBuilder {
             acceptor: None,
             authenticator: None,
             node: None,
+            hub: None,
         }
     }
 }
@@ -305,6 +310,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Joins a cluster: publishes, broadcasts and commands for other
+    /// nodes' connections go through `hub` (default: [`InProcess`],
+    /// nothing leaves the process). See [`crate::hub`].
+    pub fn hub(mut self, hub: impl Hub) -> ServerBuilder {
+        self.hub = Some(Arc::new(hub));
+        self
+    }
+
     /// Binds to `addr` and starts serving.
     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server> {
         let listener = Binding::bind(addr)?.listen(self.backlog)?.into_inner();
@@ -323,9 +336,12 @@ impl ServerBuilder {
                 STACK_SIZE
             },
         );
+        let node = self.node.unwrap_or_default();
+        let hub = self.hub.unwrap_or_else(|| Arc::new(InProcess));
         let inner = Arc::new(Inner {
-            node: self.node.unwrap_or_default(),
-            clients: Clients::new(self.config.fragment_size, None),
+            clients: Clients::new(self.config.fragment_size, node.clone(), Arc::clone(&hub)),
+            node,
+            hub,
             config: self.config,
             router: self.router,
             root,
@@ -346,6 +362,11 @@ impl ServerBuilder {
             local_addr,
             shutdown_timeout: self.shutdown_timeout,
         });
+        if let Err(e) = inner.hub.attach(node::attach(&inner.clients)) {
+            inner.timers.stop();
+            let _ = timer_thread.join();
+            return Err(e);
+        }
         let accepting = Arc::clone(&inner);
         let accept_thread = thread::Builder::new()
             .name("stdws-accept".into())
@@ -353,6 +374,7 @@ impl ServerBuilder {
         let accept_thread = match accept_thread {
             Ok(handle) => handle,
             Err(e) => {
+                inner.hub.detach();
                 inner.timers.stop();
                 let _ = timer_thread.join();
                 return Err(e);
@@ -378,6 +400,7 @@ pub struct Server {
 /// What the server's threads share.
 pub(crate) struct Inner {
     pub(crate) node: NodeId,
+    hub: Arc<dyn Hub>,
     pub(crate) config: Config,
     pub(crate) router: Router,
     pub(crate) root: Option<DocumentRoot>,
@@ -423,8 +446,9 @@ impl Server {
         self.inner.clients.clone()
     }
 
-    /// Sends `message` to every open client, encoded once; returns how many
-    /// took it. Never blocks on a slow client.
+    /// Sends `message` to every open client ([`Clients::broadcast`]: of
+    /// the whole cluster), encoded once; returns how many clients of this
+    /// server took it. Never blocks on a slow client.
     pub fn broadcast(&self, message: &crate::Message) -> usize {
         self.inner.clients.broadcast(message)
     }
@@ -433,6 +457,17 @@ impl Server {
     /// ([`Clients::publish`]); returns how many took it.
     pub fn publish(&self, topic: &str, message: &crate::Message) -> usize {
         self.inner.clients.publish(topic, message)
+    }
+
+    /// This server's node id (part of every [`ConnectionId`] it hands out).
+    pub fn node(&self) -> &NodeId {
+        &self.inner.node
+    }
+
+    /// What the server's hub has carried between nodes (all zero with the
+    /// default in-process hub).
+    pub fn hub_stats(&self) -> HubStats {
+        self.inner.hub.stats()
     }
 
     /// The number of connections (handshakes in progress included).
@@ -510,6 +545,7 @@ impl Server {
                 );
             }
         }
+        inner.hub.detach();
         inner.timers.stop();
         let _ = timer_thread.join();
         *inner.stopped() = true;

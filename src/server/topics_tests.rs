@@ -18,14 +18,14 @@ use crate::websocket::WebSocket;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-enum Seen {
+pub(super) enum Seen {
     Open(Client),
     Close(u16),
 }
 
 /// Subscribes each client to the topics in its query (`?a,b`) at the
 /// handshake; reports opens and closes.
-struct Subscriber(Mutex<Sender<Seen>>);
+pub(super) struct Subscriber(pub(super) Mutex<Sender<Seen>>);
 
 impl Handler for Subscriber {
     fn handshake(&self, request: &Request) -> Result<Admission, Reject> {
@@ -57,7 +57,7 @@ fn server(config: Config) -> (Server, Receiver<Seen>) {
 const QUIET: Duration = Duration::from_millis(300);
 
 /// A client on `/t?topics` and its server-side handle.
-fn join(
+pub(super) fn join(
     server: &Server,
     events: &Receiver<Seen>,
     topics: &str,
@@ -82,7 +82,7 @@ fn join_waiting(
 }
 
 /// The next message, or None when nothing comes within the read timeout.
-fn next(conn: &mut Connection<MaybeTlsStream>) -> Option<Message> {
+pub(super) fn next(conn: &mut Connection<MaybeTlsStream>) -> Option<Message> {
     match conn.recv() {
         Ok(m) => m,
         Err(e) if e.is_timeout() => None,
@@ -90,7 +90,7 @@ fn next(conn: &mut Connection<MaybeTlsStream>) -> Option<Message> {
     }
 }
 
-fn text(s: &str) -> Message {
+pub(super) fn text(s: &str) -> Message {
     Message::Text(s.into())
 }
 
