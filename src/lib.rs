@@ -107,6 +107,7 @@ pub mod frame;
 #[cfg(all(unix, feature = "gateway"))]
 pub mod gateway;
 pub mod handshake;
+pub mod hub;
 mod listener;
 mod mask;
 mod message;
@@ -135,6 +136,8 @@ pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::auth::Authenticator;
 pub use handshake::server::{Accept, Reject, Request};
+pub use hub::{Command, CommandError, Hub, HubStats, Route};
+pub use hub::{ConnectionId, IdError, NodeId};
 pub use listener::{Binding, Listener};
 pub use message::{CloseCode, CloseFrame, Message};
 pub use protocol::Event;

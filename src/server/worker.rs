@@ -20,11 +20,13 @@ use super::handler::Handler;
 use super::link::{Link, LinkOptions, LinkTransport, LocalEnd};
 use super::router::origin_allowed;
 use super::timer::Timers;
+use super::topics::check_topics;
 use super::Inner;
 use crate::duplex::{Duplex, DuplexReader, DuplexStream, TlsOutput};
 use crate::error::{Error, Timeout};
 use crate::frame::{HeaderRules, OpCode, Role};
 use crate::handshake::server::Reject;
+use crate::hub::ConnectionId;
 use crate::message::{truncate_reason, CloseCode, CloseFrame};
 use crate::protocol::Event;
 use crate::read::FrameReader;
@@ -46,7 +48,7 @@ struct Opened {
 }
 
 /// Runs one accepted connection to its end.
-pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
+pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id: ConnectionId) {
     let deadline = Instant::now() + inner.config.handshake_timeout;
     let handshaking = Arc::new(AtomicBool::new(true));
     {
@@ -75,7 +77,7 @@ fn open(
     inner: &Arc<Inner>,
     duplex: Arc<Duplex>,
     peer: SocketAddr,
-    id: u64,
+    id: ConnectionId,
     deadline: Instant,
     handshaking: &AtomicBool,
 ) -> Option<Opened> {
@@ -153,6 +155,11 @@ fn open(
             return None;
         }
     };
+    if let Err(e) = check_topics(&admission.topics) {
+        log::error!("{peer}: handshake hook: {e}");
+        refuse(pending, Reject::new(500, "server error"));
+        return None;
+    }
     let agreed = match agree(request, admission.accept, config) {
         Ok(agreed) => agreed,
         Err(e) => {
@@ -186,7 +193,7 @@ fn open(
         transforms,
         close_timeout: config.close_timeout,
         timers: Some(Arc::downgrade(&inner.timers)),
-        name: format!("stdws-client-{id}"),
+        name: format!("stdws-client-{}", id.number()),
     };
     let link = Link::new(Arc::clone(&duplex), outgoing, options, true);
     let client = Client::new(ClientParts {
@@ -204,6 +211,10 @@ fn open(
     // client has its 101 reaches it; frames sent meanwhile wait in the
     // link's queue and follow the 101.
     inner.clients.insert(client.clone());
+    for topic in &admission.topics {
+        // Checked above: only a close racing with us can fail this.
+        let _ = client.subscribe(topic);
+    }
     let written = write_before(&mut stream, &response, deadline)
         .and_then(|()| {
             stream.set_read_timeout(config.read_timeout)?;
@@ -214,7 +225,7 @@ fn open(
     handshaking.store(false, Ordering::SeqCst);
     if let Err(e) = written {
         log::debug!("{peer}: sending 101: {e}");
-        inner.clients.remove(id);
+        inner.clients.remove(client.id());
         link.abandon();
         return None;
     }
