@@ -26,4 +26,8 @@ PY=("$VENV/bin/python" -W ignore::DeprecationWarning)
 failed=0
 echo "== gateway: hooks, control API, limits"
 timeout 300 "${PY[@]}" interop/gateway/check.py "$BIN" "$@" || failed=1
+if [[ $# -eq 0 ]]; then
+  echo "== gateway --typhoonae: a TyphoonAE application, unchanged"
+  timeout 120 "${PY[@]}" interop/gateway/check_typhoonae.py "$BIN" || failed=1
+fi
 exit "$failed"

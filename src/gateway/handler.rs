@@ -59,29 +59,22 @@ impl Shared {
         self.call(&request);
     }
 
+    /// The connect hook. The connection is in the registry while the hook
+    /// runs, so the application may already send to it (the messages
+    /// follow the 101); a refusal takes it out again, with no close hook.
     fn admit(self: &Arc<Self>, request: &Request) -> Result<Admission, Reject> {
-        let id = self.registry.new_id();
-        let hook = match self.mode {
-            Mode::Native => native::connect(&self.upstream, &id, request),
-            Mode::TyphoonAe => typhoonae::handshake(&self.upstream, &id, request),
-        };
-        let Some(reply) = self.call(&hook) else {
-            return Err(Reject::new(503, "application unavailable"));
-        };
-        if !reply.is_success() {
-            return Err(rejection(reply));
-        }
-        let accepted = match self.mode {
-            Mode::Native => native::accepted(&reply)?,
-            Mode::TyphoonAe => Accepted::default(),
-        };
         let conn = self.registry.insert(ConnInfo {
-            id,
+            id: self.registry.new_id(),
             path: request.path().to_owned(),
             user: request.user().map(str::to_owned),
-            topics: accepted.topics,
-            meta: accepted.meta,
         });
+        let admitted = self.connect(&conn, request);
+        if admitted.is_err() {
+            self.registry.remove(&conn.id);
+            conn.forget();
+        }
+        let accepted = admitted?;
+        conn.accept(accepted.topics, accepted.meta);
         let mut admission = Admission::new().data(Admitted {
             conn,
             shared: Arc::downgrade(self),
@@ -90,6 +83,23 @@ impl Shared {
             admission = admission.protocol(protocol);
         }
         Ok(admission)
+    }
+
+    fn connect(&self, conn: &Conn, request: &Request) -> Result<Accepted, Reject> {
+        let hook = match self.mode {
+            Mode::Native => native::connect(&self.upstream, &conn.id, request),
+            Mode::TyphoonAe => typhoonae::handshake(&self.upstream, &conn.id, request),
+        };
+        let Some(reply) = self.call(&hook) else {
+            return Err(Reject::new(503, "application unavailable"));
+        };
+        if !reply.is_success() {
+            return Err(rejection(reply));
+        }
+        match self.mode {
+            Mode::Native => native::accepted(&reply),
+            Mode::TyphoonAe => Ok(Accepted::default()),
+        }
     }
 
     fn message(&self, conn: &Conn, client: &Client, message: Message) {

@@ -1,9 +1,9 @@
 //! The gateway's connections by id: what the control API reaches and what
 //! each client's thread keeps between hooks.
 //!
-//! A connection enters the registry when its connect hook accepts it,
-//! before its 101 is written, so the application can address it as soon as
-//! it has answered the hook. Until the client's thread has the [`Client`]
+//! A connection enters the registry as its connect hook is called, so the
+//! application can address it as soon as it knows its id (also from inside
+//! the connect hook); a refusal takes it out again. Until the client's thread has the [`Client`]
 //! (`on_open`), sends wait in the entry (bounded as the client's own queue
 //! is) and a close is remembered; both are carried out, in order, at open.
 
@@ -83,8 +83,6 @@ pub(crate) struct ConnInfo {
     pub(crate) id: String,
     pub(crate) path: String,
     pub(crate) user: Option<String>,
-    pub(crate) topics: Vec<String>,
-    pub(crate) meta: Map<String, Value>,
 }
 
 impl Conn {
@@ -96,11 +94,7 @@ impl Conn {
             user: info.user,
             connected_at: now,
             queue_cap,
-            state: Mutex::new(State {
-                topics: info.topics.into_iter().collect(),
-                meta: info.meta,
-                ..State::default()
-            }),
+            state: Mutex::new(State::default()),
             seq: AtomicU64::new(1),
             messages_in: AtomicU64::new(0),
             messages_out: AtomicU64::new(0),
@@ -127,6 +121,22 @@ impl Conn {
     fn touch(&self) {
         self.last_active
             .store(millis(SystemTime::now()), Ordering::Relaxed);
+    }
+
+    /// The connect hook accepted: its topics and meta.
+    pub(crate) fn accept(&self, topics: Vec<String>, meta: Map<String, Value>) {
+        let mut state = self.state();
+        state.topics.extend(topics);
+        state.meta = meta;
+    }
+
+    /// The connect hook refused: no close hook is owed, and what was sent
+    /// meanwhile is dropped.
+    pub(crate) fn forget(&self) {
+        self.close_owed.store(false, Ordering::SeqCst);
+        let mut state = self.state();
+        state.opened = true;
+        state.pending.clear();
     }
 
     /// The client's thread has its handle: what waited goes out.
