@@ -3,12 +3,15 @@
 # (Python's http.server) records the hooks, Python `websockets` clients
 # connect, the control API is driven over HTTP; every case of
 # interop/gateway/check.py, then the TyphoonAE application of
-# interop/gateway/typhoonae_app.py unchanged.
+# interop/gateway/typhoonae_app.py unchanged, then one WebSocket-over-HTTP
+# backend (interop/gateway/woh_backend.py) through Pushpin and through
+# `stdws gateway --websocket-over-http`, compared.
 #
 #   scripts/gateway.sh [CASE...]
 #
 # Installs its client on first use (a virtualenv in target/gateway/venv with
-# interop/requirements.txt). Needs python3 with venv. Every service is
+# interop/requirements.txt). Needs python3 with venv and Debian's pushpin
+# (which brings zurl and condure). Every service is
 # started on a free loopback port and stopped; every case is bounded in time.
 set -euo pipefail
 
@@ -29,5 +32,12 @@ timeout 300 "${PY[@]}" interop/gateway/check.py "$BIN" "$@" || failed=1
 if [[ $# -eq 0 ]]; then
   echo "== gateway --typhoonae: a TyphoonAE application, unchanged"
   timeout 120 "${PY[@]}" interop/gateway/check_typhoonae.py "$BIN" || failed=1
+  echo "== gateway --websocket-over-http: one backend through Pushpin and through stdws"
+  if command -v pushpin >/dev/null; then
+    timeout 180 "${PY[@]}" interop/gateway/check_over_http.py "$BIN" || failed=1
+  else
+    echo "pushpin is not installed (Debian package pushpin)" >&2
+    failed=1
+  fi
 fi
 exit "$failed"

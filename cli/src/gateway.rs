@@ -95,11 +95,6 @@ fn secret_file(flag: &str, path: &PathBuf) -> Result<String, Failure> {
 
 impl GatewayCommand {
     pub(crate) fn run(self) -> Result<(), Failure> {
-        if self.websocket_over_http {
-            return Err(Failure::Usage(
-                "--websocket-over-http is not available yet".into(),
-            ));
-        }
         if self.redis.is_some() {
             return Err(Failure::Usage("--redis is not available yet".into()));
         }
@@ -119,6 +114,8 @@ impl GatewayCommand {
             })
             .mode(if self.typhoonae {
                 Mode::TyphoonAe
+            } else if self.websocket_over_http {
+                Mode::WebSocketOverHttp
             } else {
                 Mode::Native
             });

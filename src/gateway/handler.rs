@@ -2,13 +2,16 @@
 //! from the client's own thread, one at a time and in order.
 
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
+use super::events::Event;
 use super::hooks::{HookReply, HookRequest};
 use super::native::{self, Accepted};
+use super::over_http::{self, Relay};
 use super::registry::{Conn, ConnInfo, Initiator};
 use super::typhoonae::{self, Hook};
 use super::{Gateway, HookFailure, Mode, Shared, MAX_REJECT_BODY};
-use crate::{Admission, Client, CloseCode, Error, Handler, Message, Reject, Request};
+use crate::{Admission, Client, CloseCode, CloseFrame, Error, Handler, Message, Reject, Request};
 
 /// A client's tie to its registry entry, attached at the handshake.
 ///
@@ -17,6 +20,8 @@ use crate::{Admission, Client, CloseCode, Error, Handler, Message, Reject, Reque
 /// drop owes the application the close hook.
 pub(crate) struct Admitted {
     pub(crate) conn: Arc<Conn>,
+    /// The connection's relay, in WebSocket-over-HTTP mode.
+    relay: Option<Arc<Relay>>,
     shared: Weak<Shared>,
 }
 
@@ -55,6 +60,8 @@ impl Shared {
             Mode::TyphoonAe => {
                 typhoonae::hook(&self.upstream, Hook::Closed, &conn.path, &conn.id, seq, b"")
             }
+            // The relay tells the upstream (CLOSE or DISCONNECT).
+            Mode::WebSocketOverHttp => return,
         };
         self.call(&request);
     }
@@ -73,22 +80,39 @@ impl Shared {
             self.registry.remove(&conn.id);
             conn.forget();
         }
-        let accepted = admitted?;
+        let (accepted, relay) = admitted?;
         conn.accept(accepted.topics, accepted.meta);
-        let mut admission = Admission::new().data(Admitted {
-            conn,
-            shared: Arc::downgrade(self),
-        });
+        let mut admission = Admission::new();
+        for (name, value) in accepted.headers {
+            admission = admission.header(name, value);
+        }
         if let Some(protocol) = accepted.subprotocol {
             admission = admission.protocol(protocol);
         }
-        Ok(admission)
+        Ok(admission.data(Admitted {
+            conn,
+            relay,
+            shared: Arc::downgrade(self),
+        }))
     }
 
-    fn connect(&self, conn: &Conn, request: &Request) -> Result<Accepted, Reject> {
+    fn connect(
+        self: &Arc<Self>,
+        conn: &Arc<Conn>,
+        request: &Request,
+    ) -> Result<(Accepted, Option<Arc<Relay>>), Reject> {
         let hook = match self.mode {
             Mode::Native => native::connect(&self.upstream, &conn.id, request),
             Mode::TyphoonAe => typhoonae::handshake(&self.upstream, &conn.id, request),
+            Mode::WebSocketOverHttp => {
+                let opened = over_http::open(self, conn, request)?;
+                let accepted = Accepted {
+                    subprotocol: opened.protocol,
+                    headers: opened.headers,
+                    ..Accepted::default()
+                };
+                return Ok((accepted, Some(opened.relay)));
+            }
         };
         let Some(reply) = self.call(&hook) else {
             return Err(Reject::new(503, "application unavailable"));
@@ -96,10 +120,11 @@ impl Shared {
         if !reply.is_success() {
             return Err(rejection(reply));
         }
-        match self.mode {
-            Mode::Native => native::accepted(&reply),
-            Mode::TyphoonAe => Ok(Accepted::default()),
-        }
+        let accepted = match self.mode {
+            Mode::Native => native::accepted(&reply)?,
+            _ => Accepted::default(),
+        };
+        Ok((accepted, None))
     }
 
     fn message(&self, conn: &Conn, client: &Client, message: Message) {
@@ -115,6 +140,8 @@ impl Shared {
                 seq,
                 message.as_bytes(),
             ),
+            // Its relay carries messages (see on_message).
+            Mode::WebSocketOverHttp => return,
         };
         match self.call(&request) {
             Some(reply) if reply.is_success() => {
@@ -137,7 +164,8 @@ impl Shared {
         }
     }
 
-    fn failed(&self, conn: &Conn) {
+    /// A hook failed for good: the connection follows the policy.
+    pub(crate) fn failed(&self, conn: &Conn) {
         if self.on_failure == HookFailure::Close {
             conn.close(
                 CloseCode::INTERNAL_ERROR,
@@ -166,8 +194,8 @@ fn rejection(reply: HookReply) -> Reject {
     Reject::new(status, "refused by the application").body(content_type, body)
 }
 
-fn conn(client: &Client) -> Option<&Arc<Conn>> {
-    client.data::<Admitted>().map(|a| &a.conn)
+fn admitted(client: &Client) -> Option<&Admitted> {
+    client.data::<Admitted>()
 }
 
 impl Handler for Gateway {
@@ -176,30 +204,71 @@ impl Handler for Gateway {
     }
 
     fn on_open(&self, client: &Client) -> Result<(), Error> {
-        if let Some(conn) = conn(client) {
-            conn.open(client);
+        if let Some(admitted) = admitted(client) {
+            admitted.conn.open(client);
+            if let Some(relay) = &admitted.relay {
+                relay.start(client);
+            }
         }
         Ok(())
     }
 
     fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
-        if let Some(conn) = conn(client) {
-            self.shared.message(conn, client, message);
+        let Some(admitted) = admitted(client) else {
+            return Ok(());
+        };
+        match &admitted.relay {
+            Some(relay) => {
+                admitted.conn.received();
+                relay.push(match message {
+                    Message::Text(text) => Event::Text(text.into_bytes()),
+                    Message::Binary(data) => Event::Binary(data),
+                });
+            }
+            None => self.shared.message(&admitted.conn, client, message),
         }
         Ok(())
     }
 
+    fn on_ping(&self, client: &Client, payload: &[u8]) -> Result<(), Error> {
+        if let Some(relay) = admitted(client).and_then(|a| a.relay.as_ref()) {
+            relay.push(Event::Ping(payload.to_vec()));
+        }
+        Ok(())
+    }
+
+    fn on_pong(&self, client: &Client, payload: &[u8]) -> Result<(), Error> {
+        if let Some(relay) = admitted(client).and_then(|a| a.relay.as_ref()) {
+            relay.push(Event::Pong(payload.to_vec()));
+        }
+        Ok(())
+    }
+
+    fn passive_close(&self, client: &Client, frame: Option<&CloseFrame>) -> Option<CloseFrame> {
+        match admitted(client).and_then(|a| a.relay.as_ref()) {
+            // The upstream's CLOSE answers the client's.
+            Some(relay) => {
+                let wait = self.shared.hooks.timeout() + Duration::from_secs(1);
+                relay.client_closed(frame, wait)
+            }
+            None => crate::session::echo_close(frame),
+        }
+    }
+
     fn on_error(&self, client: &Client, error: &Error) {
         log::debug!("client {}: {error}", client.id());
-        if let Some(conn) = conn(client) {
-            conn.errored();
+        if let Some(admitted) = admitted(client) {
+            admitted.conn.errored();
         }
     }
 
     fn on_close(&self, client: &Client, code: CloseCode, reason: &str) {
-        if let Some(conn) = conn(client) {
-            self.shared.registry.remove(&conn.id);
-            self.shared.closed(conn, code, reason);
+        if let Some(admitted) = admitted(client) {
+            self.shared.registry.remove(&admitted.conn.id);
+            if let Some(relay) = &admitted.relay {
+                relay.ended(code != CloseCode::ABNORMAL);
+            }
+            self.shared.closed(&admitted.conn, code, reason);
         }
     }
 }

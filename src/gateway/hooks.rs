@@ -30,7 +30,7 @@ pub(crate) struct HookRequest {
     pub(crate) content_type: &'static str,
     pub(crate) body: Vec<u8>,
     /// Header fields besides the signature's.
-    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 /// The application's final answer.
@@ -92,7 +92,8 @@ impl std::fmt::Display for HookError {
 /// What one attempt came to.
 enum Attempt {
     Final(HookReply),
-    Retry(String),
+    /// Worth another try: why, and the answer if there was one.
+    Retry(String, Option<HookReply>),
     Fail(HookError),
 }
 
@@ -125,7 +126,14 @@ impl HookClient {
         }
     }
 
-    /// Delivers `request`, retrying inside the budget.
+    /// The budget of one hook.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Delivers `request`, retrying inside the budget. When the budget
+    /// runs out on a "try again" status (429, 502, 503, 504), that last
+    /// answer is the result.
     pub(crate) fn call(&self, request: &HookRequest) -> Result<HookReply, HookError> {
         let deadline = Instant::now() + self.timeout;
         let id = event_id();
@@ -135,16 +143,16 @@ impl HookClient {
             if left.is_zero() {
                 return Err(HookError::Exhausted("no time left".into()));
             }
-            let last = match self.attempt(request, &id, left) {
+            let (last, reply) = match self.attempt(request, &id, left) {
                 Attempt::Final(reply) => return Ok(reply),
                 Attempt::Fail(e) => return Err(e),
-                Attempt::Retry(why) => why,
+                Attempt::Retry(why, reply) => (why, reply),
             };
             // Full jitter between half and all of the backoff.
             let pause = backoff.mul_f64(rand::rng().random_range(0.5..=1.0));
             let left = deadline.saturating_duration_since(Instant::now());
             if pause >= left {
-                return Err(HookError::Exhausted(last));
+                return reply.ok_or(HookError::Exhausted(last));
             }
             log::debug!("hook {}: {last}; retrying in {pause:?}", request.url);
             std::thread::sleep(pause);
@@ -158,7 +166,7 @@ impl HookClient {
             .post(&request.url)
             .header("Content-Type", request.content_type);
         for (name, value) in &request.headers {
-            call = call.header(*name, value);
+            call = call.header(name, value);
         }
         if let Some(signer) = &self.signer {
             let now = SystemTime::now()
@@ -180,9 +188,6 @@ impl HookClient {
             Err(e) => return classify(e),
         };
         let status = response.status().as_u16();
-        if matches!(status, 429 | 502 | 503 | 504) {
-            return Attempt::Retry(format!("status {status}"));
-        }
         let headers = response
             .headers()
             .iter()
@@ -193,12 +198,16 @@ impl HookClient {
             .with_config()
             .limit(self.max_body)
             .read_to_vec();
+        let reply = |body| HookReply {
+            status,
+            headers,
+            body,
+        };
         match body {
-            Ok(body) => Attempt::Final(HookReply {
-                status,
-                headers,
-                body,
-            }),
+            Ok(body) if matches!(status, 429 | 502 | 503 | 504) => {
+                Attempt::Retry(format!("status {status}"), Some(reply(body)))
+            }
+            Ok(body) => Attempt::Final(reply(body)),
             Err(ureq::Error::BodyExceedsLimit(max)) => Attempt::Fail(HookError::TooLarge(max)),
             Err(e) => classify(e),
         }
@@ -211,7 +220,7 @@ fn classify(e: ureq::Error) -> Attempt {
         ureq::Error::Io(_)
         | ureq::Error::Timeout(_)
         | ureq::Error::ConnectionFailed
-        | ureq::Error::HostNotFound => Attempt::Retry(e.to_string()),
+        | ureq::Error::HostNotFound => Attempt::Retry(e.to_string(), None),
         other => Attempt::Fail(HookError::Failed(other.to_string())),
     }
 }

@@ -51,10 +51,12 @@
 //! [`Config::handshake_timeout`](crate::Config::handshake_timeout) longer.
 
 mod control;
+mod events;
 mod handler;
 mod hooks;
 mod http;
 mod native;
+mod over_http;
 mod registry;
 mod signing;
 mod time;
@@ -85,6 +87,11 @@ pub enum Mode {
     /// are never sent to the client; the control API also takes TyphoonAE's
     /// `POST /message` and `POST /broadcast`.
     TyphoonAe,
+    /// Pushpin's WebSocket-over-HTTP protocol: each connection's events
+    /// are POSTed as `application/websocket-events` to the client's own
+    /// path under the upstream's prefix, and the answer's events come back
+    /// (a backend written for Pushpin works unchanged).
+    WebSocketOverHttp,
 }
 
 /// What happens to a connection when a message hook gets no answer within
@@ -168,8 +175,8 @@ pub struct GatewayBuilder {
 }
 
 impl GatewayBuilder {
-    /// Speak TyphoonAE's API instead of stdws's own (default
-    /// [`Mode::Native`]).
+    /// Speak TyphoonAE's API or Pushpin's WebSocket-over-HTTP instead of
+    /// stdws's own hooks (default [`Mode::Native`]).
     pub fn mode(mut self, mode: Mode) -> GatewayBuilder {
         self.mode = mode;
         self

@@ -13,10 +13,10 @@ pub(crate) const BINARY: &str = "application/octet-stream";
 const JSON: &str = "application/json";
 
 /// The headers every hook carries.
-pub(crate) fn ids(id: &str, seq: u64) -> Vec<(&'static str, String)> {
+pub(crate) fn ids(id: &str, seq: u64) -> Vec<(String, String)> {
     vec![
-        ("Stdws-Connection-Id", id.to_owned()),
-        ("Stdws-Seq", seq.to_string()),
+        ("Stdws-Connection-Id".into(), id.to_owned()),
+        ("Stdws-Seq".into(), seq.to_string()),
     ]
 }
 
@@ -61,6 +61,8 @@ pub(crate) fn headers_json(request: &Request) -> Map<String, Value> {
 #[derive(Debug, Default)]
 pub(crate) struct Accepted {
     pub(crate) subprotocol: Option<String>,
+    /// More fields for the 101.
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) topics: Vec<String>,
     pub(crate) meta: Map<String, Value>,
 }
@@ -103,6 +105,7 @@ pub(crate) fn accepted(reply: &HookReply) -> Result<Accepted, Reject> {
     };
     Ok(Accepted {
         subprotocol,
+        headers: Vec::new(),
         topics,
         meta,
     })

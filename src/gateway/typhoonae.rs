@@ -37,7 +37,7 @@ pub(crate) fn hook(
         Hook::Closed => "closed",
     };
     let mut headers = ids(id, seq);
-    headers.push((HEADER, id.to_owned()));
+    headers.push((HEADER.into(), id.to_owned()));
     HookRequest {
         url: format!(
             "{upstream}/_ah/websocket/{name}/{}",
@@ -96,7 +96,7 @@ mod tests {
         );
         assert_eq!(h.url, "http://app/x/_ah/websocket/message/chat/room");
         assert_eq!(h.body, b"from=n-1&body=a+b%26%C3%A9");
-        assert!(h.headers.contains(&(HEADER, "n-1".to_owned())));
-        assert!(h.headers.contains(&("Stdws-Seq", "3".to_owned())));
+        assert!(h.headers.contains(&(HEADER.into(), "n-1".into())));
+        assert!(h.headers.contains(&("Stdws-Seq".into(), "3".into())));
     }
 }

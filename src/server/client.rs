@@ -191,6 +191,15 @@ impl Client {
             .map_or(0, |link| link.queued_bytes())
     }
 
+    /// Drops the TCP connection at once, with no close frame (a proxy
+    /// passing on its upstream's abrupt end). The client's thread sees the
+    /// connection end (1006).
+    pub fn disconnect(&self) {
+        if let Some(link) = self.inner.link.upgrade() {
+            link.cut();
+        }
+    }
+
     /// True until the closing handshake starts or the connection fails.
     pub fn is_open(&self) -> bool {
         self.inner.link.upgrade().is_some_and(|l| !l.is_closing())

@@ -480,6 +480,11 @@ impl Link {
             .is_some_and(|t| t >= since)
     }
 
+    /// Cuts the connection off: no close frame, the reader wakes to its end.
+    pub(crate) fn cut(&self) {
+        self.duplex.shutdown(Shutdown::Both);
+    }
+
     /// Bytes waiting for a slow reader (what counts against the cap).
     pub(crate) fn queued_bytes(&self) -> usize {
         let g = self.lock();
