@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop interop-browser gateway bench bench-quick fuzz soak doc
+.PHONY: test lint autobahn interop interop-browser gateway bench bench-gateway bench-quick fuzz soak doc
 
 ## Unit, integration and doc tests of the library and the command: no
 ## network, no services.
@@ -41,6 +41,10 @@ gateway:
 ## Throughput, CPU per message and idle memory against tungstenite and a raw echo.
 bench:
 	bench/run.sh
+
+## stdws gateway --websocket-over-http against Pushpin, one echo backend behind both.
+bench-gateway:
+	bench/gateway/run.sh
 
 ## One short round of the same (CI smoke, ~1 min after the build); results
 ## go to a temporary folder. No thresholds: the figures are noisy.

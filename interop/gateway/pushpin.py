@@ -62,16 +62,22 @@ stats_format=tnetstring
 """
 
 
+def configure(port, backend_port):
+    """A folder with a configuration for `pushpin --config DIR/pushpin.conf`."""
+    folder = tempfile.mkdtemp(prefix="stdws-pushpin-")
+    os.makedirs(f"{folder}/run")
+    os.makedirs(f"{folder}/log")
+    with open(f"{folder}/pushpin.conf", "w") as f:
+        f.write(CONF.format(dir=folder, port=port, publish_port=free_port()))
+    with open(f"{folder}/routes", "w") as f:
+        f.write(f"* 127.0.0.1:{backend_port},over_http\n")
+    return folder
+
+
 class Pushpin:
     def __init__(self, backend_port):
-        self.dir = tempfile.mkdtemp(prefix="stdws-pushpin-")
-        os.makedirs(f"{self.dir}/run")
-        os.makedirs(f"{self.dir}/log")
         self.port = free_port()
-        with open(f"{self.dir}/pushpin.conf", "w") as f:
-            f.write(CONF.format(dir=self.dir, port=self.port, publish_port=free_port()))
-        with open(f"{self.dir}/routes", "w") as f:
-            f.write(f"* 127.0.0.1:{backend_port},over_http\n")
+        self.dir = configure(self.port, backend_port)
         self.proc = subprocess.Popen(
             ["pushpin", "--config", f"{self.dir}/pushpin.conf"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -101,3 +107,11 @@ class Pushpin:
             os.killpg(self.proc.pid, 9)
             self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    # pushpin.py PORT BACKEND_PORT: runs Pushpin in the foreground (as this
+    # process, so a benchmark measures its tree).
+    import sys
+    folder = configure(int(sys.argv[1]), int(sys.argv[2]))
+    os.execvp("pushpin", ["pushpin", "--config", f"{folder}/pushpin.conf"])

@@ -133,11 +133,7 @@ impl Relay {
     /// Sends `events` and reads the answer's events (and its header
     /// fields); `Err(None)` when the upstream failed, `Err(Some)` when it
     /// answered with anything but events.
-    fn exchange(
-        &self,
-        shared: &Shared,
-        events: &[Event],
-    ) -> Result<Answer, Option<HookReply>> {
+    fn exchange(&self, shared: &Shared, events: &[Event]) -> Result<Answer, Option<HookReply>> {
         let reply = match shared.hooks.call(&self.request(events)) {
             Ok(reply) => reply,
             Err(e) => {
