@@ -22,13 +22,23 @@
 //!
 //! The default hub, [`InProcess`], costs one empty call per publish.
 
+#[cfg(feature = "redis")]
+mod backoff;
+#[cfg(feature = "redis")]
+mod envelope;
 mod id;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+mod sequence;
 
 use std::fmt;
 use std::io;
 use std::sync::Arc;
 
 pub use id::{ConnectionId, IdError, NodeId};
+#[cfg(feature = "redis")]
+pub use redis::{RedisHub, RedisHubBuilder};
 
 use crate::error::Error;
 use crate::message::{CloseCode, Message};
@@ -200,18 +210,21 @@ pub struct HubStats {
     pub reconnects: u64,
     /// True while the hub's links to the broker are up.
     pub connected: bool,
+    /// Envelopes waiting in this node's queue to the broker now.
+    pub queued: u64,
 }
 
 impl fmt::Display for HubStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "published={} delivered={} dropped={} lost={} reconnects={} connected={}",
+            "published={} delivered={} dropped={} lost={} reconnects={} queued={} connected={}",
             self.published,
             self.delivered,
             self.dropped,
             self.lost,
             self.reconnects,
+            self.queued,
             self.connected
         )
     }
