@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 use stdws::gateway::{Gateway, HookFailure, Mode};
+use stdws::hub::RedisHub;
 use stdws::Server;
 
 use crate::auth::AuthOptions;
@@ -70,7 +71,9 @@ pub(crate) struct GatewayCommand {
     /// Speak Pushpin's WebSocket-over-HTTP protocol to the upstream.
     #[arg(long)]
     websocket_over_http: bool,
-    /// Reach connections on every gateway sharing this Redis.
+    /// Act as one with every gateway sharing this Redis
+    /// (redis://[:PASSWORD@]HOST[:PORT][/DB]): control calls reach their
+    /// connections, broadcasts and publishes their clients.
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
     #[command(flatten)]
@@ -95,9 +98,6 @@ fn secret_file(flag: &str, path: &PathBuf) -> Result<String, Failure> {
 
 impl GatewayCommand {
     pub(crate) fn run(self) -> Result<(), Failure> {
-        if self.redis.is_some() {
-            return Err(Failure::Usage("--redis is not available yet".into()));
-        }
         if !(self.hook_timeout > 0.0 && self.hook_timeout <= 3600.0) {
             return Err(Failure::Usage(
                 "--hook-timeout must be between 0 and 3600 seconds".into(),
@@ -135,9 +135,19 @@ impl GatewayCommand {
         let config = self.limits.config();
         let handshake = config.handshake_timeout.max(hook_timeout + HANDSHAKE_SLACK);
         let config = config.handshake_timeout(handshake);
-        let builder = Server::builder().config(config).fallback(gateway.clone());
+        let mut builder = Server::builder().config(config).fallback(gateway.clone());
+        if let Some(url) = &self.redis {
+            // Joined now: a wrong password or an unreachable Redis ends
+            // the command with its cause instead of a silent single node.
+            let hub = RedisHub::builder(url.as_str())
+                .connect()
+                .map_err(|e| Failure::Run(format!("cannot join the cluster through Redis: {e}")))?;
+            eprintln!("stdws: cluster {:?} through Redis", hub.prefix());
+            builder = builder.hub(hub);
+        }
         let (builder, secure) = secure(builder, &self.tls, &self.auth)?;
         let server = Arc::new(builder.bind(self.addr.as_str())?);
+        gateway.attach(server.clients());
         let addr: SocketAddr = server.local_addr();
         let ws = if secure { "wss" } else { "ws" };
         eprintln!(

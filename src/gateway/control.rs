@@ -18,6 +18,12 @@
 //! JSON) or binary (TyphoonAE mode: no Content-Type is text). With a token,
 //! every request needs `Authorization: Bearer <token>` (else 401). Bodies
 //! over the limit are 413.
+//!
+//! Connection ids are the server's ([`ConnectionId`]): with a
+//! [`Hub`](crate::hub::Hub) (`stdws gateway --redis`), sends, closes and
+//! subscriptions for a connection of another node go to that node,
+//! broadcasts and publishes reach every node's clients (answering how many
+//! took it here), and `GET /connections` lists this node's.
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
@@ -31,7 +37,7 @@ use super::registry::{Conn, Initiator, SendError};
 use super::typhoonae;
 use super::{GatewayError, Mode, Shared};
 use crate::handshake::HeadLimits;
-use crate::{CloseCode, CloseFrame, Message};
+use crate::{CloseCode, CloseFrame, Command, CommandError, ConnectionId, Message};
 
 /// Default cap on a control request's body.
 pub const DEFAULT_MAX_CONTROL_BODY: usize = 16 << 20;
@@ -179,10 +185,8 @@ impl Api {
             ),
             ("POST", ["connections", id, "send"]) => self.send_one(id, request),
             ("POST", ["send"]) => self.send_many(request),
-            ("POST", ["broadcast"]) => self.send_all(request, |_| true),
-            ("POST", ["topics", topic, "publish"]) => {
-                self.send_all(request, |conn| conn.has_topic(topic))
-            }
+            ("POST", ["broadcast"]) => self.send_all(request, None),
+            ("POST", ["topics", topic, "publish"]) => self.send_all(request, Some(topic)),
             ("PUT" | "DELETE", ["topics", topic, "connections", id]) => {
                 self.subscribe(topic, id, method == "PUT")
             }
@@ -226,15 +230,49 @@ impl Api {
         }
     }
 
+    /// Runs `local` on a connection of this gateway, or hands `remote`'s
+    /// command to the server's hub for a connection of another node.
+    fn on_connection(
+        &self,
+        id: &str,
+        local: impl FnOnce(&Conn) -> Result<(), SendError>,
+        remote: impl FnOnce(ConnectionId) -> Command,
+    ) -> Result<(), SendError> {
+        if let Some(conn) = self.shared.registry.get(id) {
+            return local(&conn);
+        }
+        let (Some(clients), Ok(to)) = (self.shared.clients.get(), id.parse::<ConnectionId>())
+        else {
+            return Err(SendError::Gone);
+        };
+        if clients.get(&to).is_some() {
+            // A client of this server the gateway does not serve.
+            return Err(SendError::Gone);
+        }
+        match clients.execute(remote(to)) {
+            Ok(_) => Ok(()),
+            Err(CommandError::Dropped) => Err(SendError::QueueFull),
+            Err(_) => Err(SendError::Gone),
+        }
+    }
+
+    fn send_to(&self, id: &str, message: &Message) -> Result<(), SendError> {
+        self.on_connection(
+            id,
+            |conn| conn.send(message),
+            |to| Command::Send {
+                to,
+                message: message.clone(),
+            },
+        )
+    }
+
     fn send_one(&self, id: &str, request: &HttpRequest) -> HttpResponse {
         let message = match self.message(request) {
             Ok(message) => message,
             Err(answer) => return answer,
         };
-        let Some(conn) = self.shared.registry.get(id) else {
-            return unknown();
-        };
-        match conn.send(&message) {
+        match self.send_to(id, &message) {
             Ok(()) => HttpResponse::json(202, &json!({"sent": 1})),
             Err(SendError::Gone) => unknown(),
             Err(SendError::QueueFull) => full(),
@@ -251,11 +289,7 @@ impl Api {
             if name != "id" {
                 continue;
             }
-            let result = match self.shared.registry.get(&id) {
-                Some(conn) => conn.send(&message),
-                None => Err(SendError::Gone),
-            };
-            match result {
+            match self.send_to(&id, &message) {
                 Ok(()) => sent.push(id),
                 Err(SendError::Gone) => unknown.push(id),
                 Err(SendError::QueueFull) => full.push(id),
@@ -268,33 +302,60 @@ impl Api {
         HttpResponse::json(202, &answer)
     }
 
-    /// Sends to every connection `filter` selects. Never waits on a slow
-    /// client: one that cannot take it is closed (1008) by its own queue.
-    fn send_all(&self, request: &HttpRequest, filter: impl Fn(&Conn) -> bool) -> HttpResponse {
+    /// A broadcast (no topic) or a publish, through the server's clients:
+    /// encoded once, never waiting on a slow client (one that cannot take
+    /// it is closed, 1008, by its own queue), and through the server's hub
+    /// to the other nodes. Answers how many clients here took it.
+    fn send_all(&self, request: &HttpRequest, topic: Option<&str>) -> HttpResponse {
         let message = match self.message(request) {
             Ok(message) => message,
             Err(answer) => return answer,
         };
-        let sent = self
-            .shared
-            .registry
-            .list()
-            .iter()
-            .filter(|conn| filter(conn))
-            .filter(|conn| conn.send(&message).is_ok())
-            .count();
+        let Some(clients) = self.shared.clients.get() else {
+            // No client has ever opened, and no server was attached.
+            return HttpResponse::json(202, &json!({ "sent": 0 }));
+        };
+        let sent = match topic {
+            Some(topic) => clients.publish(topic, &message),
+            None => clients.broadcast(&message),
+        };
+        for conn in self.shared.registry.list() {
+            if conn.is_open() && topic.map_or(true, |t| conn.has_topic(t)) {
+                conn.sent();
+            }
+        }
         HttpResponse::json(202, &json!({ "sent": sent }))
     }
 
     fn subscribe(&self, topic: &str, id: &str, on: bool) -> HttpResponse {
-        if topic.is_empty() {
-            return HttpResponse::error(400, "empty topic");
+        let mut refused = None;
+        let done = self.on_connection(
+            id,
+            |conn| {
+                conn.set_topic(topic, on).map_err(|e| {
+                    refused = Some(e.to_string());
+                    SendError::Gone
+                })
+            },
+            |to| match on {
+                true => Command::Subscribe {
+                    to,
+                    topic: topic.to_owned(),
+                },
+                false => Command::Unsubscribe {
+                    to,
+                    topic: topic.to_owned(),
+                },
+            },
+        );
+        match (done, refused) {
+            (_, Some(why)) => HttpResponse::error(400, &why),
+            (Ok(()), None) => {
+                HttpResponse::json(200, &json!({"id": id, "topic": topic, "subscribed": on}))
+            }
+            (Err(SendError::QueueFull), None) => full(),
+            (Err(SendError::Gone), None) => unknown(),
         }
-        let Some(conn) = self.shared.registry.get(id) else {
-            return unknown();
-        };
-        conn.set_topic(topic, on);
-        HttpResponse::json(200, &json!({"id": id, "topic": topic, "subscribed": on}))
     }
 
     fn list(&self, request: &HttpRequest) -> HttpResponse {
@@ -336,11 +397,23 @@ impl Api {
         if let Err(e) = CloseFrame::to_send(code, reason) {
             return HttpResponse::error(400, &e.to_string());
         }
-        let Some(conn) = self.shared.registry.get(id) else {
-            return unknown();
-        };
-        conn.close(code, reason, Initiator::Server);
-        HttpResponse::json(202, &json!({ "closing": id }))
+        let closed = self.on_connection(
+            id,
+            |conn| {
+                conn.close(code, reason, Initiator::Server);
+                Ok(())
+            },
+            |to| Command::Close {
+                to,
+                code,
+                reason: reason.to_owned(),
+            },
+        );
+        match closed {
+            Ok(()) => HttpResponse::json(202, &json!({ "closing": id })),
+            Err(SendError::QueueFull) => full(),
+            Err(SendError::Gone) => unknown(),
+        }
     }
 }
 

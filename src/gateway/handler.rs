@@ -70,8 +70,13 @@ impl Shared {
     /// runs, so the application may already send to it (the messages
     /// follow the 101); a refusal takes it out again, with no close hook.
     fn admit(self: &Arc<Self>, request: &Request) -> Result<Admission, Reject> {
+        // The server's id for the connection (unique across a cluster), so
+        // the hub can reach it from any node.
+        let id = request
+            .connection_id()
+            .map_or_else(|| self.registry.new_id(), str::to_owned);
         let conn = self.registry.insert(ConnInfo {
-            id: self.registry.new_id(),
+            id,
             path: request.path().to_owned(),
             user: request.user().map(str::to_owned),
         });
@@ -81,8 +86,11 @@ impl Shared {
             conn.forget();
         }
         let (accepted, relay) = admitted?;
-        conn.accept(accepted.topics, accepted.meta);
+        conn.accept(accepted.meta);
         let mut admission = Admission::new();
+        for topic in accepted.topics {
+            admission = admission.subscribe(topic);
+        }
         for (name, value) in accepted.headers {
             admission = admission.header(name, value);
         }
@@ -204,6 +212,7 @@ impl Handler for Gateway {
     }
 
     fn on_open(&self, client: &Client) -> Result<(), Error> {
+        self.shared.clients.get_or_init(|| client.clients().clone());
         if let Some(admitted) = admitted(client) {
             admitted.conn.open(client);
             if let Some(relay) = &admitted.relay {

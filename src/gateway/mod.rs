@@ -68,7 +68,7 @@ pub use control::{
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hooks::HookClient;
@@ -237,6 +237,7 @@ impl GatewayBuilder {
                 upstream,
                 mode: self.mode,
                 on_failure: self.on_failure,
+                clients: OnceLock::new(),
             }),
         })
     }
@@ -257,6 +258,9 @@ pub(crate) struct Shared {
     pub(crate) on_failure: HookFailure,
     pub(crate) hooks: HookClient,
     pub(crate) registry: Registry,
+    /// The server's clients: broadcasts, topics and connections of other
+    /// nodes go through it (and its hub).
+    pub(crate) clients: OnceLock<crate::Clients>,
 }
 
 impl Gateway {
@@ -277,6 +281,17 @@ impl Gateway {
     /// A builder for this gateway's control API listener.
     pub fn control(&self) -> ControlBuilder {
         ControlBuilder::new(Arc::clone(&self.shared))
+    }
+
+    /// Serves the control API through `clients` (the
+    /// [`Server::clients`](crate::Server::clients) of the server the gateway
+    /// is mounted on): broadcasts and publishes are encoded once and, with
+    /// a [`Hub`](crate::hub::Hub) such as `RedisHub`, reach every node of
+    /// the cluster, as do sends, closes and subscriptions for connection
+    /// ids of other nodes. Without it the gateway learns the set from its
+    /// first client; call it when the server starts.
+    pub fn attach(&self, clients: crate::Clients) {
+        let _ = self.shared.clients.set(clients);
     }
 
     /// The number of connections (accepted by the connect hook, not yet

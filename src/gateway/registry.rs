@@ -69,7 +69,8 @@ struct State {
     /// Sends before open, in order, and their bytes.
     pending: Vec<Message>,
     pending_bytes: usize,
-    topics: BTreeSet<String>,
+    /// Topics asked for before open (then the server's, on the client).
+    pending_topics: BTreeSet<String>,
     meta: Map<String, Value>,
     /// A close the gateway (or the application) asked for: the code and
     /// reason the close hook reports.
@@ -123,11 +124,9 @@ impl Conn {
             .store(millis(SystemTime::now()), Ordering::Relaxed);
     }
 
-    /// The connect hook accepted: its topics and meta.
-    pub(crate) fn accept(&self, topics: Vec<String>, meta: Map<String, Value>) {
-        let mut state = self.state();
-        state.topics.extend(topics);
-        state.meta = meta;
+    /// The connect hook accepted: its meta.
+    pub(crate) fn accept(&self, meta: Map<String, Value>) {
+        self.state().meta = meta;
     }
 
     /// The connect hook refused: no close hook is owed, and what was sent
@@ -149,6 +148,11 @@ impl Conn {
             }
         }
         state.pending_bytes = 0;
+        for topic in std::mem::take(&mut state.pending_topics) {
+            if let Err(e) = client.subscribe(&topic) {
+                log::warn!("connection {}: topic {topic:?}: {e}", self.id);
+            }
+        }
         if let Some((code, reason, _)) = &state.local_close {
             let _ = client.close(*code, reason);
         }
@@ -234,22 +238,43 @@ impl Conn {
         Some((code, reason.to_owned(), initiator))
     }
 
-    pub(crate) fn has_topic(&self, topic: &str) -> bool {
-        self.state().topics.contains(topic)
+    /// Its topics: the server's, once open.
+    pub(crate) fn topics(&self) -> Vec<String> {
+        let state = self.state();
+        match &state.client {
+            Some(client) => client.topics(),
+            None => state.pending_topics.iter().cloned().collect(),
+        }
     }
 
-    /// Subscribes (`true`) or unsubscribes; true when that changed anything.
-    pub(crate) fn set_topic(&self, topic: &str, on: bool) -> bool {
+    pub(crate) fn has_topic(&self, topic: &str) -> bool {
+        self.topics().iter().any(|t| t == topic)
+    }
+
+    /// Subscribes (`true`) or unsubscribes (a topic the server refuses,
+    /// empty or too long, is an error).
+    pub(crate) fn set_topic(&self, topic: &str, on: bool) -> Result<(), Error> {
         let mut state = self.state();
-        if on {
-            state.topics.insert(topic.to_owned())
-        } else {
-            state.topics.remove(topic)
+        match (&state.client, on) {
+            (Some(client), true) => client.subscribe(topic).map(drop),
+            (Some(client), false) => {
+                client.unsubscribe(topic);
+                Ok(())
+            }
+            (None, true) => {
+                state.pending_topics.insert(topic.to_owned());
+                Ok(())
+            }
+            (None, false) => {
+                state.pending_topics.remove(topic);
+                Ok(())
+            }
         }
     }
 
     /// The control API's view: `GET /connections/{id}`.
     pub(crate) fn to_json(&self) -> Value {
+        let topics = self.topics();
         let state = self.state();
         let queued = state
             .client
@@ -261,7 +286,7 @@ impl Conn {
             "id": self.id,
             "path": self.path,
             "user": self.user,
-            "topics": state.topics.iter().collect::<Vec<_>>(),
+            "topics": topics,
             "meta": state.meta,
             "connected_at": rfc3339(self.connected_at),
             "last_active_at": rfc3339(last),

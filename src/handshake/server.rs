@@ -29,6 +29,8 @@ pub struct Request {
     user: Option<String>,
     /// Who sent it and how (see [`Request::peer_addr`]).
     peer: Option<(SocketAddr, bool)>,
+    /// The id the connection will have (see [`Request::connection_id`]).
+    connection: Option<String>,
 }
 
 impl Request {
@@ -49,6 +51,7 @@ impl Request {
             headers: Headers::from_httparse(req.headers),
             user: None,
             peer: None,
+            connection: None,
         })
     }
 
@@ -78,6 +81,18 @@ impl Request {
 
     pub(crate) fn set_peer(&mut self, addr: SocketAddr, tls: bool) {
         self.peer = Some((addr, tls));
+    }
+
+    /// The text of the id the connection gets if accepted
+    /// ([`Client::id`](crate::Client::id)), as a [`Server`](crate::Server)
+    /// assigned it before the handshake hook: a hook can hand it to whoever
+    /// will address the connection.
+    pub fn connection_id(&self) -> Option<&str> {
+        self.connection.as_deref()
+    }
+
+    pub(crate) fn set_connection_id(&mut self, id: String) {
+        self.connection = Some(id);
     }
 
     /// The path part of the target (`/chat` of `/chat?room=1`), also for an

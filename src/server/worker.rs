@@ -124,6 +124,7 @@ fn open(
     pending
         .request_mut()
         .set_peer(peer, inner.acceptor.is_some());
+    pending.request_mut().set_connection_id(id.to_string());
     let request = pending.request();
     if !request.is_upgrade() {
         handshaking.store(false, Ordering::SeqCst);
