@@ -5,13 +5,14 @@
 # interop/gateway/check.py, then the TyphoonAE application of
 # interop/gateway/typhoonae_app.py unchanged, then one WebSocket-over-HTTP
 # backend (interop/gateway/woh_backend.py) through Pushpin and through
-# `stdws gateway --websocket-over-http`, compared.
+# `stdws gateway --websocket-over-http`, compared; and two gateways sharing
+# one redis-server (--redis).
 #
 #   scripts/gateway.sh [CASE...]
 #
 # Installs its client on first use (a virtualenv in target/gateway/venv with
-# interop/requirements.txt). Needs python3 with venv and Debian's pushpin
-# (which brings zurl and condure). Every service is
+# interop/requirements.txt). Needs python3 with venv, Debian's pushpin
+# (which brings zurl and condure) and redis-server. Every service is
 # started on a free loopback port and stopped; every case is bounded in time.
 set -euo pipefail
 
@@ -32,6 +33,13 @@ timeout 300 "${PY[@]}" interop/gateway/check.py "$BIN" "$@" || failed=1
 if [[ $# -eq 0 ]]; then
   echo "== gateway --typhoonae: a TyphoonAE application, unchanged"
   timeout 120 "${PY[@]}" interop/gateway/check_typhoonae.py "$BIN" || failed=1
+  echo "== gateway --redis: two gateways on one redis-server act as one"
+  if command -v redis-server >/dev/null; then
+    timeout 120 "${PY[@]}" interop/gateway/check_cluster.py "$BIN" || failed=1
+  else
+    echo "redis-server is not installed (Debian package redis-server)" >&2
+    failed=1
+  fi
   echo "== gateway --websocket-over-http: one backend through Pushpin and through stdws"
   if command -v pushpin >/dev/null; then
     timeout 180 "${PY[@]}" interop/gateway/check_over_http.py "$BIN" || failed=1
