@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop interop-browser bench bench-quick fuzz soak doc
+.PHONY: test lint autobahn interop interop-browser bench bench-quick fuzz soak doc cluster
 
 ## Unit, integration and doc tests: no network, no services.
 test:
@@ -27,6 +27,12 @@ autobahn:
 ## Real peers: Python websockets, node ws, headless Chromium.
 interop:
 	scripts/interop.sh
+
+## Nodes joined through a real redis-server (installed if missing): commands
+## across nodes, Redis away and back, CLIENT KILL/PAUSE, passwords, prefixes,
+## three `stdws serve --redis` chatting.
+cluster:
+	scripts/cluster.sh
 
 ## Headless Chromium against `stdws serve`: the console's self-test and a typed echo.
 interop-browser:

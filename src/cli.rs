@@ -32,6 +32,10 @@ usage:
       / is an echo console page, other paths are files from DIR.
       Default address 127.0.0.1:8000. Ctrl-C stops it gracefully.
       --deflate accepts permessage-deflate (RFC 7692) from clients that offer it.
+    CLUSTER (several `stdws serve` act as one: /chat spans every node):
+      --redis URL            redis://[:PASSWORD@]HOST[:PORT][/DB] (or rediss://)
+      --cluster-prefix P     channel prefix isolating this cluster (default stdws)
+      --node-id ID           this node's name in connection ids (default node)
     TLS (https:// and wss:// on the same port):
       --tls-cert FILE --tls-key FILE   PEM certificate chain and private key
       --tls-pkcs12 FILE [--tls-password P | --tls-password-file F]
@@ -297,6 +301,55 @@ struct Serve {
     deflate: bool,
     tls: TlsOptions,
     auth: AuthOptions,
+    cluster: ClusterOptions,
+}
+
+/// `--redis`, `--cluster-prefix`, `--node-id` for `serve`.
+#[derive(Default)]
+struct ClusterOptions {
+    redis: Option<String>,
+    prefix: Option<String>,
+    node: Option<String>,
+}
+
+impl ClusterOptions {
+    fn check(&self) -> Result<(), Failure> {
+        if self.prefix.is_some() && self.redis.is_none() {
+            return Err(Failure::Usage("--cluster-prefix needs --redis".into()));
+        }
+        if cfg!(not(feature = "redis")) && self.redis.is_some() {
+            return Err(Failure::Run(
+                "this stdws was built without Redis support: build it with \
+                 `cargo build --release --features redis` (or the command's default features)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Joins the cluster: connects to Redis now, so that a wrong password
+    /// or an unreachable Redis stops the command at once.
+    fn apply(&self, mut builder: ServerBuilder) -> Result<ServerBuilder, Failure> {
+        if let Some(name) = &self.node {
+            let node = crate::NodeId::new(name)
+                .map_err(|e| Failure::Usage(format!("--node-id {name:?}: {e}")))?;
+            builder = builder.node(node);
+        }
+        #[cfg(feature = "redis")]
+        if let Some(url) = &self.redis {
+            let mut hub = crate::hub::RedisHub::builder(url.as_str());
+            if let Some(prefix) = &self.prefix {
+                hub = hub.prefix(prefix.as_str());
+            }
+            // The URL may hold a password: errors never repeat it.
+            let hub = hub
+                .connect()
+                .map_err(|e| Failure::Run(format!("cannot join the cluster through Redis: {e}")))?;
+            eprintln!("stdws: cluster {:?} through Redis", hub.prefix());
+            builder = builder.hub(hub);
+        }
+        Ok(builder)
+    }
 }
 
 /// The configuration both commands start from: compression if asked for.
@@ -316,6 +369,7 @@ impl Serve {
             deflate: false,
             tls: TlsOptions::default(),
             auth: AuthOptions::default(),
+            cluster: ClusterOptions::default(),
         };
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -339,10 +393,14 @@ impl Serve {
                         serve.auth.add(digest, user);
                     }
                 }
+                "--redis" => serve.cluster.redis = Some(value(&arg, &mut args)?),
+                "--cluster-prefix" => serve.cluster.prefix = Some(value(&arg, &mut args)?),
+                "--node-id" => serve.cluster.node = Some(value(&arg, &mut args)?),
                 other => return Err(Failure::Usage(format!("unknown option {other:?}"))),
             }
         }
         serve.tls.check()?;
+        serve.cluster.check()?;
         Ok(serve)
     }
 
@@ -357,6 +415,7 @@ impl Serve {
         }
         let secure = self.tls.is_set();
         builder = self.tls.apply(builder)?;
+        builder = self.cluster.apply(builder)?;
         if let Some(schemes) = self.auth.schemes() {
             if self.auth.basic && !secure {
                 eprintln!(
@@ -383,6 +442,9 @@ impl Serve {
             "stdws: console {http}://{addr}/  echo {ws}://{addr}/echo  chat {ws}://{addr}/chat"
         );
         stop_on_signals(Arc::clone(&server))?;
+        if self.cluster.redis.is_some() {
+            report_cluster(Arc::downgrade(&server))?;
+        }
         server.wait();
         eprintln!("stdws: stopped");
         Ok(0)
@@ -406,6 +468,35 @@ fn stop_on_signals(server: Arc<Server>) -> io::Result<()> {
                 eprintln!("stdws: shutting down (1001 to every client)");
                 let server = Arc::clone(&server);
                 thread::spawn(move || server.shutdown());
+            }
+        })?;
+    Ok(())
+}
+
+/// Says on stderr what the hub carried: at once when something went
+/// wrong (dropped, lost, a reconnect, the link up or down), else once a
+/// minute when anything moved.
+fn report_cluster(server: std::sync::Weak<Server>) -> io::Result<()> {
+    use std::time::{Duration, Instant};
+    thread::Builder::new()
+        .name("stdws-cluster-stats".into())
+        .spawn(move || {
+            let mut said = crate::HubStats::default();
+            let mut when = Instant::now();
+            loop {
+                thread::sleep(Duration::from_secs(1));
+                let Some(server) = server.upgrade() else {
+                    return;
+                };
+                let now = server.hub_stats();
+                let trouble = (now.dropped, now.lost, now.reconnects, now.connected)
+                    != (said.dropped, said.lost, said.reconnects, said.connected);
+                let moved = (now.published, now.delivered) != (said.published, said.delivered);
+                if trouble || (moved && when.elapsed() >= Duration::from_secs(60)) {
+                    eprintln!("stdws: cluster: {now}");
+                    said = now;
+                    when = Instant::now();
+                }
             }
         })?;
     Ok(())
@@ -620,6 +711,24 @@ mod tests {
             missing.starts_with("--user-file /nonexistent/stdws: "),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn cluster_flags_are_checked_before_anything_starts() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let why = usage(Serve::parse(args(&["--cluster-prefix", "p"]).into_iter()));
+        assert_eq!(why, "--cluster-prefix needs --redis");
+        let parsed = Serve::parse(args(&["--redis", "redis://127.0.0.1:1/0"]).into_iter());
+        if cfg!(feature = "redis") {
+            assert!(parsed.is_ok());
+        } else {
+            match parsed {
+                Err(Failure::Run(why)) => assert!(why.contains("--features redis"), "{why}"),
+                _ => panic!("--redis accepted without the feature"),
+            }
+        }
+        let bad = Serve::parse(args(&["--node-id", "a b"]).into_iter()).unwrap();
+        assert!(usage(bad.cluster.apply(Server::builder())).starts_with("--node-id \"a b\""));
     }
 
     #[test]

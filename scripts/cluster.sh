@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The cluster against a real Redis: nodes joined by RedisHub (commands
+# across nodes, Redis stopped and restarted, CLIENT KILL, CLIENT PAUSE,
+# passwords, prefixes) and three `stdws serve --redis` processes chatting
+# 3,000 messages. Each test starts its own redis-server on a free port of
+# 127.0.0.1 (--save '' --appendonly no) and stops it.
+#
+#   scripts/cluster.sh
+#
+# Installs Debian's redis-server on first use (apt-get; sudo when not
+# root). Bounded: the whole run takes about a minute after the build.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+if ! command -v redis-server >/dev/null; then
+  SUDO=""
+  [[ "$(id -u)" == 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server
+fi
+redis-server --version
+timeout 600 cargo test --features cli,redis --test cluster --test cluster_cli -- \
+  --ignored --test-threads 2
