@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop interop-browser bench bench-quick fuzz soak doc cluster
+.PHONY: test lint autobahn interop interop-browser bench bench-quick fuzz soak doc cluster bench-cluster
 
 ## Unit, integration and doc tests: no network, no services.
 test:
@@ -41,6 +41,11 @@ interop-browser:
 ## Throughput, CPU per message and idle memory against tungstenite and a raw echo.
 bench:
 	bench/run.sh
+
+## The cluster's fan-out (3 nodes on one Redis, 300 subscribers) against
+## node ws + ioredis; report in bench/results/cluster-*.md.
+bench-cluster:
+	bench/cluster.sh
 
 ## One short round of the same (CI smoke, ~1 min after the build); results
 ## go to a temporary folder. No thresholds: the figures are noisy.

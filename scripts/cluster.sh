@@ -13,12 +13,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-if ! command -v redis-server >/dev/null; then
-  SUDO=""
-  [[ "$(id -u)" == 0 ]] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server
-fi
+source scripts/lib.sh
+need_redis_server
 redis-server --version
 timeout 600 cargo test --features cli,redis --test cluster --test cluster_cli -- \
   --ignored --test-threads 2
