@@ -4,7 +4,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::error::{Error, HandshakeError, Timeout, UrlError};
+use crate::error::{Error, HandshakeError, ResponseError, Timeout, UrlError};
 use crate::extension::{format_extensions, negotiate_client, ExtensionOffer};
 use crate::frame::Role;
 use crate::handshake::auth::{answer, is_stale, parse_challenges, ClientScheme};
@@ -325,12 +325,17 @@ impl ClientBuilder {
             &mut stream,
             HeadLimits::from_config(&self.config),
             deadline,
-            |e| HandshakeError::InvalidResponse(format!("response head: {}", e.describe())),
+            |e| {
+                HandshakeError::InvalidResponse(ResponseError::Malformed(format!(
+                    "response head: {}",
+                    e.describe()
+                )))
+            },
         )?;
         let response = Response::parse(head.bytes(), &head.scanner)?;
         let agreed = response.validate(&key, &self.protocols)?;
         let extensions = negotiate_client(&self.config.extensions, &agreed.extensions)
-            .map_err(HandshakeError::InvalidResponse)?;
+            .map_err(|e| HandshakeError::InvalidResponse(ResponseError::Extension(e)))?;
         let mut ws =
             WebSocket::from_raw(stream, Role::Client, self.config.clone(), head.leftover());
         ws.set_agreed(agreed.protocol, extensions);

@@ -128,7 +128,10 @@ mod write;
 pub use client::ClientBuilder;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
-pub use error::{CapacityError, Error, HandshakeError, ProtocolError, Result, Timeout, UrlError};
+pub use error::{
+    CapacityError, Error, HandshakeError, ProtocolError, ResponseError, Result, Timeout, TlsError,
+    UrlError,
+};
 pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::auth::Authenticator;

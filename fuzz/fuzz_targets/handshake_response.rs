@@ -20,7 +20,7 @@ use libfuzzer_sys::fuzz_target;
 use stdws::frame::Status;
 use stdws::handshake::client::Response;
 use stdws::handshake::{accept_key, HeadLimits, HeadScanner};
-use stdws::{ClientBuilder, Config, Error, HandshakeError};
+use stdws::{ClientBuilder, Config, Error, HandshakeError, ResponseError};
 use stdws_fuzz::duplex::Duplex;
 use stdws_fuzz::wire::{rfc_protocols, with_real_accept, RFC_KEY};
 
@@ -115,7 +115,10 @@ fuzz_target!(|input: &[u8]| {
         (Verdict::Incomplete, Err(Error::Handshake(HandshakeError::ConnectionClosed))) => {}
         // A head over the client's caps is the server's fault.
         (Verdict::TooLarge, Err(Error::Handshake(HandshakeError::InvalidResponse(why)))) => {
-            assert!(why.starts_with("response head:"), "{why}")
+            assert!(
+                matches!(&why, ResponseError::Malformed(m) if m.starts_with("response head:")),
+                "{why}"
+            )
         }
         (Verdict::Invalid, Err(Error::Handshake(HandshakeError::InvalidResponse(_)))) => {}
         (
