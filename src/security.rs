@@ -251,7 +251,7 @@
 //!
 //! *Here.* [`Authenticator`](crate::handshake::auth::Authenticator)
 //! compares secrets (the Basic password, the Digest response) with
-//! `src/handshake/auth.rs::ct_eq`: it hashes both sides with SHA-256 and
+//! `src/handshake/auth/digest.rs::ct_eq`: it hashes both sides with SHA-256 and
 //! ORs together the XOR of all 32 byte pairs, with no early exit, so
 //! neither the position of a difference nor the lengths show in the
 //! timing. An unknown user is compared the same way, against an empty
@@ -265,9 +265,9 @@
 //! same file). The tests prove the answers:
 //! - `tests/security.rs::unknown_user_is_refused_like_a_wrong_password`
 //!   (Basic and Digest: same status, reason and challenge).
-//! - `src/handshake/auth.rs::basic_accepts_the_right_password_only`,
-//!   `src/handshake/auth.rs::digest_wrong_password_uri_or_opaque_is_401_not_stale`,
-//!   `src/handshake/auth.rs::digest_round_trip_then_replay_is_refused`,
+//! - `src/handshake/auth/server.rs::basic_accepts_the_right_password_only`,
+//!   `src/handshake/auth/server.rs::digest_wrong_password_uri_or_opaque_is_401_not_stale`,
+//!   `src/handshake/auth/server.rs::digest_round_trip_then_replay_is_refused`,
 //!   `tests/auth.rs::basic_wrong_password_ends_with_the_401`,
 //!   `src/server/auth_tests.rs::basic_guards_upgrades_files_and_the_console_alike`.
 //!
