@@ -34,7 +34,7 @@ use crate::handshake::client::Response;
 use crate::handshake::server::Request;
 use crate::message::{CloseCode, CloseFrame, Message};
 use crate::protocol::Event;
-use crate::session::{assemble, no_status, FrameHook, Outgoing, Session, Transport};
+use crate::session::{FrameHook, Outgoing, Session, Transport};
 use crate::stream::{MaybeTlsStream, Stream};
 use crate::websocket::WebSocket;
 
@@ -103,28 +103,19 @@ impl<S: Stream> Connection<S> {
             role,
             config,
             protocol,
-            extensions,
+            mut extensions,
             request,
             response,
         } = ws;
-        let (incoming, out, policy) = assemble(
-            role,
-            &config,
-            reader,
-            writer,
-            extensions.encoders,
-            extensions.decoders,
-        );
+        let names = std::mem::take(&mut extensions.names);
         Connection {
-            session: Session {
-                transport: Owned { stream, out },
-                incoming,
-                policy,
-                ending: crate::session::Ending::Open,
-            },
+            session: Session::new(role, &config, reader, writer, extensions, |out| Owned {
+                stream,
+                out,
+            }),
             role,
             protocol,
-            extensions: extensions.names,
+            extensions: names,
             request,
             response,
         }
@@ -139,13 +130,7 @@ impl<S: Stream> Connection<S> {
     /// `recv` again to go on. Any other error has failed the connection,
     /// with the close code it maps to sent to the peer.
     pub fn recv(&mut self) -> Result<Option<Message>, Error> {
-        loop {
-            match self.session.next_event()? {
-                Event::Message(m) => return Ok(Some(m)),
-                Event::Close(_) => return Ok(None),
-                Event::Ping(_) | Event::Pong(_) => {}
-            }
-        }
+        self.session.next_message()
     }
 
     /// Receives the next event of any kind: a message, a ping, a pong, or
@@ -279,15 +264,12 @@ impl<S: Stream> Connection<S> {
     /// The peer's close frame once the connection is closed; a close frame
     /// without a code reads as 1005 (no status).
     pub fn close_frame(&self) -> Option<CloseFrame> {
-        match &self.session.ending {
-            crate::session::Ending::Closed(frame) => Some(frame.clone().unwrap_or_else(no_status)),
-            _ => None,
-        }
+        self.session.close_frame()
     }
 
     /// True once the connection is closed or failed.
     pub fn is_closed(&self) -> bool {
-        self.session.ending != crate::session::Ending::Open
+        self.session.is_closed()
     }
 
     /// Adds a hook that sees every frame we send (header, unmasked payload).

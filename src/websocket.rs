@@ -96,6 +96,25 @@ impl<S: Stream> WebSocket<S> {
         }
     }
 
+    /// The same WebSocket on another stream made from this one (the
+    /// frame reader keeps what it has buffered).
+    pub(crate) fn map_stream<T>(
+        self,
+        f: impl FnOnce(S) -> io::Result<T>,
+    ) -> io::Result<WebSocket<T>> {
+        Ok(WebSocket {
+            stream: f(self.stream)?,
+            reader: self.reader,
+            writer: self.writer,
+            role: self.role,
+            config: self.config,
+            protocol: self.protocol,
+            extensions: self.extensions,
+            request: self.request,
+            response: self.response,
+        })
+    }
+
     /// Sets what a handshake agreed: subprotocol and extensions.
     pub(crate) fn set_agreed(&mut self, protocol: Option<String>, extensions: Extensions) {
         self.reader.rules.allowed_rsv = extensions.rsv;

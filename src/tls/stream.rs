@@ -314,6 +314,18 @@ impl TlsStream {
     }
 }
 
+impl TlsStream {
+    /// The stream on the one duplex transport.
+    pub(crate) fn into_duplex(self) -> io::Result<crate::transport::duplex::DuplexStream> {
+        let (tcp, established) = self.into_parts()?;
+        let duplex = Arc::new(crate::transport::duplex::Duplex::new(tcp));
+        duplex.install_tls(established.session);
+        Ok(crate::transport::duplex::DuplexStream::new(
+            crate::transport::duplex::DuplexReader::new(duplex, established.plaintext),
+        ))
+    }
+}
+
 impl Read for TlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reader.read(buf)

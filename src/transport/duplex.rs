@@ -328,14 +328,14 @@ impl DuplexStream {
         DuplexStream { reader }
     }
 
-    /// The read half, for the connection's own thread.
-    pub(crate) fn into_reader(self) -> DuplexReader {
-        self.reader
-    }
-
     /// The socket.
     pub(crate) fn duplex(&self) -> &Arc<Duplex> {
         self.reader.duplex()
+    }
+
+    /// Sends TLS output through `output` from now on (writers exist).
+    pub(crate) fn set_tls_output(&mut self, output: Weak<dyn TlsOutput>) {
+        self.reader.set_tls_output(output);
     }
 }
 

@@ -160,6 +160,7 @@ impl Link {
     }
 
     /// The socket.
+    #[cfg(test)]
     pub(crate) fn duplex(&self) -> &Arc<Duplex> {
         &self.duplex
     }

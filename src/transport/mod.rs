@@ -30,4 +30,5 @@ pub(crate) mod duplex;
 pub(crate) mod link;
 pub(crate) mod link_session;
 pub(crate) mod queue;
+pub(crate) mod sender;
 pub(crate) mod timer;
