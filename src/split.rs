@@ -93,7 +93,7 @@ impl WebSocket<MaybeTlsStream> {
         halves(self.map_stream(|stream| match stream {
             MaybeTlsStream::Plain(tcp) => Ok(plain(tcp)),
             #[cfg(any(feature = "tls", feature = "rustls"))]
-            MaybeTlsStream::Tls(tls) => tls.into_duplex(),
+            MaybeTlsStream::Tls(tls) => Ok(tls.into_duplex()),
         })?)
     }
 }

@@ -28,7 +28,7 @@ use crate::write::FrameWriter;
 /// that the client is closed with 1008) and written by a helper thread.
 ///
 /// A handle outlives its connection harmlessly: once the connection is
-/// over, sends return [`Error::Closed`]; the socket itself is released when
+/// over, sends return [`Error::Closed`](crate::Error::Closed); the socket itself is released when
 /// the connection ends, whoever still holds handles.
 #[derive(Clone)]
 pub struct Client {

@@ -47,8 +47,6 @@ mod handler;
 mod router;
 #[cfg(test)]
 mod tests;
-#[cfg(all(test, any(feature = "tls", feature = "rustls")))]
-mod tls_tests;
 mod worker;
 
 pub use client::{Client, Clients};

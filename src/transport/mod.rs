@@ -14,6 +14,8 @@
 //! - [`link_session`]: the connection policy over a link, built by one
 //!   constructor for the server and for `split`.
 //! - [`timer`]: one thread for the deadlines of many connections.
+//! - `tls_stream`: [`TlsStream`](crate::tls::TlsStream), the duplex with a
+//!   TLS session for one owner (the `wss://` client's stream).
 //!
 //! ```text
 //!   Server client thread / RecvHalf          any other thread
@@ -32,3 +34,5 @@ pub(crate) mod link_session;
 pub(crate) mod queue;
 pub(crate) mod sender;
 pub(crate) mod timer;
+#[cfg(any(feature = "tls", feature = "rustls"))]
+pub(crate) mod tls_stream;
