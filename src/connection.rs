@@ -27,15 +27,18 @@ use std::fmt;
 use std::io::{self, Write};
 use std::time::Duration;
 
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::error::Error;
 use crate::extension::{ExtensionOffer, SendOptions};
 use crate::frame::{OpCode, Role};
 use crate::handshake::client::Response;
 use crate::handshake::server::Request;
-use crate::message::{CloseCode, CloseFrame, Message};
+use crate::maybe_tls::MaybeTlsStream;
+use crate::message::Message;
 use crate::protocol::Event;
 use crate::session::{FrameHook, Outgoing, Session, Transport};
-use crate::stream::{MaybeTlsStream, Stream};
+use crate::stream::Stream;
 use crate::websocket::WebSocket;
 
 /// Both halves of one stream, owned by one thread.
@@ -273,14 +276,20 @@ impl<S: Stream> Connection<S> {
     }
 
     /// Adds a hook that sees every frame we send (header, unmasked payload).
-    pub fn on_send_frame(&mut self, hook: impl FnMut(&crate::FrameHeader, &[u8]) + Send + 'static) {
+    pub fn on_send_frame(
+        &mut self,
+        hook: impl FnMut(&crate::frame::FrameHeader, &[u8]) + Send + 'static,
+    ) {
         let hook: FrameHook = Box::new(hook);
         self.session.transport.out.hooks.push(hook);
     }
 
     /// Adds a hook that sees every frame we receive (header, unmasked
     /// payload as on the wire, before extensions decode it).
-    pub fn on_recv_frame(&mut self, hook: impl FnMut(&crate::FrameHeader, &[u8]) + Send + 'static) {
+    pub fn on_recv_frame(
+        &mut self,
+        hook: impl FnMut(&crate::frame::FrameHeader, &[u8]) + Send + 'static,
+    ) {
         let hook: FrameHook = Box::new(hook);
         self.session.incoming.hooks.push(hook);
     }
@@ -324,7 +333,7 @@ impl<S: Stream> Connection<S> {
             Err(e) if self.is_closed() => Err(e),
             Err(e) => {
                 let code = e.close_code().unwrap_or(CloseCode::INTERNAL_ERROR);
-                let reason = crate::message::truncate_reason(&e.to_string()).to_owned();
+                let reason = crate::close_frame::truncate_reason(&e.to_string()).to_owned();
                 let _ = self.close(code, &reason);
                 Err(e)
             }

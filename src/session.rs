@@ -21,11 +21,14 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::config::Config;
+use crate::deadline::remaining;
 use crate::error::{CapacityError, Error, Timeout};
 use crate::extension::{Extensions, SendOptions};
 use crate::frame::{FrameHeader, OpCode, Role};
-use crate::message::{CloseCode, CloseFrame, Message};
+use crate::message::Message;
 use crate::protocol::{Event, Limits, Receiver, Sender};
 use crate::read::FrameReader;
 use crate::write::FrameWriter;
@@ -484,10 +487,7 @@ impl<T: Transport> Session<T> {
     fn drain(&mut self, limit: Duration) {
         let deadline = Instant::now() + limit;
         let mut sink = [0u8; 4096];
-        while let Some(left) = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-        {
+        while let Some(left) = remaining(deadline) {
             if self.transport.set_read_timeout(Some(left)).is_err() {
                 break;
             }
@@ -511,10 +511,7 @@ impl<T: Transport> Session<T> {
         }
         let deadline = Instant::now() + self.policy.close_timeout;
         loop {
-            let Some(left) = deadline
-                .checked_duration_since(Instant::now())
-                .filter(|d| !d.is_zero())
-            else {
+            let Some(left) = remaining(deadline) else {
                 self.ending = Ending::Failed;
                 self.transport.shutdown_write();
                 return Err(Error::Timeout(Timeout::Close));
@@ -542,7 +539,7 @@ fn short_reason(error: &Error) -> String {
         Error::Capacity(e) => e.to_string(),
         other => other.to_string(),
     };
-    crate::message::truncate_reason(&text).to_owned()
+    crate::close_frame::truncate_reason(&text).to_owned()
 }
 
 /// The close frame reported when the peer closed without a code (1005).

@@ -50,11 +50,12 @@ use std::io;
 use std::net::TcpStream;
 use std::sync::Arc;
 
+use crate::close_frame::CloseFrame;
 use crate::error::Error;
-use crate::message::{CloseFrame, Message};
+use crate::maybe_tls::MaybeTlsStream;
+use crate::message::Message;
 use crate::protocol::Event;
 use crate::session::Session;
-use crate::stream::MaybeTlsStream;
 use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream};
 use crate::transport::link::Link;
 use crate::transport::link_session::{self, LinkSetup, LinkTransport};

@@ -62,11 +62,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::close_code::CloseCode;
 use crate::config::Config;
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
 use crate::listener::Binding;
-use crate::message::CloseCode;
 use crate::transport::duplex::{Acceptor, Duplex};
 use crate::transport::timer::Timers;
 use files::DocumentRoot;
@@ -404,7 +404,7 @@ impl Server {
 
     /// Sends `message` to every open client, encoded once; returns how many
     /// took it. Never blocks on a slow client.
-    pub fn broadcast(&self, message: &crate::Message) -> usize {
+    pub fn broadcast(&self, message: &crate::message::Message) -> usize {
         self.inner.clients.broadcast(message)
     }
 

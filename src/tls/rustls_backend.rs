@@ -20,6 +20,7 @@ use rustls::{
 };
 
 use super::{tls_error, ClientSettings, Identity, IdentityKind};
+use crate::deadline::time_left;
 use crate::error::{Error, Timeout};
 use crate::transport::duplex::{Acceptor, TlsEstablished, TlsSession};
 
@@ -153,7 +154,7 @@ fn handshake(
         _ => tls_error("TLS handshake failed", e),
     };
     while conn.is_handshaking() || conn.wants_write() {
-        let left = crate::upgrade::time_left(deadline)?;
+        let left = time_left(deadline)?;
         tcp.set_read_timeout(Some(left))?;
         tcp.set_write_timeout(Some(left))?;
         conn.complete_io(&mut socket).map_err(io_error)?;

@@ -33,10 +33,12 @@ use std::time::{Duration, Instant};
 use super::duplex::{Duplex, TlsOutput};
 use super::queue::{write_chunks, Chunk, Queue, Wire};
 use super::timer::Timers;
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::error::{CapacityError, Error, Timeout};
 use crate::extension::SendOptions;
 use crate::frame::OpCode;
-use crate::message::{CloseCode, CloseFrame, Message};
+use crate::message::Message;
 use crate::session::Outgoing;
 
 /// Why we ended a connection ourselves: the close frame we sent (or tried

@@ -65,10 +65,10 @@ macro_rules! link_sender_methods {
         /// [`Error::Usage`](crate::Error::Usage).
         pub fn close(
             &self,
-            code: $crate::message::CloseCode,
+            code: $crate::close_code::CloseCode,
             reason: &str,
         ) -> Result<(), $crate::error::Error> {
-            let frame = $crate::message::CloseFrame::to_send(code, reason)?;
+            let frame = $crate::close_frame::CloseFrame::to_send(code, reason)?;
             match self.link() {
                 Some(link) => link.close(frame),
                 None => Ok(()),
