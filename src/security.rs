@@ -148,8 +148,8 @@
 //!   750 ms meanwhile.
 //! - `tests/server.rs::a_slow_reader_never_stalls_the_others_and_is_closed_with_1008`,
 //!   `tests/server.rs::a_client_that_stops_reading_is_closed_with_1008_at_the_write_timeout`,
-//!   `src/server/link.rs::a_queue_over_its_cap_fails_the_client_with_1008`,
-//!   `src/server/link.rs::tiny_queued_frames_share_chunks_and_count_their_overhead`,
+//!   `src/transport/link.rs::a_queue_over_its_cap_fails_the_client_with_1008`,
+//!   `src/transport/link.rs::tiny_queued_frames_share_chunks_and_count_their_overhead`,
 //!   `tests/security.rs::feed_past_max_write_buffer_is_refused`.
 //!
 //! ### gorilla/websocket CVE-2020-27813 (GHSA-3xh2-74w9-5vxm): length overflow

@@ -10,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::deadline::time_left;
 use crate::error::{Error, HandshakeError, Timeout};
 use crate::extension::{format_extensions, negotiate_server, Extensions};
 use crate::frame::{Role, Status};
@@ -20,14 +21,6 @@ use crate::websocket::WebSocket;
 
 /// Bytes read per call while reading a head.
 const HEAD_CHUNK: usize = 2048;
-
-/// The time left before `deadline`, or a handshake timeout.
-pub(crate) fn time_left(deadline: Instant) -> Result<Duration, Error> {
-    deadline
-        .checked_duration_since(Instant::now())
-        .filter(|d| !d.is_zero())
-        .ok_or(Error::Timeout(Timeout::Handshake))
-}
 
 /// A head read from a stream: `buf[..head_len]` is the head, the rest came
 /// after it.

@@ -7,13 +7,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use super::link::Link;
-use crate::error::Error;
 use crate::extension::{ExtensionOffer, SendOptions};
-use crate::frame::{OpCode, Role};
+use crate::frame::Role;
 use crate::handshake::server::Request;
-use crate::message::{CloseCode, CloseFrame, Message};
+use crate::message::Message;
 use crate::protocol::Sender;
+use crate::transport::link::Link;
+use crate::transport::sender::link_sender_methods;
 use crate::write::FrameWriter;
 
 /// A connected client: a cheap handle (`Clone + Send + Sync`) that sends,
@@ -28,7 +28,7 @@ use crate::write::FrameWriter;
 /// that the client is closed with 1008) and written by a helper thread.
 ///
 /// A handle outlives its connection harmlessly: once the connection is
-/// over, sends return [`Error::Closed`]; the socket itself is released when
+/// over, sends return [`Error::Closed`](crate::Error::Closed); the socket itself is released when
 /// the connection ends, whoever still holds handles.
 #[derive(Clone)]
 pub struct Client {
@@ -135,54 +135,11 @@ impl Client {
         &self.inner.clients
     }
 
-    fn link(&self) -> Result<Arc<Link>, Error> {
-        self.inner.link.upgrade().ok_or(Error::Closed)
+    fn link(&self) -> Option<Arc<Link>> {
+        self.inner.link.upgrade()
     }
 
-    /// Sends a message.
-    pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        let message = message.into();
-        self.link()?.send(message.opcode(), message.as_bytes())
-    }
-
-    /// Sends text without building a [`Message`].
-    pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        self.link()?.send(OpCode::Text, text.as_bytes())
-    }
-
-    /// Sends binary data without building a [`Message`].
-    pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
-        self.link()?.send(OpCode::Binary, data)
-    }
-
-    /// Sends a ping (at most 125 bytes).
-    pub fn ping(&self, payload: &[u8]) -> Result<(), Error> {
-        self.link()?.control(OpCode::Ping, payload)
-    }
-
-    /// Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3).
-    pub fn pong(&self, payload: &[u8]) -> Result<(), Error> {
-        self.link()?.control(OpCode::Pong, payload)
-    }
-
-    /// Starts the closing handshake: sends a close frame and returns. The
-    /// client's thread sees the peer's answer and calls
-    /// [`on_close`](crate::Handler::on_close); a peer that does not answer
-    /// within [`Config::close_timeout`](crate::Config::close_timeout) is
-    /// cut off. Closing a closed client does nothing. Codes that must not
-    /// be sent (1005, 1006, 1015, out of range) are [`Error::Usage`].
-    pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        let frame = CloseFrame::to_send(code, reason)?;
-        match self.inner.link.upgrade() {
-            Some(link) => link.close(frame),
-            None => Ok(()),
-        }
-    }
-
-    /// True until the closing handshake starts or the connection fails.
-    pub fn is_open(&self) -> bool {
-        self.inner.link.upgrade().is_some_and(|l| !l.is_closing())
-    }
+    link_sender_methods!();
 
     pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> bool {
         match self.inner.link.upgrade() {

@@ -44,14 +44,10 @@ mod auth_tests;
 mod client;
 mod files;
 mod handler;
-pub(crate) mod link;
 mod logging;
 mod router;
 #[cfg(test)]
 mod tests;
-pub(crate) mod timer;
-#[cfg(all(test, any(feature = "tls", feature = "rustls")))]
-mod tls_tests;
 mod worker;
 
 pub use client::{Client, Clients};
@@ -67,15 +63,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::close_code::CloseCode;
 use crate::config::Config;
-use crate::duplex::{Acceptor, Duplex};
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
 use crate::listener::Binding;
-use crate::message::CloseCode;
+use crate::transport::duplex::{Acceptor, Duplex};
+use crate::transport::timer::Timers;
 use files::DocumentRoot;
 use router::Router;
-use timer::Timers;
 
 /// Refused connections (over `max_connections`) kept open at most at once
 /// while their 503 drains.
@@ -409,7 +405,7 @@ impl Server {
 
     /// Sends `message` to every open client, encoded once; returns how many
     /// took it. Never blocks on a slow client.
-    pub fn broadcast(&self, message: &crate::Message) -> usize {
+    pub fn broadcast(&self, message: &crate::message::Message) -> usize {
         self.inner.clients.broadcast(message)
     }
 

@@ -17,22 +17,23 @@ use std::time::{Duration, Instant};
 use super::client::{Client, ClientParts};
 use super::files::{self, Site};
 use super::handler::Handler;
-use super::link::{Link, LinkOptions, LinkTransport, LocalEnd};
 use super::logging;
 use super::router::origin_allowed;
-use super::timer::Timers;
 use super::Inner;
-use crate::duplex::{Duplex, DuplexReader, DuplexStream, TlsOutput};
+use crate::close_code::CloseCode;
+use crate::close_frame::{truncate_reason, CloseFrame};
 use crate::error::{Error, Timeout};
-use crate::frame::{HeaderRules, OpCode, Role};
+use crate::frame::{OpCode, Role};
 use crate::handshake::server::Reject;
-use crate::message::{truncate_reason, CloseCode, CloseFrame};
 use crate::protocol::Event;
-use crate::read::FrameReader;
-use crate::session::{assemble, no_status, Ending, Session};
+use crate::session::{no_status, Session};
 use crate::stream::Stream;
+use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream};
+use crate::transport::link::{Link, LocalEnd};
+use crate::transport::link_session::{self, LinkSetup, LinkTransport};
+use crate::transport::timer::Timers;
 use crate::upgrade::{agree, write_before, Agreed, ServerHandshake};
-use crate::write::FrameWriter;
+use crate::websocket::WebSocket;
 
 /// Time past the handshake deadline after which the socket is shut down
 /// (the 408 answer goes out first).
@@ -165,36 +166,24 @@ fn open(
         protocol,
         extensions,
     } = agreed;
-    let (mut stream, request, leftover) = pending.into_parts();
-
-    let mut rules = HeaderRules::new(Role::Server, config.max_frame_size);
-    rules.allowed_rsv = extensions.rsv;
-    let mut reader = FrameReader::new(rules);
-    reader.buf.preload(&leftover);
-    let transforms = !extensions.encoders.is_empty();
-    let (incoming, outgoing, policy) = assemble(
-        Role::Server,
-        config,
-        reader,
-        FrameWriter::default(),
-        extensions.encoders,
-        extensions.decoders,
-    );
-    let options = LinkOptions {
-        cap: config.max_write_buffer,
-        transforms,
-        close_timeout: config.close_timeout,
-        timers: Some(Arc::downgrade(&inner.timers)),
+    let (stream, request, leftover) = pending.into_parts();
+    let mut ws = WebSocket::from_raw(stream, Role::Server, config.clone(), &leftover);
+    ws.set_agreed(protocol, extensions);
+    let protocol = ws.protocol().map(str::to_owned);
+    let extensions = ws.extensions().to_vec();
+    let setup = LinkSetup {
+        timers: Arc::downgrade(&inner.timers),
         name: format!("stdws-client-{id}"),
+        handshaking: true,
     };
-    let link = Link::new(Arc::clone(&duplex), outgoing, options, true);
+    let (link, mut session) = link_session::open(ws, setup);
     let client = Client::new(ClientParts {
         id,
         peer,
         request,
         user,
         protocol,
-        extensions: extensions.names,
+        extensions,
         data: admission.data,
         link: Arc::downgrade(&link),
         clients: inner.clients.clone(),
@@ -203,7 +192,8 @@ fn open(
     // client has its 101 reaches it; frames sent meanwhile wait in the
     // link's queue and follow the 101.
     inner.clients.insert(client.clone());
-    let written = write_before(&mut stream, &response, deadline)
+    let stream = &mut session.transport.stream;
+    let written = write_before(stream, &response, deadline)
         .and_then(|()| {
             stream.set_read_timeout(config.read_timeout)?;
             stream.set_write_timeout(config.write_timeout)?;
@@ -217,29 +207,16 @@ fn open(
         link.abandon();
         return None;
     }
-
-    let mut reader = stream.into_reader();
-    let output: Weak<dyn TlsOutput> = Arc::downgrade(&link) as Weak<Link>;
-    reader.set_tls_output(output);
     let reply = {
         let handler = Arc::clone(&handler);
         let client = client.clone();
         move |frame: Option<&CloseFrame>| handler.passive_close(&client, frame)
     };
-    let transport = LinkTransport {
-        link: Arc::clone(&link),
-        reader,
-        close_reply: Some(Box::new(reply)),
-    };
+    session.transport.close_reply = Some(Box::new(reply));
     Some(Opened {
         client,
         link,
-        session: Session {
-            transport,
-            incoming,
-            policy,
-            ending: Ending::Open,
-        },
+        session,
         handler,
     })
 }

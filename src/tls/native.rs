@@ -15,8 +15,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{tls_error, ClientSettings, Identity, IdentityKind};
-use crate::duplex::{Acceptor, TlsEstablished, TlsSession};
+use crate::deadline::remaining;
 use crate::error::{Error, Timeout};
+use crate::transport::duplex::{Acceptor, TlsEstablished, TlsSession};
 
 /// The byte pipe under the TLS library.
 struct Adapter {
@@ -41,10 +42,7 @@ impl Adapter {
 /// The time left before `deadline`; `WouldBlock` once it has passed, which
 /// the library reports as an unfinished handshake.
 fn left(deadline: Instant) -> io::Result<std::time::Duration> {
-    deadline
-        .checked_duration_since(Instant::now())
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| io::ErrorKind::WouldBlock.into())
+    remaining(deadline).ok_or_else(|| io::ErrorKind::WouldBlock.into())
 }
 
 /// A socket timeout is `WouldBlock` on Unix and `TimedOut` on Windows; the

@@ -20,8 +20,9 @@ use rustls::{
 };
 
 use super::{tls_error, ClientSettings, Identity, IdentityKind};
-use crate::duplex::{Acceptor, TlsEstablished, TlsSession};
+use crate::deadline::time_left;
 use crate::error::{Error, Timeout, TlsError};
+use crate::transport::duplex::{Acceptor, TlsEstablished, TlsSession};
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -153,7 +154,7 @@ fn handshake(
         _ => tls_error("TLS handshake failed", rustls_cause(e)),
     };
     while conn.is_handshaking() || conn.wants_write() {
-        let left = crate::upgrade::time_left(deadline)?;
+        let left = time_left(deadline)?;
         tcp.set_read_timeout(Some(left))?;
         tcp.set_write_timeout(Some(left))?;
         conn.complete_io(&mut socket).map_err(io_error)?;

@@ -79,6 +79,11 @@ pub(crate) trait TlsOutput: Send + Sync {
 /// frame header and its payload): one full TLS record.
 const COALESCE: usize = 16 * 1024;
 
+/// Plaintext sealed per round by a blocking write: bounds the ciphertext
+/// held in memory for a large message and lets the first records leave
+/// while the rest waits.
+const SEAL_CHUNK: usize = 64 << 10;
+
 /// Size of the ciphertext read buffer: one full TLS record (16 KiB of
 /// plaintext plus header and tag), so decrypting never waits for a second
 /// read while plaintext is already complete.
@@ -177,15 +182,41 @@ impl Duplex {
         write_all_vectored(&mut &self.tcp, bufs)
     }
 
-    /// Writes plaintext (encrypted first for TLS), blocking.
+    /// Writes plaintext (encrypted first for TLS), blocking. TLS seals
+    /// and sends at most [`SEAL_CHUNK`] bytes of plaintext per round, so a
+    /// large message never holds its whole ciphertext in memory.
     pub(crate) fn write_plain(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
-        if self.is_tls() {
-            let mut cipher = Vec::new();
-            self.encrypt(bufs, &mut cipher)?;
-            return self.write_raw(&mut [IoSlice::new(&cipher)]);
+        if !self.is_tls() {
+            let mut owned: Vec<IoSlice<'_>> = bufs.to_vec();
+            return self.write_raw(&mut owned);
         }
-        let mut owned: Vec<IoSlice<'_>> = bufs.to_vec();
-        self.write_raw(&mut owned)
+        let mut cipher = Vec::new();
+        let mut round: Vec<IoSlice<'_>> = Vec::new();
+        let mut size = 0;
+        for buf in bufs {
+            let mut piece: &[u8] = buf;
+            while !piece.is_empty() {
+                let take = piece.len().min(SEAL_CHUNK - size);
+                round.push(IoSlice::new(&piece[..take]));
+                piece = &piece[take..];
+                size += take;
+                if size == SEAL_CHUNK {
+                    self.seal_and_write(&round, &mut cipher)?;
+                    round.clear();
+                    size = 0;
+                }
+            }
+        }
+        if round.is_empty() {
+            return Ok(());
+        }
+        self.seal_and_write(&round, &mut cipher)
+    }
+
+    fn seal_and_write(&self, plain: &[IoSlice<'_>], cipher: &mut Vec<u8>) -> io::Result<()> {
+        cipher.clear();
+        self.encrypt(plain, cipher)?;
+        self.write_raw(&mut [IoSlice::new(cipher)])
     }
 
     /// Takes the TLS session's pending output (nothing for plain TCP).
@@ -281,14 +312,20 @@ impl DuplexReader {
             if n == 0 {
                 return Ok(0);
             }
-            let output = {
+            let (decrypted, output) = {
                 let mut session = self.duplex.session().expect("TLS reader without session");
-                session.decrypt(&self.cipher[..n], &mut self.plain)?;
-                session.has_output()
+                let decrypted = session.decrypt(&self.cipher[..n], &mut self.plain);
+                (decrypted, session.has_output())
             };
-            if output {
-                self.flush_tls_output()?;
-            }
+            // Also after a failure: the session may have an alert to send,
+            // and the peer should learn why before the connection ends.
+            let flushed = if output {
+                self.flush_tls_output()
+            } else {
+                Ok(())
+            };
+            decrypted?;
+            flushed?;
         }
     }
 
@@ -328,14 +365,14 @@ impl DuplexStream {
         DuplexStream { reader }
     }
 
-    /// The read half, for the connection's own thread.
-    pub(crate) fn into_reader(self) -> DuplexReader {
-        self.reader
-    }
-
     /// The socket.
     pub(crate) fn duplex(&self) -> &Arc<Duplex> {
         self.reader.duplex()
+    }
+
+    /// Sends TLS output through `output` from now on (writers exist).
+    pub(crate) fn set_tls_output(&mut self, output: Weak<dyn TlsOutput>) {
+        self.reader.set_tls_output(output);
     }
 }
 
