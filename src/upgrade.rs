@@ -78,7 +78,7 @@ pub(crate) fn read_head<S: Stream + ?Sized>(
 
 /// What the server agreed to for a valid upgrade request: the 101
 /// response and the negotiated subprotocol and extensions.
-pub(crate) struct Agreed {
+pub(crate) struct ServerAgreement {
     pub(crate) response: Vec<u8>,
     pub(crate) protocol: Option<String>,
     pub(crate) extensions: Extensions,
@@ -87,7 +87,11 @@ pub(crate) struct Agreed {
 /// Negotiates extensions for a request that passed [`Request::validate`]
 /// and builds the 101 response (RFC 6455 §4.2.2). A subprotocol in
 /// `accept` must be one the client asked for.
-pub(crate) fn agree(request: &Request, accept: Accept, config: &Config) -> Result<Agreed, Error> {
+pub(crate) fn agree(
+    request: &Request,
+    accept: Accept,
+    config: &Config,
+) -> Result<ServerAgreement, Error> {
     if let Some(p) = &accept.protocol {
         if !request.protocols().contains(&p.as_str()) {
             return Err(Error::Usage(
@@ -98,7 +102,7 @@ pub(crate) fn agree(request: &Request, accept: Accept, config: &Config) -> Resul
     let extensions = negotiate_server(&config.extensions, &request.extensions());
     let ext_header = (!extensions.names.is_empty()).then(|| format_extensions(&extensions.names));
     let response = response_101(request, &accept, ext_header.as_deref());
-    Ok(Agreed {
+    Ok(ServerAgreement {
         response,
         protocol: accept.protocol,
         extensions,

@@ -27,7 +27,7 @@
 //! `read` holds it, and a thread that wants to send waits for the next
 //! byte from the peer. stdws does not lock the stream. Each backend turns
 //! its session into a pure transform once the handshake is done
-//! (`TlsSession`, crate-internal): ciphertext in, plaintext out, and the
+//! (`TlsTransform`, crate-internal): ciphertext in, plaintext out, and the
 //! reverse. The socket stays outside, in the transport that every
 //! connection runs on (plain TCP is the same transport without a session):
 //!

@@ -1,4 +1,4 @@
-//! The rustls backend as a [`TlsSession`].
+//! The rustls backend as a [`TlsTransform`].
 //!
 //! rustls is sans-I/O already: `read_tls` + `process_new_packets` +
 //! `reader()` decrypt, `writer()` + `write_tls` encrypt, all in memory.
@@ -22,7 +22,7 @@ use rustls::{
 use super::{tls_error, ClientSettings, Identity, IdentityKind};
 use crate::deadline::time_left;
 use crate::error::{Error, Timeout, TlsError};
-use crate::transport::duplex::{Acceptor, TlsEstablished, TlsSession};
+use crate::transport::duplex::{Acceptor, TlsEstablished, TlsTransform};
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -93,7 +93,7 @@ impl RustlsSession {
     }
 }
 
-impl TlsSession for RustlsSession {
+impl TlsTransform for RustlsSession {
     fn decrypt(&mut self, mut ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
         while !ciphertext.is_empty() {
             // rustls takes ciphertext in bounded pieces and refuses more

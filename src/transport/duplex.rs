@@ -7,7 +7,7 @@
 //! costs one file descriptor, not two as with `try_clone`.
 //!
 //! TLS cannot be split that way: one session object holds the state of
-//! both directions. Here it is a pure transform ([`TlsSession`]): the
+//! both directions. Here it is a pure transform ([`TlsTransform`]): the
 //! reader reads ciphertext from the raw socket without any lock, then locks
 //! the session only to decrypt what arrived; writers encrypt under the same
 //! short lock and write to the raw socket. Every socket operation (timeouts,
@@ -18,7 +18,7 @@
 //!                 ┌──────────── Duplex ────────────┐
 //!  reader thread ─┤ read(&tcp) ─► [decrypt] ─► plaintext
 //!  any thread    ─┤ plaintext ─► [encrypt] ─► send(&tcp)   (MSG_DONTWAIT, or blocking)
-//!                 └── tcp: TcpStream, tls: Option<Mutex<dyn TlsSession>> ──┘
+//!                 └── tcp: TcpStream, tls: Option<Mutex<dyn TlsTransform>> ──┘
 //! ```
 
 use std::io::{self, IoSlice, Read, Write};
@@ -32,7 +32,7 @@ use crate::write::write_all_vectored;
 
 /// A TLS session as a pure transform, so the server can read the raw socket without holding the
 /// lock that writers need (full duplex over TLS without polling).
-pub(crate) trait TlsSession: Send {
+pub(crate) trait TlsTransform: Send {
     /// Ciphertext from the socket in; plaintext appended to `plaintext`.
     fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()>;
     /// Plaintext in; ciphertext appended to `ciphertext`.
@@ -52,7 +52,7 @@ pub(crate) trait TlsSession: Send {
 /// A TLS session whose handshake is done (server or client side), and the
 /// application data that arrived along with the handshake.
 pub(crate) struct TlsEstablished {
-    pub(crate) session: Box<dyn TlsSession>,
+    pub(crate) session: Box<dyn TlsTransform>,
     pub(crate) plaintext: Vec<u8>,
 }
 
@@ -93,7 +93,7 @@ const CIPHER_BUF: usize = 16 * 1024 + 512;
 /// optional TLS session.
 pub(crate) struct Duplex {
     tcp: TcpStream,
-    tls: OnceLock<Mutex<Box<dyn TlsSession>>>,
+    tls: OnceLock<Mutex<Box<dyn TlsTransform>>>,
 }
 
 impl Duplex {
@@ -110,7 +110,7 @@ impl Duplex {
     }
 
     /// Puts a TLS session on the socket (once, right after the TLS handshake).
-    pub(crate) fn install_tls(&self, session: Box<dyn TlsSession>) {
+    pub(crate) fn install_tls(&self, session: Box<dyn TlsTransform>) {
         if self.tls.set(Mutex::new(session)).is_err() {
             log::error!("a TLS session was installed twice");
         }
@@ -123,7 +123,7 @@ impl Duplex {
 
     /// The TLS session, locked. A panic in another holder does not matter:
     /// the session state is the TLS library's, not half-updated by us.
-    fn session(&self) -> Option<MutexGuard<'_, Box<dyn TlsSession>>> {
+    fn session(&self) -> Option<MutexGuard<'_, Box<dyn TlsTransform>>> {
         self.tls
             .get()
             .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
@@ -422,7 +422,7 @@ pub(crate) mod tests {
     /// "record" so nothing about it is stateless by accident.
     pub(crate) struct Xor(pub(crate) u8);
 
-    impl TlsSession for Xor {
+    impl TlsTransform for Xor {
         fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
             plaintext.extend(ciphertext.iter().map(|b| b ^ self.0));
             Ok(())
@@ -478,7 +478,7 @@ pub(crate) mod tests {
     /// Records every encrypt call as one "record": its length and bytes.
     struct Records(Arc<Mutex<Vec<Vec<u8>>>>);
 
-    impl TlsSession for Records {
+    impl TlsTransform for Records {
         fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
             plaintext.extend_from_slice(ciphertext);
             Ok(())

@@ -4,7 +4,7 @@
 //! `wss://` stream.
 //!
 //! - [`duplex`]: one socket, plain or TLS, read by one thread while any
-//!   thread writes. TLS is a pure transform (`TlsSession`), so nobody holds
+//!   thread writes. TLS is a pure transform (`TlsTransform`), so nobody holds
 //!   a lock while blocked on the network.
 //! - [`queue`]: the bytes a socket did not take yet, in order, with their
 //!   cost counted against a cap.
