@@ -29,7 +29,7 @@ done
 
 need_redis_server
 echo "bench-cluster: building (release)" >&2
-cargo build --release --quiet --features cli,redis --bin stdws
+cargo build --release --quiet -p stdws-cli --bin stdws
 cargo build --release --quiet --manifest-path bench/Cargo.toml --bin cluster
 if [[ ! -d bench/cluster/node_modules/ioredis ]]; then
   (cd bench/cluster && npm ci --silent --no-audit --no-fund)

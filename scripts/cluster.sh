@@ -16,5 +16,6 @@ cd "$ROOT"
 source scripts/lib.sh
 need_redis_server
 redis-server --version
-timeout 600 cargo test --features cli,redis --test cluster --test cluster_cli -- \
+timeout 600 cargo test -p stdws --features redis --test cluster -- --ignored --test-threads 2
+timeout 600 cargo test -p stdws-cli --test cluster -- \
   --ignored --test-threads 2

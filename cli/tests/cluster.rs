@@ -1,8 +1,9 @@
 //! Three `stdws serve --redis` processes on one real `redis-server` act as
 //! one chat; a wrong password stops `stdws serve` at once. Ignored by
 //! `make test`; `make cluster` runs them (`--ignored`).
-#![cfg(all(unix, feature = "cli", feature = "redis"))]
+#![cfg(all(unix, feature = "redis"))]
 
+#[path = "../../tests/redis_support/mod.rs"]
 mod redis_support;
 
 use std::collections::HashMap;
