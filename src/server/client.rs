@@ -224,7 +224,7 @@ pub struct Clients {
 
 pub(super) struct Registry {
     map: Mutex<BTreeMap<ConnectionId, Client>>,
-    topics: Topics,
+    topics: Topics<Client>,
     fragment_size: Option<usize>,
     pub(super) node: NodeId,
     pub(super) hub: Arc<dyn Hub>,
