@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop interop-browser gateway bench bench-gateway bench-quick fuzz soak doc
+.PHONY: test lint autobahn interop interop-browser gateway bench bench-gateway bench-quick fuzz soak doc cluster bench-cluster
 
 ## Unit, integration and doc tests of the library and the command: no
 ## network, no services.
@@ -15,6 +15,8 @@ test:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	@# The library's default build compiles none of the command's crates.
+	! $(CARGO) tree -p stdws -e normal --prefix none | grep -E '^(clap|env_logger|signal-hook|redis) '
 	$(CARGO) fmt --manifest-path bench/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --release --manifest-path bench/Cargo.toml --all-targets -- -D warnings
@@ -29,6 +31,12 @@ autobahn:
 interop:
 	scripts/interop.sh
 
+## Nodes joined through a real redis-server (installed if missing): commands
+## across nodes, Redis away and back, CLIENT KILL/PAUSE, passwords, prefixes,
+## three `stdws serve --redis` chatting.
+cluster:
+	scripts/cluster.sh
+
 ## Headless Chromium against `stdws serve`: the console's self-test and a typed echo.
 interop-browser:
 	scripts/interop-browser.sh
@@ -41,6 +49,11 @@ gateway:
 ## Throughput, CPU per message and idle memory against tungstenite and a raw echo.
 bench:
 	bench/run.sh
+
+## The cluster's fan-out (3 nodes on one Redis, 300 subscribers) against
+## node ws + ioredis; report in bench/results/cluster-*.md.
+bench-cluster:
+	bench/cluster.sh
 
 ## stdws gateway --websocket-over-http against Pushpin, one echo backend behind both.
 bench-gateway:

@@ -11,13 +11,19 @@
 #   scripts/gateway.sh [CASE...]
 #
 # Installs its client on first use (a virtualenv in target/gateway/venv with
-# interop/requirements.txt). Needs python3 with venv, Debian's pushpin
-# (which brings zurl and condure) and redis-server. Every service is
-# started on a free loopback port and stopped; every case is bounded in time.
+# interop/requirements.txt). Needs python3 with venv; installs Debian's
+# pushpin (which brings zurl and condure) and redis-server when missing
+# (apt-get; sudo when not root). Every service is started on a free loopback
+# port and stopped; every case is bounded in time.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source scripts/lib.sh
+if [[ $# -eq 0 ]]; then
+  need_redis_server
+  need_debian pushpin pushpin
+fi
 VENV="$ROOT/target/gateway/venv"
 if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import websockets' 2>/dev/null; then
   python3 -m venv "$VENV"

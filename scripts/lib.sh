@@ -29,3 +29,16 @@ make_test_certs() {
     -CAcreateserial -days 2 -extfile "$dir/leaf.ext" -out "$dir/leaf.pem" 2>/dev/null
   cat "$dir/leaf.pem" "$dir/ca.pem" > "$dir/cert.pem"
 }
+
+# need_debian COMMAND PACKAGE: installs Debian's PACKAGE when COMMAND is
+# missing (sudo when not root).
+need_debian() {
+  command -v "$1" >/dev/null && return 0
+  local sudo=""
+  [[ "$(id -u)" == 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2"
+}
+
+# Installs Debian's redis-server when it is missing.
+need_redis_server() { need_debian redis-server redis-server; }

@@ -97,10 +97,11 @@
 #![deny(missing_docs)]
 
 mod client;
+mod close_code;
+mod close_frame;
 mod config;
 mod connection;
-#[cfg(unix)]
-mod duplex;
+mod deadline;
 mod error;
 pub mod extension;
 pub mod frame;
@@ -110,6 +111,7 @@ pub mod handshake;
 pub mod hub;
 mod listener;
 mod mask;
+mod maybe_tls;
 mod message;
 mod protocol;
 mod read;
@@ -122,16 +124,24 @@ pub mod split;
 mod stream;
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub mod tls;
+#[cfg(unix)]
+mod transport;
 mod upgrade;
 mod url;
 pub mod utf8;
 mod websocket;
 mod write;
 
-pub use client::ClientBuilder;
+#[allow(deprecated)]
+pub use client::{ClientBuilder, Connector};
+pub use close_code::CloseCode;
+pub use close_frame::CloseFrame;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
-pub use error::{CapacityError, Error, HandshakeError, ProtocolError, Result, Timeout, UrlError};
+pub use error::{
+    CapacityError, Error, HandshakeError, ProtocolError, ResponseError, Result, Timeout, TlsError,
+    UrlError,
+};
 pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::auth::Authenticator;
@@ -139,14 +149,15 @@ pub use handshake::server::{Accept, Reject, Request};
 pub use hub::{Command, CommandError, Hub, HubStats, Route};
 pub use hub::{ConnectionId, IdError, NodeId};
 pub use listener::{Binding, Listener};
-pub use message::{CloseCode, CloseFrame, Message};
+pub use maybe_tls::MaybeTlsStream;
+pub use message::Message;
 pub use protocol::Event;
 #[cfg(unix)]
 pub use server::{Admission, Client, Clients, Handler, Server, ServerBuilder};
 pub use session::FrameHook;
 #[cfg(unix)]
 pub use split::{RecvHalf, SendHalf};
-pub use stream::{MaybeTlsStream, Stream};
+pub use stream::Stream;
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub use tls::{TlsAcceptor, TlsConnector, TlsStream};
 pub use upgrade::ServerHandshake;

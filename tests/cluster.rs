@@ -21,6 +21,19 @@ use stdws::{
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// Runs a Redis command (`CLIENT KILL …`) through the `redis` crate.
+fn command(redis: &Redis, args: &[&str]) -> redis::Value {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut link = client
+        .get_connection_with_timeout(Duration::from_secs(5))
+        .unwrap();
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(&mut link).unwrap()
+}
+
 /// `/chat`: the topic `chat`, sender included. `/echo` echoes.
 struct Chat;
 
@@ -234,7 +247,7 @@ fn after_client_kill_type_pubsub_the_node_listens_again_by_itself() {
     let mut on_a = join(&a, "/chat");
     let mut on_b = join(&b, "/chat");
     settle(&mut on_a, &mut on_b);
-    let killed = redis.command(&["CLIENT", "KILL", "TYPE", "pubsub"]);
+    let killed = command(&redis, &["CLIENT", "KILL", "TYPE", "pubsub"]);
     assert_eq!(killed, redis::Value::Int(2), "both subscribers killed");
     let start = Instant::now();
     settle(&mut on_a, &mut on_b);
@@ -255,7 +268,7 @@ fn client_pause_blocks_no_client_thread_and_the_queue_stays_within_its_bound() {
     let a = node_on(hub, "a");
     let _b = node(&redis, "b");
     let mut echo = join(&a, "/echo");
-    redis.command(&["CLIENT", "PAUSE", "3000", "ALL"]);
+    command(&redis, &["CLIENT", "PAUSE", "3000", "ALL"]);
     let paused = Instant::now();
     let flooding = Arc::new(AtomicBool::new(true));
     let flood = {

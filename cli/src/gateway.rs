@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use clap::Args;
 use stdws::gateway::{Gateway, HookFailure, Mode};
-use stdws::hub::RedisHub;
 use stdws::Server;
 
 use crate::auth::AuthOptions;
+use crate::cluster::ClusterOptions;
 use crate::limits::LimitOptions;
 use crate::serve::{secure, stop_on_signals};
 use crate::tls::TlsOptions;
@@ -71,17 +71,16 @@ pub(crate) struct GatewayCommand {
     /// Speak Pushpin's WebSocket-over-HTTP protocol to the upstream.
     #[arg(long)]
     websocket_over_http: bool,
-    /// Act as one with every gateway sharing this Redis
-    /// (redis://[:PASSWORD@]HOST[:PORT][/DB]): control calls reach their
-    /// connections, broadcasts and publishes their clients.
-    #[arg(long, value_name = "URL")]
-    redis: Option<String>,
     #[command(flatten)]
     limits: LimitOptions,
     #[command(flatten)]
     tls: TlsOptions,
     #[command(flatten)]
     auth: AuthOptions,
+    // With --redis, gateways sharing the Redis act as one: control calls
+    // reach their connections, broadcasts and publishes their clients.
+    #[command(flatten)]
+    cluster: ClusterOptions,
 }
 
 /// A secret or token file: surrounding whitespace and the trailing newline
@@ -135,17 +134,11 @@ impl GatewayCommand {
         let config = self.limits.config();
         let handshake = config.handshake_timeout.max(hook_timeout + HANDSHAKE_SLACK);
         let config = config.handshake_timeout(handshake);
-        let mut builder = Server::builder().config(config).fallback(gateway.clone());
-        if let Some(url) = &self.redis {
-            // Joined now: a wrong password or an unreachable Redis ends
-            // the command with its cause instead of a silent single node.
-            let hub = RedisHub::builder(url.as_str())
-                .connect()
-                .map_err(|e| Failure::Run(format!("cannot join the cluster through Redis: {e}")))?;
-            eprintln!("stdws: cluster {:?} through Redis", hub.prefix());
-            builder = builder.hub(hub);
-        }
+        let builder = Server::builder().config(config).fallback(gateway.clone());
         let (builder, secure) = secure(builder, &self.tls, &self.auth)?;
+        // Joined now: a wrong password or an unreachable Redis ends the
+        // command with its cause instead of a silent single node.
+        let builder = self.cluster.apply(builder)?;
         let server = Arc::new(builder.bind(self.addr.as_str())?);
         gateway.attach(server.clients());
         let addr: SocketAddr = server.local_addr();
@@ -167,6 +160,9 @@ impl GatewayCommand {
                 .unwrap_or_else(|e| e.into_inner())
                 .shutdown();
         })?;
+        if self.cluster.is_set() {
+            crate::cluster::report(Arc::downgrade(&server))?;
+        }
         server.wait();
         eprintln!("stdws: stopped");
         Ok(())

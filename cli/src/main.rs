@@ -10,6 +10,7 @@
 //! subcommand is a file, a variant of [`Command`] and an arm in [`main`].
 
 mod auth;
+mod cluster;
 mod connect;
 mod gateway;
 mod limits;
@@ -33,11 +34,17 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     Serve(serve::Serve),
     Connect(connect::Connect),
     Gateway(gateway::GatewayCommand),
+    // A new subcommand: its file (an `Args` struct that flattens the option
+    // groups it shares, e.g. `tls::TlsOptions`, `auth::AuthOptions`,
+    // `limits::LimitOptions`), a variant here, its name in `name` and its
+    // arm in `main`.
 }
 
 impl Command {

@@ -18,7 +18,8 @@
 //! checked to be UTF-8, and a malformed envelope is an error, not a panic.
 
 use super::{Command, ConnectionId, NodeId};
-use crate::message::{CloseCode, Message};
+use crate::close_code::CloseCode;
+use crate::message::Message;
 
 const VERSION: u8 = 1;
 

@@ -40,8 +40,9 @@ pub use id::{ConnectionId, IdError, NodeId};
 #[cfg(feature = "redis")]
 pub use redis::{RedisHub, RedisHubBuilder};
 
+use crate::close_code::CloseCode;
 use crate::error::Error;
-use crate::message::{CloseCode, Message};
+use crate::message::Message;
 
 /// Carries what a server's clients publish, broadcast and address to other
 /// connections to the other nodes of a cluster, and brings theirs back.

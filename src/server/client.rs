@@ -7,15 +7,16 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use super::link::Link;
 use super::topics::{check_topic, Topics};
 use crate::error::Error;
 use crate::extension::{ExtensionOffer, SendOptions};
-use crate::frame::{OpCode, Role};
+use crate::frame::Role;
 use crate::handshake::server::Request;
 use crate::hub::{ConnectionId, Hub, NodeId};
-use crate::message::{CloseCode, CloseFrame, Message};
+use crate::message::Message;
 use crate::protocol::Sender;
+use crate::transport::link::Link;
+use crate::transport::sender::link_sender_methods;
 use crate::write::FrameWriter;
 
 /// A connected client: a cheap handle (`Clone + Send + Sync`) that sends,
@@ -30,14 +31,14 @@ use crate::write::FrameWriter;
 /// that the client is closed with 1008) and written by a helper thread.
 ///
 /// A handle outlives its connection harmlessly: once the connection is
-/// over, sends return [`Error::Closed`]; the socket itself is released when
+/// over, sends return [`Error::Closed`](crate::Error::Closed); the socket itself is released when
 /// the connection ends, whoever still holds handles.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    state: Arc<ClientState>,
 }
 
-struct Inner {
+struct ClientState {
     id: ConnectionId,
     peer: SocketAddr,
     request: Request,
@@ -65,7 +66,7 @@ pub(crate) struct ClientParts {
 impl Client {
     pub(crate) fn new(parts: ClientParts) -> Client {
         Client {
-            inner: Arc::new(Inner {
+            state: Arc::new(ClientState {
                 id: parts.id,
                 peer: parts.peer,
                 request: parts.request,
@@ -82,127 +83,81 @@ impl Client {
     /// The connection's id: unique across a cluster and never reused
     /// (see [`ConnectionId`]).
     pub fn id(&self) -> &ConnectionId {
-        &self.inner.id
+        &self.state.id
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.inner.peer
+        self.state.peer
     }
 
     /// The path the client asked for (`/chat` of `/chat?room=1`).
     pub fn path(&self) -> &str {
-        self.inner.request.path()
+        self.state.request.path()
     }
 
     /// The query, without `?`, if any.
     pub fn query(&self) -> Option<&str> {
-        self.inner.request.query()
+        self.state.request.query()
     }
 
     /// Path and query: RFC 6455's resource name.
     pub fn resource(&self) -> &str {
-        self.inner.request.resource()
+        self.state.request.resource()
     }
 
     /// The whole handshake request (headers, origin, offers).
     pub fn request(&self) -> &Request {
-        &self.inner.request
+        &self.state.request
     }
 
     /// The user name the client proved with HTTP authentication
     /// ([`ServerBuilder::authenticator`](crate::ServerBuilder::authenticator));
     /// `None` when the server does not ask for it.
     pub fn user(&self) -> Option<&str> {
-        self.inner.user.as_deref()
+        self.state.user.as_deref()
     }
 
     /// The subprotocol agreed in the handshake.
     pub fn protocol(&self) -> Option<&str> {
-        self.inner.protocol.as_deref()
+        self.state.protocol.as_deref()
     }
 
     /// The extensions agreed in the handshake.
     pub fn extensions(&self) -> &[ExtensionOffer] {
-        &self.inner.extensions
+        &self.state.extensions
     }
 
     /// The data the handshake hook attached
     /// ([`Admission::data`](crate::Admission::data)), if it is a `T`.
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.inner.data.as_ref()?.downcast_ref()
+        self.state.data.as_ref()?.downcast_ref()
     }
 
     /// Every client of the same server (to broadcast from a handler).
     pub fn clients(&self) -> &Clients {
-        &self.inner.clients
+        &self.state.clients
     }
 
-    fn link(&self) -> Result<Arc<Link>, Error> {
-        self.inner.link.upgrade().ok_or(Error::Closed)
+    fn link(&self) -> Option<Arc<Link>> {
+        self.state.link.upgrade()
     }
 
-    /// Sends a message.
-    pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        let message = message.into();
-        self.link()?.send(message.opcode(), message.as_bytes())
-    }
-
-    /// Sends text without building a [`Message`].
-    pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        self.link()?.send(OpCode::Text, text.as_bytes())
-    }
-
-    /// Sends binary data without building a [`Message`].
-    pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
-        self.link()?.send(OpCode::Binary, data)
-    }
-
-    /// Sends a ping (at most 125 bytes).
-    pub fn ping(&self, payload: &[u8]) -> Result<(), Error> {
-        self.link()?.control(OpCode::Ping, payload)
-    }
-
-    /// Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3).
-    pub fn pong(&self, payload: &[u8]) -> Result<(), Error> {
-        self.link()?.control(OpCode::Pong, payload)
-    }
-
-    /// Starts the closing handshake: sends a close frame and returns. The
-    /// client's thread sees the peer's answer and calls
-    /// [`on_close`](crate::Handler::on_close); a peer that does not answer
-    /// within [`Config::close_timeout`](crate::Config::close_timeout) is
-    /// cut off. Closing a closed client does nothing. Codes that must not
-    /// be sent (1005, 1006, 1015, out of range) are [`Error::Usage`].
-    pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        let frame = CloseFrame::to_send(code, reason)?;
-        match self.inner.link.upgrade() {
-            Some(link) => link.close(frame),
-            None => Ok(()),
-        }
-    }
+    link_sender_methods!();
 
     /// Bytes queued for this client that it has not read yet (see
     /// [`Config::max_write_buffer`](crate::Config::max_write_buffer)).
     pub fn queued_bytes(&self) -> usize {
-        self.inner
-            .link
-            .upgrade()
-            .map_or(0, |link| link.queued_bytes())
+        self.link().map_or(0, |link| link.queued_bytes())
     }
 
     /// Drops the TCP connection at once, with no close frame (a proxy
     /// passing on its upstream's abrupt end). The client's thread sees the
     /// connection end (1006).
     pub fn disconnect(&self) {
-        if let Some(link) = self.inner.link.upgrade() {
+        if let Some(link) = self.link() {
             link.cut();
         }
-    }
-
-    /// True until the closing handshake starts or the connection fails.
-    pub fn is_open(&self) -> bool {
-        self.inner.link.upgrade().is_some_and(|l| !l.is_closing())
     }
 
     /// Subscribes this client to `topic` (1 to 256 bytes; a client is on
@@ -211,39 +166,39 @@ impl Client {
     /// connection. Returns false when it was subscribed already;
     /// [`Error::Closed`] once the connection is over.
     pub fn subscribe(&self, topic: &str) -> Result<bool, Error> {
-        let clients = &self.inner.clients;
+        let clients = &self.state.clients;
         clients
             .registry
             .topics
-            .subscribe(&self.inner.id, self, topic, || clients.contains(self))
+            .subscribe(&self.state.id, self, topic, || clients.contains(self))
     }
 
     /// Unsubscribes this client from `topic`; false when it was not
     /// subscribed.
     pub fn unsubscribe(&self, topic: &str) -> bool {
-        self.inner
+        self.state
             .clients
             .registry
             .topics
-            .unsubscribe(&self.inner.id, topic)
+            .unsubscribe(&self.state.id, topic)
     }
 
     /// The topics this client is subscribed to, sorted.
     pub fn topics(&self) -> Vec<String> {
-        self.inner.clients.registry.topics.of(&self.inner.id)
+        self.state.clients.registry.topics.of(&self.state.id)
     }
 
     /// Publishes `message` to every subscriber of `topic` but this client
     /// (as uWebSockets' `ws.publish` does); returns how many took it. To
     /// include the sender, publish through [`Clients::publish`].
     pub fn publish(&self, topic: &str, message: &Message) -> usize {
-        self.inner
+        self.state
             .clients
-            .publish_except(topic, message, &self.inner.id)
+            .publish_except(topic, message, &self.state.id)
     }
 
     pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> bool {
-        match self.inner.link.upgrade() {
+        match self.state.link.upgrade() {
             Some(link) => link.send_prepared(frame, message).is_ok(),
             None => false,
         }
@@ -253,18 +208,18 @@ impl Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("id", &self.inner.id)
-            .field("peer", &self.inner.peer)
+            .field("id", &self.state.id)
+            .field("peer", &self.state.peer)
             .field("resource", &self.resource())
-            .field("user", &self.inner.user)
-            .field("protocol", &self.inner.protocol)
+            .field("user", &self.state.user)
+            .field("protocol", &self.state.protocol)
             .finish_non_exhaustive()
     }
 }
 
 impl PartialEq for Client {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+        Arc::ptr_eq(&self.state, &other.state)
     }
 }
 
@@ -284,7 +239,7 @@ pub struct Clients {
 
 pub(super) struct Registry {
     map: Mutex<BTreeMap<ConnectionId, Client>>,
-    topics: Topics,
+    topics: Topics<Client>,
     fragment_size: Option<usize>,
     pub(super) node: NodeId,
     pub(super) hub: Arc<dyn Hub>,

@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use super::topics_tests::{join, next, text, Subscriber};
 use super::Server;
+use crate::close_code::CloseCode;
 use crate::hub::{
     Command, CommandError, ConnectionId, Hub, HubStats, InProcess, LocalNode, NodeId, Route,
 };
-use crate::message::{CloseCode, Message};
+use crate::message::Message;
 use std::io;
 
 /// What a hub was asked to do, in order.

@@ -6,8 +6,9 @@
 use std::sync::{Arc, Weak};
 
 use super::client::{Clients, Registry};
+use crate::close_frame::CloseFrame;
 use crate::hub::{Command, CommandError, ConnectionId, LocalNode, NodeId, Route};
-use crate::message::{CloseFrame, Message};
+use crate::message::Message;
 
 use super::topics::check_topic;
 

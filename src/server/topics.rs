@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use super::client::Client;
 use crate::error::Error;
 use crate::hub::ConnectionId;
 
@@ -29,13 +28,16 @@ pub(crate) const MAX_TOPICS_PER_CLIENT: usize = 1024;
 pub(crate) type Interest = Box<dyn Fn(&str, bool) + Send + Sync>;
 
 /// The subscriptions of one server's clients.
-pub(crate) struct Topics {
-    state: Mutex<State>,
+///
+/// Generic in what a subscriber is (a `Client` handle for the server), so
+/// that this file needs nothing from the rest of the server.
+pub(crate) struct Topics<C> {
+    state: Mutex<State<C>>,
     interest: Option<Interest>,
 }
 
-struct State {
-    subscribers: HashMap<String, BTreeMap<ConnectionId, Client>>,
+struct State<C> {
+    subscribers: HashMap<String, BTreeMap<ConnectionId, C>>,
     of_client: HashMap<ConnectionId, BTreeSet<String>>,
 }
 
@@ -56,8 +58,8 @@ pub(crate) fn check_topics(topics: &[String]) -> Result<(), Error> {
     topics.iter().try_for_each(|t| check_topic(t))
 }
 
-impl Topics {
-    pub(crate) fn new(interest: Option<Interest>) -> Topics {
+impl<C: Clone> Topics<C> {
+    pub(crate) fn new(interest: Option<Interest>) -> Topics<C> {
         Topics {
             state: Mutex::new(State {
                 subscribers: HashMap::new(),
@@ -67,7 +69,7 @@ impl Topics {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, State<C>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -82,7 +84,7 @@ impl Topics {
     pub(crate) fn subscribe(
         &self,
         key: &ConnectionId,
-        client: &Client,
+        client: &C,
         topic: &str,
         is_open: impl FnOnce() -> bool,
     ) -> Result<bool, Error> {
@@ -124,7 +126,7 @@ impl Topics {
         true
     }
 
-    fn leave(&self, state: &mut State, key: &ConnectionId, topic: &str) {
+    fn leave(&self, state: &mut State<C>, key: &ConnectionId, topic: &str) {
         if let Some(subscribers) = state.subscribers.get_mut(topic) {
             subscribers.remove(key);
             if subscribers.is_empty() {
@@ -155,7 +157,7 @@ impl Topics {
     }
 
     /// The subscribers of `topic` now, but `except`.
-    pub(crate) fn subscribers(&self, topic: &str, except: Option<&ConnectionId>) -> Vec<Client> {
+    pub(crate) fn subscribers(&self, topic: &str, except: Option<&ConnectionId>) -> Vec<C> {
         let state = self.state();
         let Some(subscribers) = state.subscribers.get(topic) else {
             return Vec::new();

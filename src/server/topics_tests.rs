@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use super::client::ENCODED;
 use super::{Admission, Client, Handler, Server};
+use crate::close_code::CloseCode;
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::handshake::server::{Reject, Request};
-use crate::message::{CloseCode, Message};
-use crate::stream::MaybeTlsStream;
+use crate::maybe_tls::MaybeTlsStream;
+use crate::message::Message;
 use crate::websocket::WebSocket;
 
 const WAIT: Duration = Duration::from_secs(10);

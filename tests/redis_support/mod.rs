@@ -88,20 +88,6 @@ impl Redis {
             let _ = child.wait();
         }
     }
-
-    /// Runs a command with redis-cli-like arguments through the `redis`
-    /// crate; returns the reply as a Redis value.
-    pub fn command(&self, args: &[&str]) -> redis::Value {
-        let client = redis::Client::open(self.url()).unwrap();
-        let mut link = client
-            .get_connection_with_timeout(Duration::from_secs(5))
-            .unwrap();
-        let mut cmd = redis::cmd(args[0]);
-        for a in &args[1..] {
-            cmd.arg(*a);
-        }
-        cmd.query(&mut link).unwrap()
-    }
 }
 
 impl Drop for Redis {

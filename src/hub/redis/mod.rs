@@ -354,7 +354,7 @@ impl Hub for RedisHub {
         let shared = &self.shared;
         let (publisher_link, subscriber_link) = lock(&shared.links).take().ok_or_else(|| {
             io::Error::new(
-                io::ErrorKind::AddrInUse,
+                io::ErrorKind::InvalidInput,
                 "this RedisHub serves a server already",
             )
         })?;
