@@ -108,6 +108,7 @@ mod error;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
+pub mod hixie76;
 mod listener;
 mod mask;
 mod message;
