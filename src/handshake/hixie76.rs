@@ -139,27 +139,7 @@ impl Keys {
 /// carry the status to answer: 405 for a method other than GET, 400 for
 /// the rest.
 pub fn validate(request: &Request) -> Result<Keys, HandshakeError> {
-    if request.method != "GET" {
-        return Err(HandshakeError::rejected(
-            405,
-            format!("method {} not allowed", request.method),
-        ));
-    }
-    if request.minor_version < 1 {
-        return Err(bad_request("HTTP/1.1 or later required"));
-    }
-    if !request.resource().starts_with('/') {
-        return Err(bad_request("request target must be an absolute path"));
-    }
-    if request.headers.count("Host") != 1 {
-        return Err(bad_request("exactly one Host required"));
-    }
-    if !request.is_upgrade() {
-        return Err(bad_request("Upgrade must be WebSocket"));
-    }
-    if !request.headers.has_token("Connection", "Upgrade") {
-        return Err(bad_request("Connection must include Upgrade"));
-    }
+    request.validate_upgrade()?;
     Ok(Keys {
         key1: one_key(request, "Sec-WebSocket-Key1")?,
         key2: one_key(request, "Sec-WebSocket-Key2")?,
