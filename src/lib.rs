@@ -102,8 +102,6 @@ pub mod cli;
 mod client;
 mod config;
 mod connection;
-#[cfg(unix)]
-mod duplex;
 mod error;
 pub mod extension;
 pub mod frame;
@@ -123,6 +121,8 @@ pub mod split;
 mod stream;
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub mod tls;
+#[cfg(unix)]
+mod transport;
 mod upgrade;
 mod url;
 pub mod utf8;

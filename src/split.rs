@@ -50,15 +50,16 @@ use std::io;
 use std::net::TcpStream;
 use std::sync::{Arc, Weak};
 
-use crate::duplex::{Duplex, DuplexReader, TlsOutput, TlsSession};
 use crate::error::Error;
 use crate::frame::OpCode;
 use crate::message::{CloseCode, CloseFrame, Message};
 use crate::protocol::Event;
-use crate::server::link::{Link, LinkOptions, LinkTransport};
-use crate::server::timer::Timers;
 use crate::session::{assemble, Ending, Session};
 use crate::stream::MaybeTlsStream;
+use crate::transport::duplex::{Duplex, DuplexReader, TlsOutput, TlsSession};
+use crate::transport::link::{Link, LinkOptions};
+use crate::transport::link_session::LinkTransport;
+use crate::transport::timer::Timers;
 use crate::websocket::WebSocket;
 
 /// Stops the deadline thread when the last half is dropped.

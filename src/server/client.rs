@@ -7,13 +7,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use super::link::Link;
 use crate::error::Error;
 use crate::extension::{ExtensionOffer, SendOptions};
 use crate::frame::{OpCode, Role};
 use crate::handshake::server::Request;
 use crate::message::{CloseCode, CloseFrame, Message};
 use crate::protocol::Sender;
+use crate::transport::link::Link;
 use crate::write::FrameWriter;
 
 /// A connected client: a cheap handle (`Clone + Send + Sync`) that sends,

@@ -44,11 +44,9 @@ mod auth_tests;
 mod client;
 mod files;
 mod handler;
-pub(crate) mod link;
 mod router;
 #[cfg(test)]
 mod tests;
-pub(crate) mod timer;
 #[cfg(all(test, any(feature = "tls", feature = "rustls")))]
 mod tls_tests;
 mod worker;
@@ -67,14 +65,14 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::duplex::{Acceptor, Duplex};
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
 use crate::listener::Binding;
 use crate::message::CloseCode;
+use crate::transport::duplex::{Acceptor, Duplex};
+use crate::transport::timer::Timers;
 use files::DocumentRoot;
 use router::Router;
-use timer::Timers;
 
 /// Refused connections (over `max_connections`) kept open at most at once
 /// while their 503 drains.

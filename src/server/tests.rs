@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use super::{Client, Handler, Server};
 use crate::config::Config;
 use crate::connection::Connection;
-use crate::duplex::tests::Xor;
-use crate::duplex::{Acceptor, TlsEstablished};
 use crate::error::Error;
 use crate::frame::{Frame, OpCode, Role};
 use crate::message::Message;
 use crate::stream::Stream;
+use crate::transport::duplex::tests::Xor;
+use crate::transport::duplex::{Acceptor, TlsEstablished};
 use crate::websocket::WebSocket;
 
 const KEY: u8 = 0x5A;

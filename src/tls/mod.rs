@@ -82,8 +82,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::duplex::{Acceptor, TlsEstablished};
 use crate::error::Error;
+use crate::transport::duplex::{Acceptor, TlsEstablished};
 
 #[cfg(test)]
 pub(crate) mod duplex_tests;

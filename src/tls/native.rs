@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{tls_error, ClientSettings, Identity, IdentityKind};
-use crate::duplex::{Acceptor, TlsEstablished, TlsSession};
 use crate::error::{Error, Timeout};
+use crate::transport::duplex::{Acceptor, TlsEstablished, TlsSession};
 
 /// The byte pipe under the TLS library.
 struct Adapter {

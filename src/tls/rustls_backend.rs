@@ -20,8 +20,8 @@ use rustls::{
 };
 
 use super::{tls_error, ClientSettings, Identity, IdentityKind};
-use crate::duplex::{Acceptor, TlsEstablished, TlsSession};
 use crate::error::{Error, Timeout};
+use crate::transport::duplex::{Acceptor, TlsEstablished, TlsSession};
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())

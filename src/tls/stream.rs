@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
-use crate::duplex::{TlsEstablished, TlsSession};
 use crate::stream::Stream;
+use crate::transport::duplex::{TlsEstablished, TlsSession};
 
 /// Ciphertext read from the socket at once: more than one full TLS record
 /// (16 KiB of plaintext plus overhead), so a record rarely needs two reads.
