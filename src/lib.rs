@@ -110,6 +110,7 @@ pub mod hixie76;
 mod listener;
 mod mask;
 mod message;
+mod prepared;
 mod protocol;
 mod read;
 pub mod security;

@@ -28,7 +28,6 @@
 //! [`ServerBuilder::hixie76`](crate::ServerBuilder::hixie76); the
 //! [`security`](crate::security) chapter says why it is off by default.
 
-
 mod frame;
 pub(crate) mod read;
 

@@ -8,13 +8,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::error::Error;
-use crate::extension::{ExtensionOffer, SendOptions};
-use crate::frame::{OpCode, Role};
+use crate::extension::ExtensionOffer;
+use crate::frame::OpCode;
 use crate::handshake::server::Request;
 use crate::message::{CloseCode, CloseFrame, Message};
-use crate::protocol::Sender;
+use crate::prepared::Prepared;
 use crate::transport::link::Link;
-use crate::write::FrameWriter;
 
 /// A connected client: a cheap handle (`Clone + Send + Sync`) that sends,
 /// pings and closes from any thread, also while the client's own thread is
@@ -184,9 +183,9 @@ impl Client {
         self.inner.link.upgrade().is_some_and(|l| !l.is_closing())
     }
 
-    pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> bool {
+    pub(crate) fn send_prepared(&self, prepared: &Prepared<'_>) -> bool {
         match self.inner.link.upgrade() {
-            Some(link) => link.send_prepared(frame, message).is_ok(),
+            Some(link) => link.send_prepared(prepared).is_ok(),
             None => false,
         }
     }
@@ -286,10 +285,10 @@ impl Clients {
         if targets.is_empty() {
             return 0;
         }
-        let frame = prepare(message, self.registry.fragment_size);
+        let prepared = Prepared::new(message, self.registry.fragment_size);
         targets
             .iter()
-            .filter(|c| c.send_prepared(&frame, message))
+            .filter(|c| c.send_prepared(&prepared))
             .count()
     }
 }
@@ -297,37 +296,5 @@ impl Clients {
 impl fmt::Debug for Clients {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Clients").field("len", &self.len()).finish()
-    }
-}
-
-/// Encodes a message once, as a server sends it (unmasked, fragmented
-/// like any other message): the bytes every recipient gets.
-fn prepare(message: &Message, fragment_size: Option<usize>) -> Arc<[u8]> {
-    let mut sender = Sender::new(Role::Server, Vec::new(), fragment_size);
-    let mut writer = FrameWriter::default();
-    let encoded = sender.message(
-        message.opcode(),
-        message.as_bytes(),
-        &SendOptions::default(),
-        |header, payload| {
-            writer.feed(header, payload);
-            Ok(())
-        },
-    );
-    debug_assert!(encoded.is_ok(), "encoding without extensions cannot fail");
-    writer.take_batch().into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_prepared_message_is_the_frames_a_server_sends() {
-        assert_eq!(&*prepare(&Message::Text("hi".into()), None), b"\x81\x02hi");
-        assert_eq!(
-            &*prepare(&Message::Binary(b"abcde".to_vec()), Some(2)),
-            b"\x02\x02ab\x00\x02cd\x80\x01e"
-        );
     }
 }

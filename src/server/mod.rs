@@ -112,6 +112,7 @@ pub struct ServerBuilder {
     backlog: i32,
     acceptor: Option<Arc<dyn Acceptor>>,
     authenticator: Option<Authenticator>,
+    hixie76: bool,
 }
 
 /// The default stack of a client's thread.
@@ -136,6 +137,7 @@ impl Default for ServerBuilder {
             backlog: 1024,
             acceptor: None,
             authenticator: None,
+            hixie76: false,
         }
     }
 }
@@ -288,6 +290,33 @@ impl ServerBuilder {
         self
     }
 
+    /// Also serves clients of draft-hixie-thewebsocketprotocol-76, the
+    /// protocol of 2010-era browsers and of devices frozen since (off by
+    /// default: such a request is answered 426 with
+    /// `Sec-WebSocket-Version: 13`).
+    ///
+    /// A hixie-76 client meets the same routes, authentication, origin
+    /// allow-list and [`Handler`] (its
+    /// [`handshake`](Handler::handshake) hook included) as any other, and
+    /// gets [`Message::Text`](crate::Message::Text) in and out:
+    /// [`Client::send`] and broadcasts reach it in its own framing,
+    /// encoded once per protocol. It cannot carry binary messages: sending
+    /// one to it is [`Error::Usage`](crate::Error::Usage), and a binary
+    /// broadcast does not count it. It has no pings either
+    /// ([`Config::ping_interval`] does not apply; set
+    /// [`Config::read_timeout`] to let idle clients go) and no close codes
+    /// ([`Handler::on_close`] sees 1005 when it closes). Tell one apart with
+    /// [`Request::is_hixie76`](crate::Request::is_hixie76)
+    /// (`client.request()`).
+    ///
+    /// The protocol has no masking, which makes a browser on the same
+    /// network as a caching proxy a tool to poison that cache: see the
+    /// [`security`](crate::security) chapter before turning this on.
+    pub fn hixie76(mut self, on: bool) -> ServerBuilder {
+        self.hixie76 = on;
+        self
+    }
+
     /// Binds to `addr` and starts serving.
     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server> {
         let listener = Binding::bind(addr)?.listen(self.backlog)?.into_inner();
@@ -317,6 +346,7 @@ impl ServerBuilder {
             send_buffer_size: self.send_buffer_size,
             acceptor: self.acceptor,
             authenticator: self.authenticator,
+            hixie76: self.hixie76,
             timers,
             live: Mutex::new(HashMap::new()),
             live_changed: Condvar::new(),
@@ -366,6 +396,7 @@ pub(crate) struct Inner {
     pub(crate) origins: Option<Vec<String>>,
     pub(crate) acceptor: Option<Arc<dyn Acceptor>>,
     pub(crate) authenticator: Option<Authenticator>,
+    pub(crate) hixie76: bool,
     pub(crate) clients: Clients,
     pub(crate) timers: Arc<Timers>,
     pub(crate) stopping: AtomicBool,

@@ -3,7 +3,8 @@
 //! ```text
 //!  accept ─► [TLS] ─► read head ─► [auth (401)] ──plain GET/HEAD──► file / console / 404 ─► end
 //!   (deadline timer armed)                   │
-//!                                            └─upgrade─► validate (400/405/426) ─► route (404)
+//!                                            └─upgrade─► validate (400/405/426;
+//!                                  hixie-76 if enabled: its checks, key3) ─► route (404)
 //!                                ─► origin (403) ─► Handler::handshake (any status)
 //!                                ─► register in Clients ─► 101 ─► queued frames
 //!                                ─► on_open ─► events … ─► unregister ─► on_error? ─► on_close
@@ -19,19 +20,22 @@ use super::files::{self, Site};
 use super::handler::Handler;
 use super::router::origin_allowed;
 use super::Inner;
-use crate::error::{Error, Timeout};
+use crate::error::{Error, HandshakeError, Timeout};
+use crate::frame::Status;
 use crate::frame::{HeaderRules, OpCode, Role};
+use crate::handshake::hixie76;
 use crate::handshake::server::Reject;
+use crate::hixie76::read::Hixie76Reader;
 use crate::message::{truncate_reason, CloseCode, CloseFrame};
 use crate::protocol::Event;
 use crate::read::FrameReader;
-use crate::session::{assemble, no_status, Ending, Session};
+use crate::session::{assemble, no_status, Ending, Framing, Session};
 use crate::stream::Stream;
 use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream, TlsOutput};
 use crate::transport::link::{Link, LinkOptions, LocalEnd};
 use crate::transport::link_session::LinkTransport;
 use crate::transport::timer::Timers;
-use crate::upgrade::{agree, write_before, Agreed, ServerHandshake};
+use crate::upgrade::{agree, agree_hixie76, write_before, Agreed, ServerHandshake};
 use crate::write::FrameWriter;
 
 /// Time past the handshake deadline after which the socket is shut down
@@ -132,10 +136,28 @@ fn open(
         files::respond(&site, pending);
         return None;
     }
-    if let Err(e) = request.validate() {
-        refuse(pending, Reject::from(e));
-        return None;
-    }
+    // Hixie-76 (opt-in) has its own checks and an 8-byte body, read under
+    // the same deadline; without the option it fails `validate` with 426.
+    let hixie76 = inner.hixie76 && request.is_hixie76();
+    let checked = if hixie76 {
+        hixie76::validate(request).and_then(|keys| {
+            pending.read_body(hixie76::KEY3_LEN)?;
+            match hixie76::key3(pending.after_head()) {
+                Status::Complete((key3, _)) => Ok(Some((keys, key3))),
+                Status::Partial => Err(HandshakeError::ConnectionClosed),
+            }
+        })
+    } else {
+        request.validate().map(|()| None)
+    };
+    let hixie76_keys = match checked {
+        Ok(keys) => keys,
+        Err(e) => {
+            refuse(pending, Reject::from(e));
+            return None;
+        }
+    };
+    let request = pending.request();
     let Some(handler) = inner.router.find(request.path()).cloned() else {
         refuse(pending, Reject::new(404, "no such resource"));
         return None;
@@ -151,7 +173,14 @@ fn open(
             return None;
         }
     };
-    let agreed = match agree(request, admission.accept, config) {
+    let agreed = match hixie76_keys {
+        Some((keys, key3)) => {
+            let secure = inner.acceptor.is_some();
+            agree_hixie76(request, admission.accept, keys, &key3, secure)
+        }
+        None => agree(request, admission.accept, config),
+    };
+    let agreed = match agreed {
         Ok(agreed) => agreed,
         Err(e) => {
             log::error!("{peer}: handshake hook: {e}");
@@ -164,14 +193,19 @@ fn open(
         protocol,
         extensions,
     } = agreed;
-    let (mut stream, request, leftover) = pending.into_parts();
+    let (mut stream, request, mut leftover) = pending.into_parts();
+    if hixie76 {
+        leftover.drain(..hixie76::KEY3_LEN);
+    }
 
     let mut rules = HeaderRules::new(Role::Server, config.max_frame_size);
     rules.allowed_rsv = extensions.rsv;
     let mut reader = FrameReader::new(rules);
-    reader.buf.preload(&leftover);
+    if !hixie76 {
+        reader.buf.preload(&leftover);
+    }
     let transforms = !extensions.encoders.is_empty();
-    let (incoming, outgoing, policy) = assemble(
+    let (mut incoming, mut outgoing, policy) = assemble(
         Role::Server,
         config,
         reader,
@@ -179,6 +213,10 @@ fn open(
         extensions.encoders,
         extensions.decoders,
     );
+    if hixie76 {
+        incoming.hixie76 = Some(Hixie76Reader::new(config.max_message_size, &leftover));
+        outgoing.framing = Framing::Hixie76;
+    }
     let options = LinkOptions {
         cap: config.max_write_buffer,
         transforms,
@@ -263,7 +301,12 @@ fn converse(inner: &Inner, opened: Opened) {
     if inner.stopping.load(Ordering::SeqCst) {
         let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
     }
-    if let Some(interval) = inner.config.ping_interval {
+    // Hixie-76 has no pings: the idle timeout (`read_timeout`) stands in.
+    let pings = inner
+        .config
+        .ping_interval
+        .filter(|_| !client.request().is_hixie76());
+    if let Some(interval) = pings {
         keep_alive(&inner.timers, &link, interval, inner.config.pong_timeout);
     }
     let failed = |e: Error| {

@@ -2,6 +2,8 @@
 //! bytes, and a deadline on every wait.
 #![allow(dead_code)]
 
+pub mod hixie76;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread::{self, JoinHandle};
