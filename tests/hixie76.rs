@@ -17,7 +17,7 @@ use stdws::{
     Server, ServerBuilder,
 };
 use support::hixie76::{self, ANSWER, KEY3};
-use support::{read_head, read_to_end, PATIENCE};
+use support::{expect, read_head, read_to_end, PATIENCE};
 
 /// What the handler saw.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,16 +93,24 @@ fn hixie_server() -> (Server, Receiver<Seen>) {
     start(Server::builder().hixie76(true))
 }
 
-fn expect(rx: &Receiver<Seen>, what: impl Fn(&Seen) -> bool) -> Seen {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(seen) if what(&seen) => return seen,
-            Ok(_) => {}
-            Err(e) => panic!("no matching event: {e}"),
-        }
-    }
+/// The server ended the connection (its closing frame already read)
+/// with nothing more, and the handler saw `code`.
+fn assert_ended(tcp: &mut TcpStream, rx: &Receiver<Seen>, code: u16) {
+    let me = tcp.local_addr().unwrap();
+    assert!(read_to_end(tcp).is_empty());
+    assert_eq!(
+        expect(rx, |s| matches!(s, Seen::Close(..))),
+        Seen::Close(me, code)
+    );
+}
+
+/// A raw connection that has sent `request` and then `body`.
+fn send_request(addr: SocketAddr, request: &str, body: &[u8]) -> TcpStream {
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(PATIENCE)).unwrap();
+    tcp.write_all(request.as_bytes()).unwrap();
+    tcp.write_all(body).unwrap();
+    tcp
 }
 
 fn status(head: &str) -> u16 {
@@ -170,12 +178,8 @@ fn echo_through_a_chat_of_one_then_the_client_closes() {
     // The closing handshake: ours, the server's answer, then its FIN.
     tcp.write_all(&[0xFF, 0x00]).unwrap();
     assert_eq!(hixie76::recv(&mut tcp), None);
-    assert!(read_to_end(&mut tcp).is_empty());
     // No code on the wire: the handler sees 1005.
-    assert_eq!(
-        expect(&rx, |s| matches!(s, Seen::Close(..))),
-        Seen::Close(me, 1005)
-    );
+    assert_ended(&mut tcp, &rx, 1005);
 }
 
 #[test]
@@ -222,7 +226,6 @@ fn hixie76_and_rfc6455_clients_chat_on_the_same_route() {
 fn a_server_close_sends_the_closing_frame_and_waits_for_the_answer() {
     let (server, rx) = hixie_server();
     let (mut tcp, _) = hixie76::connect(server.local_addr(), "/echo", "");
-    let me = tcp.local_addr().unwrap();
     expect(&rx, |s| matches!(s, Seen::Open(..)));
     let client = server.clients().list().pop().unwrap();
     client.close(CloseCode::NORMAL, "bye").unwrap();
@@ -231,11 +234,7 @@ fn a_server_close_sends_the_closing_frame_and_waits_for_the_answer() {
     // Text sent before our answer is dropped (the server is closing).
     hixie76::send_text(&mut tcp, "late");
     tcp.write_all(&[0xFF, 0x00]).unwrap();
-    assert!(read_to_end(&mut tcp).is_empty());
-    assert_eq!(
-        expect(&rx, |s| matches!(s, Seen::Close(..))),
-        Seen::Close(me, 1005)
-    );
+    assert_ended(&mut tcp, &rx, 1005);
     assert!(!matches!(
         rx.try_recv(),
         Ok(Seen::Message(..)) | Ok(Seen::Error(..))
@@ -265,17 +264,12 @@ fn no_pings_reach_a_hixie76_client_and_the_idle_timeout_lets_it_go() {
         .read_timeout(Some(Duration::from_millis(600)));
     let (server, rx) = start(Server::builder().hixie76(true).config(config));
     let (mut tcp, _) = hixie76::connect(server.local_addr(), "/echo", "");
-    let me = tcp.local_addr().unwrap();
     let started = Instant::now();
     // Nothing but the closing frame arrives: a ping would be 0x89.
     assert_eq!(hixie76::recv(&mut tcp), None);
     assert!(started.elapsed() >= Duration::from_millis(500));
     tcp.shutdown(Shutdown::Write).unwrap();
-    assert!(read_to_end(&mut tcp).is_empty());
-    assert_eq!(
-        expect(&rx, |s| matches!(s, Seen::Close(..))),
-        Seen::Close(me, 1001)
-    );
+    assert_ended(&mut tcp, &rx, 1001);
 }
 
 #[test]
@@ -284,21 +278,13 @@ fn the_8_byte_body_is_required_within_the_handshake_deadline() {
     let (server, _rx) = start(Server::builder().hixie76(true).config(config));
     let addr = server.local_addr();
     // The client ends its stream after 7 bytes: 400.
-    let mut tcp = TcpStream::connect(addr).unwrap();
-    tcp.set_read_timeout(Some(PATIENCE)).unwrap();
-    tcp.write_all(hixie76::request("h", "/echo", "").as_bytes())
-        .unwrap();
-    tcp.write_all(&KEY3[..7]).unwrap();
+    let mut tcp = send_request(addr, &hixie76::request("h", "/echo", ""), &KEY3[..7]);
     tcp.shutdown(Shutdown::Write).unwrap();
     let head = read_head(&mut tcp);
     assert_eq!(status(&head), 400, "{head}");
     // The client sends 7 bytes and waits: 408 at the deadline.
-    let mut tcp = TcpStream::connect(addr).unwrap();
-    tcp.set_read_timeout(Some(PATIENCE)).unwrap();
     let started = Instant::now();
-    tcp.write_all(hixie76::request("h", "/echo", "").as_bytes())
-        .unwrap();
-    tcp.write_all(&KEY3[..7]).unwrap();
+    let mut tcp = send_request(addr, &hixie76::request("h", "/echo", ""), &KEY3[..7]);
     let head = read_head(&mut tcp);
     assert_eq!(status(&head), 408, "{head}");
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -343,11 +329,8 @@ fn malformed_hixie76_requests_get_400() {
         ("4 @1  46546xW%0l 1 5", "4@146546xW%0l15"),
         ("12998 5 Y3 1  .P00", "12998 5 Y3 1  .P01"),
     ] {
-        let mut tcp = TcpStream::connect(addr).unwrap();
-        tcp.set_read_timeout(Some(PATIENCE)).unwrap();
         let request = hixie76::request("h", "/echo", "").replace(from, to);
-        tcp.write_all(request.as_bytes()).unwrap();
-        tcp.write_all(KEY3).unwrap();
+        let mut tcp = send_request(addr, &request, KEY3);
         let head = read_head(&mut tcp);
         assert_eq!(status(&head), 400, "{from:?} -> {to:?}: {head}");
     }

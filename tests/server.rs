@@ -9,6 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::expect;
+
 use stdws::{
     Admission, Client, CloseCode, CloseFrame, Config, Connection, Error, Frame, Handler,
     HandshakeError, MaybeTlsStream, Message, OpCode, Reject, Request, Server, WebSocket,
@@ -65,19 +69,6 @@ impl Handler for Recorder {
     }
     fn on_error(&self, client: &Client, error: &Error) {
         self.note(Seen::Error(client.peer_addr(), format!("{error:?}")));
-    }
-}
-
-/// The next event that matches, within `WAIT`.
-fn expect(rx: &Receiver<Seen>, what: impl Fn(&Seen) -> bool) -> Seen {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(seen) if what(&seen) => return seen,
-            Ok(_) => {}
-            Err(e) => panic!("no matching event: {e}"),
-        }
     }
 }
 
