@@ -26,11 +26,13 @@ use crate::websocket::WebSocket;
 
 const USAGE: &str = "\
 usage:
-  stdws serve [--addr HOST:PORT] [--root DIR] [--deflate] [TLS] [AUTH]
+  stdws serve [--addr HOST:PORT] [--root DIR] [--deflate] [--hixie76] [TLS] [AUTH]
       WebSocket server: /echo echoes, /chat relays to everyone on /chat,
       / is an echo console page, other paths are files from DIR.
       Default address 127.0.0.1:8000. Ctrl-C stops it gracefully.
       --deflate accepts permessage-deflate (RFC 7692) from clients that offer it.
+      --hixie76 also serves clients of draft-hixie-thewebsocketprotocol-76
+                (2010-era browsers, old devices): no masking; see the docs.
     TLS (https:// and wss:// on the same port):
       --tls-cert FILE --tls-key FILE   PEM certificate chain and private key
       --tls-pkcs12 FILE [--tls-password P | --tls-password-file F]
@@ -294,6 +296,7 @@ struct Serve {
     addr: String,
     root: Option<PathBuf>,
     deflate: bool,
+    hixie76: bool,
     tls: TlsOptions,
     auth: AuthOptions,
 }
@@ -313,6 +316,7 @@ impl Serve {
             addr: "127.0.0.1:8000".into(),
             root: None,
             deflate: false,
+            hixie76: false,
             tls: TlsOptions::default(),
             auth: AuthOptions::default(),
         };
@@ -321,6 +325,7 @@ impl Serve {
                 "--addr" => serve.addr = value(&arg, &mut args)?,
                 "--root" => serve.root = Some(value(&arg, &mut args)?.into()),
                 "--deflate" => serve.deflate = true,
+                "--hixie76" => serve.hixie76 = true,
                 "--tls-cert" => serve.tls.cert = Some(value(&arg, &mut args)?.into()),
                 "--tls-key" => serve.tls.key = Some(value(&arg, &mut args)?.into()),
                 "--tls-pkcs12" => serve.tls.pkcs12 = Some(value(&arg, &mut args)?.into()),
@@ -350,7 +355,8 @@ impl Serve {
             .config(config(self.deflate))
             .route("/echo", Echo)
             .route("/chat", Chat)
-            .console(true);
+            .console(true)
+            .hixie76(self.hixie76);
         if let Some(root) = &self.root {
             builder = builder.document_root(root);
         }
