@@ -22,7 +22,9 @@
 //! `TlsAcceptor` and how a TLS stream is read and written from two
 //! threads at once. HTTP Basic and Digest authentication live in
 //! [`handshake::auth`]. A [`Server`] takes both: `ServerBuilder::tls` and
-//! [`ServerBuilder::authenticator`].
+//! [`ServerBuilder::authenticator`]. It can also serve clients of the
+//! pre-RFC hixie-76 protocol ([`ServerBuilder::hixie76`], off by default;
+//! the [`hixie76`] module).
 //!
 //! ## A client
 //!
