@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::client::ClientBuilder;
+use crate::close_code::CloseCode;
 use crate::config::Config;
 use crate::error::Error;
 use crate::extension::PerMessageDeflate;
 use crate::handshake::auth::Authenticator;
-use crate::message::{CloseCode, Message};
+use crate::message::Message;
 use crate::server::{Client, Handler, Server, ServerBuilder};
 use crate::session::no_status;
 #[cfg(any(feature = "tls", feature = "rustls"))]

@@ -102,8 +102,11 @@
 #[doc(hidden)]
 pub mod cli;
 mod client;
+mod close_code;
+mod close_frame;
 mod config;
 mod connection;
+mod deadline;
 mod error;
 pub mod extension;
 pub mod frame;
@@ -111,6 +114,7 @@ pub mod handshake;
 pub mod hixie76;
 mod listener;
 mod mask;
+mod maybe_tls;
 mod message;
 mod prepared;
 mod protocol;
@@ -133,6 +137,8 @@ mod websocket;
 mod write;
 
 pub use client::ClientBuilder;
+pub use close_code::CloseCode;
+pub use close_frame::CloseFrame;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
 pub use error::{CapacityError, Error, HandshakeError, ProtocolError, Result, Timeout, UrlError};
@@ -141,14 +147,15 @@ pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::auth::Authenticator;
 pub use handshake::server::{Accept, Reject, Request};
 pub use listener::{Binding, Listener};
-pub use message::{CloseCode, CloseFrame, Message};
+pub use maybe_tls::MaybeTlsStream;
+pub use message::Message;
 pub use protocol::Event;
 #[cfg(unix)]
 pub use server::{Admission, Client, Clients, Handler, Server, ServerBuilder};
 pub use session::FrameHook;
 #[cfg(unix)]
 pub use split::{RecvHalf, SendHalf};
-pub use stream::{MaybeTlsStream, Stream};
+pub use stream::Stream;
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub use tls::{TlsAcceptor, TlsConnector, TlsStream};
 pub use upgrade::ServerHandshake;

@@ -137,7 +137,8 @@ fn tls_sessions_carry_the_handshake_echoes_and_sends_from_other_threads() {
     // broadcast from this thread is encrypted and arrives at once.
     assert_eq!(server.broadcast(&Message::Binary(vec![1, 2, 3])), 1);
     assert_eq!(conn.recv().unwrap(), Some(Message::Binary(vec![1, 2, 3])));
-    conn.close(crate::CloseCode::NORMAL, "").unwrap();
+    conn.close(crate::close_code::CloseCode::NORMAL, "")
+        .unwrap();
 }
 
 #[test]

@@ -19,24 +19,24 @@ use super::client::{Client, ClientParts};
 use super::files::{self, Site};
 use super::handler::Handler;
 use super::router::origin_allowed;
-use super::Inner;
+use super::ServerState;
+use crate::close_code::CloseCode;
+use crate::close_frame::{truncate_reason, CloseFrame};
+use crate::config::Config;
 use crate::error::{Error, HandshakeError, Timeout};
-use crate::frame::Status;
-use crate::frame::{HeaderRules, OpCode, Role};
+use crate::frame::{OpCode, Role, Status};
 use crate::handshake::hixie76;
 use crate::handshake::server::Reject;
 use crate::hixie76::read::Hixie76Reader;
-use crate::message::{truncate_reason, CloseCode, CloseFrame};
 use crate::protocol::Event;
-use crate::read::FrameReader;
-use crate::session::{assemble, no_status, Ending, Framing, Session};
+use crate::session::{no_status, Framing, Session};
 use crate::stream::Stream;
-use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream, TlsOutput};
-use crate::transport::link::{Link, LinkOptions, LocalEnd};
-use crate::transport::link_session::LinkTransport;
+use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream};
+use crate::transport::link::{Link, LocalEnd};
+use crate::transport::link_session::{self, LinkSetup, LinkTransport};
 use crate::transport::timer::Timers;
-use crate::upgrade::{agree, agree_hixie76, write_before, Agreed, ServerHandshake};
-use crate::write::FrameWriter;
+use crate::upgrade::{agree, agree_hixie76, write_before, ServerAgreement, ServerHandshake};
+use crate::websocket::WebSocket;
 
 /// Time past the handshake deadline after which the socket is shut down
 /// (the 408 answer goes out first).
@@ -51,8 +51,8 @@ struct Opened {
 }
 
 /// Runs one accepted connection to its end.
-pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
-    let deadline = Instant::now() + inner.config.handshake_timeout;
+pub(crate) fn run(state: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
+    let deadline = Instant::now() + state.config.handshake_timeout;
     let handshaking = Arc::new(AtomicBool::new(true));
     {
         // The whole handshake (TLS, head, hook, 101) has one deadline. Reads
@@ -61,7 +61,7 @@ pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id:
         // a moment later, whatever the thread is blocked on.
         let duplex = Arc::downgrade(&duplex);
         let handshaking = Arc::clone(&handshaking);
-        inner.timers.schedule(deadline + HANDSHAKE_GRACE, move || {
+        state.timers.schedule(deadline + HANDSHAKE_GRACE, move || {
             if handshaking.load(Ordering::SeqCst) {
                 if let Some(d) = duplex.upgrade() {
                     d.shutdown(Shutdown::Both);
@@ -69,23 +69,23 @@ pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id:
             }
         });
     }
-    let opened = open(inner, duplex, peer, id, deadline, &handshaking);
+    let opened = open(state, duplex, peer, id, deadline, &handshaking);
     handshaking.store(false, Ordering::SeqCst);
     if let Some(opened) = opened {
-        converse(inner, opened);
+        converse(state, opened);
     }
 }
 
 fn open(
-    inner: &Arc<Inner>,
+    state: &Arc<ServerState>,
     duplex: Arc<Duplex>,
     peer: SocketAddr,
     id: u64,
     deadline: Instant,
     handshaking: &AtomicBool,
 ) -> Option<Opened> {
-    let config = &inner.config;
-    let early = match &inner.acceptor {
+    let config = &state.config;
+    let early = match &state.acceptor {
         Some(acceptor) => match acceptor.accept(duplex.tcp(), deadline) {
             Ok(established) => {
                 duplex.install_tls(established.session);
@@ -113,7 +113,7 @@ fn open(
     // Authentication comes first, for plain HTTP as for upgrades (RFC 6455
     // §4.1 lets a server answer 401 before the upgrade). The reason logged
     // names what failed, never the credentials.
-    let user = match &inner.authenticator {
+    let user = match &state.authenticator {
         Some(auth) => match auth.check(pending.request()) {
             Ok(user) => Some(user),
             Err(reject) => {
@@ -128,9 +128,9 @@ fn open(
     if !request.is_upgrade() {
         handshaking.store(false, Ordering::SeqCst);
         let site = Site {
-            console: inner.console,
-            root: inner.root.as_ref(),
-            is_route: inner.router.has_route(request.path()),
+            console: state.console,
+            root: state.root.as_ref(),
+            is_route: state.router.has_route(request.path()),
             write_timeout: config.write_timeout,
         };
         files::respond(&site, pending);
@@ -138,7 +138,7 @@ fn open(
     }
     // Hixie-76 (opt-in) has its own checks and an 8-byte body, read under
     // the same deadline; without the option it fails `validate` with 426.
-    let hixie76 = inner.hixie76 && request.is_hixie76();
+    let hixie76 = state.hixie76 && request.is_hixie76();
     let checked = if hixie76 {
         hixie76::validate(request).and_then(|keys| {
             pending.read_body(hixie76::KEY3_LEN)?;
@@ -158,11 +158,11 @@ fn open(
         }
     };
     let request = pending.request();
-    let Some(handler) = inner.router.find(request.path()).cloned() else {
+    let Some(handler) = state.router.find(request.path()).cloned() else {
         refuse(pending, Reject::new(404, "no such resource"));
         return None;
     };
-    if !origin_allowed(inner.origins.as_deref(), request) {
+    if !origin_allowed(state.origins.as_deref(), request) {
         refuse(pending, Reject::new(403, "origin not allowed"));
         return None;
     }
@@ -175,7 +175,7 @@ fn open(
     };
     let agreed = match hixie76_keys {
         Some((keys, key3)) => {
-            let secure = inner.acceptor.is_some();
+            let secure = state.acceptor.is_some();
             agree_hixie76(request, admission.accept, keys, &key3, secure)
         }
         None => agree(request, admission.accept, config),
@@ -188,59 +188,47 @@ fn open(
             return None;
         }
     };
-    let Agreed {
+    let ServerAgreement {
         response,
         protocol,
         extensions,
     } = agreed;
-    let (mut stream, request, mut leftover) = pending.into_parts();
-    if hixie76 {
-        leftover.drain(..hixie76::KEY3_LEN);
-    }
-
-    let mut rules = HeaderRules::new(Role::Server, config.max_frame_size);
-    rules.allowed_rsv = extensions.rsv;
-    let mut reader = FrameReader::new(rules);
-    if !hixie76 {
-        reader.buf.preload(&leftover);
-    }
-    let transforms = !extensions.encoders.is_empty();
-    let (mut incoming, mut outgoing, policy) = assemble(
-        Role::Server,
-        config,
-        reader,
-        FrameWriter::default(),
-        extensions.encoders,
-        extensions.decoders,
-    );
-    if hixie76 {
-        incoming.hixie76 = Some(Hixie76Reader::new(config.max_message_size, &leftover));
-        outgoing.framing = Framing::Hixie76;
-    }
-    let options = LinkOptions {
-        cap: config.max_write_buffer,
-        transforms,
-        close_timeout: config.close_timeout,
-        timers: Some(Arc::downgrade(&inner.timers)),
-        name: format!("stdws-client-{id}"),
+    let (stream, request, leftover) = pending.into_parts();
+    // A hixie-76 client's first frames follow key3, and go to its own reader.
+    let (early, hixie76_early) = match hixie76 {
+        true => (&[][..], Some(&leftover[hixie76::KEY3_LEN..])),
+        false => (&leftover[..], None),
     };
-    let link = Link::new(Arc::clone(&duplex), outgoing, options, true);
+    let mut ws = WebSocket::from_raw(stream, Role::Server, config.clone(), early);
+    ws.set_agreed(protocol, extensions);
+    let protocol = ws.protocol().map(str::to_owned);
+    let extensions = ws.extensions().to_vec();
+    let setup = LinkSetup {
+        timers: Arc::downgrade(&state.timers),
+        name: format!("stdws-client-{id}"),
+        handshaking: true,
+    };
+    let (link, mut session) = link_session::open(ws, setup);
+    if let Some(early) = hixie76_early {
+        speak_hixie76(&link, &mut session, early, config);
+    }
     let client = Client::new(ClientParts {
         id,
         peer,
         request,
         user,
         protocol,
-        extensions: extensions.names,
+        extensions,
         data: admission.data,
         link: Arc::downgrade(&link),
-        clients: inner.clients.clone(),
+        clients: state.clients.clone(),
     });
     // Registered before the 101 goes out: a broadcast that starts once the
     // client has its 101 reaches it; frames sent meanwhile wait in the
     // link's queue and follow the 101.
-    inner.clients.insert(client.clone());
-    let written = write_before(&mut stream, &response, deadline)
+    state.clients.insert(client.clone());
+    let stream = &mut session.transport.stream;
+    let written = write_before(stream, &response, deadline)
         .and_then(|()| {
             stream.set_read_timeout(config.read_timeout)?;
             stream.set_write_timeout(config.write_timeout)?;
@@ -250,35 +238,33 @@ fn open(
     handshaking.store(false, Ordering::SeqCst);
     if let Err(e) = written {
         log::debug!("{peer}: sending 101: {e}");
-        inner.clients.remove(id);
+        state.clients.remove(id);
         link.abandon();
         return None;
     }
-
-    let mut reader = stream.into_reader();
-    let output: Weak<dyn TlsOutput> = Arc::downgrade(&link) as Weak<Link>;
-    reader.set_tls_output(output);
     let reply = {
         let handler = Arc::clone(&handler);
         let client = client.clone();
         move |frame: Option<&CloseFrame>| handler.passive_close(&client, frame)
     };
-    let transport = LinkTransport {
-        link: Arc::clone(&link),
-        reader,
-        close_reply: Some(Box::new(reply)),
-    };
+    session.transport.close_reply = Some(Box::new(reply));
     Some(Opened {
         client,
         link,
-        session: Session {
-            transport,
-            incoming,
-            policy,
-            ending: Ending::Open,
-        },
+        session,
         handler,
     })
+}
+
+/// Makes a session just opened speak hixie-76: its reader takes the
+/// frames, its link sends text the old way and refuses what the protocol
+/// cannot carry. Nobody has sent yet: the client is not registered.
+fn speak_hixie76(link: &Link, session: &mut Session<LinkTransport>, early: &[u8], config: &Config) {
+    session.incoming.hixie76 = Some(Hixie76Reader::new(config.max_message_size, early));
+    let _ = link.with_out(|out, _| {
+        out.framing = Framing::Hixie76;
+        Ok(())
+    });
 }
 
 /// How the conversation ended.
@@ -291,23 +277,23 @@ enum End {
     Error(Error),
 }
 
-fn converse(inner: &Inner, opened: Opened) {
+fn converse(state: &ServerState, opened: Opened) {
     let Opened {
         client,
         link,
         mut session,
         handler,
     } = opened;
-    if inner.stopping.load(Ordering::SeqCst) {
+    if state.stopping.load(Ordering::SeqCst) {
         let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
     }
     // Hixie-76 has no pings: the idle timeout (`read_timeout`) stands in.
-    let pings = inner
+    let pings = state
         .config
         .ping_interval
         .filter(|_| !client.request().is_hixie76());
     if let Some(interval) = pings {
-        keep_alive(&inner.timers, &link, interval, inner.config.pong_timeout);
+        keep_alive(&state.timers, &link, interval, state.config.pong_timeout);
     }
     let failed = |e: Error| {
         if matches!(e, Error::Closed) && link.is_closing() {
@@ -349,7 +335,7 @@ fn converse(inner: &Inner, opened: Opened) {
         }
     };
     link.shutdown_write();
-    inner.clients.remove(client.id());
+    state.clients.remove(client.id());
     link.finish();
     let (frame, error) = match end {
         End::Peer(frame) => (frame.unwrap_or_else(no_status), None),

@@ -33,10 +33,11 @@ use std::time::{Duration, Instant};
 use super::duplex::{Duplex, TlsOutput};
 use super::queue::{write_chunks, Chunk, Queue, Wire};
 use super::timer::Timers;
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::error::{CapacityError, Error, Timeout};
 use crate::extension::SendOptions;
 use crate::frame::OpCode;
-use crate::message::{CloseCode, CloseFrame};
 use crate::prepared::Prepared;
 use crate::session::{Outgoing, HIXIE76_TEXT_ONLY};
 
@@ -161,6 +162,7 @@ impl Link {
     }
 
     /// The socket.
+    #[cfg(test)]
     pub(crate) fn duplex(&self) -> &Arc<Duplex> {
         &self.duplex
     }

@@ -4,7 +4,7 @@
 //! `wss://` stream.
 //!
 //! - [`duplex`]: one socket, plain or TLS, read by one thread while any
-//!   thread writes. TLS is a pure transform (`TlsSession`), so nobody holds
+//!   thread writes. TLS is a pure transform (`TlsTransform`), so nobody holds
 //!   a lock while blocked on the network.
 //! - [`queue`]: the bytes a socket did not take yet, in order, with their
 //!   cost counted against a cap.
@@ -14,6 +14,8 @@
 //! - [`link_session`]: the connection policy over a link, built by one
 //!   constructor for the server and for `split`.
 //! - [`timer`]: one thread for the deadlines of many connections.
+//! - `tls_stream`: [`TlsStream`](crate::tls::TlsStream), the duplex with a
+//!   TLS session for one owner (the `wss://` client's stream).
 //!
 //! ```text
 //!   Server client thread / RecvHalf          any other thread
@@ -30,4 +32,7 @@ pub(crate) mod duplex;
 pub(crate) mod link;
 pub(crate) mod link_session;
 pub(crate) mod queue;
+pub(crate) mod sender;
 pub(crate) mod timer;
+#[cfg(any(feature = "tls", feature = "rustls"))]
+pub(crate) mod tls_stream;
