@@ -98,9 +98,6 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
-#[cfg(all(feature = "cli", unix))]
-#[doc(hidden)]
-pub mod cli;
 mod client;
 mod close_code;
 mod close_frame;
@@ -136,12 +133,16 @@ pub mod utf8;
 mod websocket;
 mod write;
 
-pub use client::ClientBuilder;
+#[allow(deprecated)]
+pub use client::{ClientBuilder, Connector};
 pub use close_code::CloseCode;
 pub use close_frame::CloseFrame;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
-pub use error::{CapacityError, Error, HandshakeError, ProtocolError, Result, Timeout, UrlError};
+pub use error::{
+    CapacityError, Error, HandshakeError, ProtocolError, ResponseError, Result, Timeout, TlsError,
+    UrlError,
+};
 pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::auth::Authenticator;

@@ -44,6 +44,7 @@ mod auth_tests;
 mod client;
 mod files;
 mod handler;
+mod logging;
 mod router;
 #[cfg(test)]
 mod tests;
@@ -609,10 +610,7 @@ impl ServerState {
         let mut live = self.live();
         if live.len() >= self.config.max_connections {
             drop(live);
-            log::debug!(
-                "{peer}: refused, {} connections",
-                self.config.max_connections
-            );
+            logging::busy(peer, self.config.max_connections);
             self.refuse(tcp);
             return;
         }
@@ -621,6 +619,7 @@ impl ServerState {
             let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(bytes);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        logging::accepted(peer, id);
         let duplex = Arc::new(Duplex::new(tcp));
         let state = Arc::clone(self);
         let socket = Arc::clone(&duplex);
@@ -647,7 +646,7 @@ impl ServerState {
             }
             Err(e) => {
                 drop(live);
-                log::error!("{peer}: cannot start a thread: {e}");
+                logging::no_thread(peer, &e);
                 let _ = duplex.send_now(&[IoSlice::new(&busy_page())]);
             }
         }
