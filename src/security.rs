@@ -24,9 +24,9 @@
 //!
 //! The fuzz targets in `fuzz/` (`make fuzz`) feed the frame header parser,
 //! both handshake parsers, the extension parser and negotiation,
-//! permessage-deflate decoding, the URL parser and whole connections with
-//! arbitrary bytes, built with overflow checks and run under a memory cap
-//! (512 MiB by default). What they found is kept as tests:
+//! permessage-deflate decoding, the URL parser, the hixie-76 handshake and
+//! frames, and whole connections with arbitrary bytes, built with overflow
+//! checks and run under a memory cap (512 MiB by default). What they found is kept as tests:
 //! `tests/security.rs::send_after_the_peer_vanished_is_closed_without_writing`,
 //! `tests/security.rs::server_accepts_an_extension_offered_in_two_cases_once`
 //! and `src/url.rs::join_refuses_a_location_that_would_break_the_request_line`.
@@ -478,7 +478,9 @@
 //! - `src/handshake/hixie76.rs::keys_that_no_client_sends_are_refused`,
 //!   `src/hixie76/frame.rs::text_without_its_end_byte_is_cut_off_at_the_limit`,
 //!   `src/hixie76/frame.rs::invalid_utf8_fails_as_soon_as_it_arrives`,
-//!   `src/hixie76/read.rs::a_frame_without_its_end_is_refused_at_the_limit_with_bounded_memory`.
+//!   `src/hixie76/read.rs::a_frame_without_its_end_is_refused_at_the_limit_with_bounded_memory`;
+//!   fuzz target `fuzz/fuzz_targets/hixie76.rs` (keys against a reference
+//!   computation, frames the same whole and in pieces).
 //!
 //! ## Every limit and its default
 //!
