@@ -381,6 +381,19 @@ impl ServerBuilder {
 /// Dropping it shuts it down ([`shutdown`](Self::shutdown)); call
 /// [`wait`](Self::wait) to serve until another thread (a Ctrl-C handler)
 /// calls `shutdown`.
+///
+/// # Logging
+///
+/// The server logs through the `log` crate under the target
+/// `stdws::server`, whatever its handlers override (install a logger such
+/// as `env_logger` to see it): at INFO a connection opened (peer, path,
+/// client id, subprotocol) and closed (close code, reason, duration), a
+/// handshake refused with the HTTP status it was answered (400, 401, 403,
+/// 404, 408, 426, 431, 503, ...) and a failed TLS handshake; at WARN a
+/// client's connection that failed (protocol violation, limit, timeout, an
+/// error from a handler); at DEBUG a connection accepted; at TRACE each
+/// message, ping and pong received. Paths are logged without their query,
+/// credentials never.
 pub struct Server {
     state: Arc<ServerState>,
     threads: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
