@@ -459,15 +459,18 @@
 //! length-prefixed frames of the draft (which a server was to skip by
 //! their declared length) and every type byte but text and close close
 //! the connection, as does invalid UTF-8, at the byte that makes it so.
-//! Without pings, [`read_timeout`](crate::Config::read_timeout) is what
-//! lets a dead hixie-76 client go.
+//! Without pings, an idle timeout is what lets a dead hixie-76 client go:
+//! [`read_timeout`](crate::Config::read_timeout) if set, else
+//! `ping_interval` + `pong_timeout` (60 s by default), the time a silent
+//! RFC 6455 client is given.
 //!
 //! *Proof.*
 //! - `tests/hixie76.rs::without_the_option_a_hixie76_request_gets_426_with_version_13`,
 //!   `tests/hixie76.rs::the_drafts_handshake_is_answered_byte_for_byte`,
 //!   `tests/hixie76.rs::the_8_byte_body_is_required_within_the_handshake_deadline`
 //!   (400 when the stream ends, 408 at the deadline),
-//!   `tests/hixie76.rs::no_pings_reach_a_hixie76_client_and_the_idle_timeout_lets_it_go`.
+//!   `tests/hixie76.rs::no_pings_reach_a_hixie76_client_and_the_idle_timeout_lets_it_go`,
+//!   `tests/hixie76.rs::without_a_read_timeout_a_silent_hixie76_client_goes_when_a_dead_one_would`.
 //! - `tests/hostile_hixie76.rs::a_hixie76_key_flood_gets_400_at_once`
 //!   (7,000 digits in a key, 30 keys: 400 within 1 s),
 //!   `tests/hostile_hixie76.rs::a_hixie76_frame_without_its_end_byte_is_closed_at_max_message_size`

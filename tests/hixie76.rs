@@ -273,6 +273,25 @@ fn no_pings_reach_a_hixie76_client_and_the_idle_timeout_lets_it_go() {
 }
 
 #[test]
+fn without_a_read_timeout_a_silent_hixie76_client_goes_when_a_dead_one_would() {
+    // No read_timeout: a silent RFC 6455 client is kept by its pongs
+    // (tests/server: a_live_peer_answers_pings_and_stays); a hixie-76 one
+    // cannot answer pings, and goes after ping_interval + pong_timeout.
+    let config = Config::default()
+        .ping_interval(Some(Duration::from_millis(300)))
+        .pong_timeout(Duration::from_millis(300));
+    let (server, rx) = start(Server::builder().hixie76(true).config(config));
+    let addr = server.local_addr();
+    let (mut tcp, _) = hixie76::connect(addr, "/echo", "");
+    let started = Instant::now();
+    assert_eq!(hixie76::recv(&mut tcp), None);
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(550), "{waited:?}");
+    tcp.shutdown(Shutdown::Write).unwrap();
+    assert_ended(&mut tcp, &rx, 1001);
+}
+
+#[test]
 fn the_8_byte_body_is_required_within_the_handshake_deadline() {
     let config = Config::default().handshake_timeout(Duration::from_millis(500));
     let (server, _rx) = start(Server::builder().hixie76(true).config(config));

@@ -301,9 +301,10 @@ impl ServerBuilder {
     /// [`Client::send`] and broadcasts reach it in its own framing,
     /// encoded once per protocol. It cannot carry binary messages: sending
     /// one to it is [`Error::Usage`](crate::Error::Usage), and a binary
-    /// broadcast does not count it. It has no pings either
-    /// ([`Config::ping_interval`] does not apply; set
-    /// [`Config::read_timeout`] to let idle clients go) and no close codes
+    /// broadcast does not count it. It has no pings either: one that sends
+    /// nothing for [`Config::read_timeout`] is let go as idle, or, without
+    /// one, for [`Config::ping_interval`] + [`Config::pong_timeout`] (the
+    /// time a silent RFC 6455 client is given). Nor has it close codes
     /// ([`Handler::on_close`] sees 1005 when it closes). Tell one apart with
     /// [`Request::is_hixie76`](crate::Request::is_hixie76)
     /// (`client.request()`).

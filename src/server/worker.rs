@@ -232,7 +232,7 @@ fn open(
     let stream = &mut session.transport.stream;
     let written = write_before(stream, &response, deadline)
         .and_then(|()| {
-            stream.set_read_timeout(config.read_timeout)?;
+            stream.set_read_timeout(session.policy.read_timeout)?;
             stream.set_write_timeout(config.write_timeout)?;
             Ok(())
         })
@@ -261,8 +261,16 @@ fn open(
 /// Makes a session just opened speak hixie-76: its reader takes the
 /// frames, its link sends text the old way and refuses what the protocol
 /// cannot carry. Nobody has sent yet: the client is not registered.
+///
+/// Without pings a dead peer would hold its thread for ever: unless
+/// `read_timeout` says otherwise, a hixie-76 client that sends nothing for
+/// `ping_interval` + `pong_timeout` (the time a silent RFC 6455 client is
+/// given) is let go as idle.
 fn speak_hixie76(link: &Link, session: &mut Session<LinkTransport>, early: &[u8], config: &Config) {
     session.incoming.hixie76 = Some(Hixie76Reader::new(config.max_message_size, early));
+    session.policy.read_timeout = config.read_timeout.or(config
+        .ping_interval
+        .map(|every| every + config.pong_timeout));
     let _ = link.with_out(|out, _| {
         out.framing = Framing::Hixie76;
         Ok(())
@@ -289,7 +297,7 @@ fn converse(state: &ServerState, opened: Opened) {
     if state.stopping.load(Ordering::SeqCst) {
         let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
     }
-    // Hixie-76 has no pings: the idle timeout (`read_timeout`) stands in.
+    // Hixie-76 has no pings: the idle timeout stands in (`speak_hixie76`).
     let pings = state
         .config
         .ping_interval
