@@ -233,9 +233,10 @@ impl Clients {
     }
 
     /// Sends `message` to the open clients `filter` selects; returns how
-    /// many took it. The frame is encoded once and the same bytes are
-    /// written to each client (clients whose extensions transform data,
-    /// such as compression, get their own encoding).
+    /// many took it. The frame is encoded once per protocol and the same
+    /// bytes are written to each client (clients whose extensions
+    /// transform data, such as compression, get their own encoding;
+    /// hixie-76 clients get the old framing, and do not take binary).
     pub fn broadcast_if(&self, message: &Message, filter: impl Fn(&Client) -> bool) -> usize {
         let targets: Vec<Client> = self.list().into_iter().filter(|c| filter(c)).collect();
         if targets.is_empty() {
