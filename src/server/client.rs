@@ -30,7 +30,7 @@ use crate::transport::sender::link_sender_methods;
 /// the connection ends, whoever still holds handles.
 #[derive(Clone)]
 pub struct Client {
-    state: Arc<ClientState>,
+    inner: Arc<ClientState>,
 }
 
 struct ClientState {
@@ -61,7 +61,7 @@ pub(crate) struct ClientParts {
 impl Client {
     pub(crate) fn new(parts: ClientParts) -> Client {
         Client {
-            state: Arc::new(ClientState {
+            inner: Arc::new(ClientState {
                 id: parts.id,
                 peer: parts.peer,
                 request: parts.request,
@@ -77,70 +77,70 @@ impl Client {
 
     /// A number unique among this server's connections.
     pub fn id(&self) -> u64 {
-        self.state.id
+        self.inner.id
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.state.peer
+        self.inner.peer
     }
 
     /// The path the client asked for (`/chat` of `/chat?room=1`).
     pub fn path(&self) -> &str {
-        self.state.request.path()
+        self.inner.request.path()
     }
 
     /// The query, without `?`, if any.
     pub fn query(&self) -> Option<&str> {
-        self.state.request.query()
+        self.inner.request.query()
     }
 
     /// Path and query: RFC 6455's resource name.
     pub fn resource(&self) -> &str {
-        self.state.request.resource()
+        self.inner.request.resource()
     }
 
     /// The whole handshake request (headers, origin, offers).
     pub fn request(&self) -> &Request {
-        &self.state.request
+        &self.inner.request
     }
 
     /// The user name the client proved with HTTP authentication
     /// ([`ServerBuilder::authenticator`](crate::ServerBuilder::authenticator));
     /// `None` when the server does not ask for it.
     pub fn user(&self) -> Option<&str> {
-        self.state.user.as_deref()
+        self.inner.user.as_deref()
     }
 
     /// The subprotocol agreed in the handshake.
     pub fn protocol(&self) -> Option<&str> {
-        self.state.protocol.as_deref()
+        self.inner.protocol.as_deref()
     }
 
     /// The extensions agreed in the handshake.
     pub fn extensions(&self) -> &[ExtensionOffer] {
-        &self.state.extensions
+        &self.inner.extensions
     }
 
     /// The data the handshake hook attached
     /// ([`Admission::data`](crate::Admission::data)), if it is a `T`.
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.state.data.as_ref()?.downcast_ref()
+        self.inner.data.as_ref()?.downcast_ref()
     }
 
     /// Every client of the same server (to broadcast from a handler).
     pub fn clients(&self) -> &Clients {
-        &self.state.clients
+        &self.inner.clients
     }
 
     fn link(&self) -> Option<Arc<Link>> {
-        self.state.link.upgrade()
+        self.inner.link.upgrade()
     }
 
     link_sender_methods!();
 
     pub(crate) fn send_prepared(&self, prepared: &Prepared<'_>) -> bool {
-        match self.state.link.upgrade() {
+        match self.inner.link.upgrade() {
             Some(link) => link.send_prepared(prepared).is_ok(),
             None => false,
         }
@@ -150,18 +150,18 @@ impl Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("id", &self.state.id)
-            .field("peer", &self.state.peer)
+            .field("id", &self.inner.id)
+            .field("peer", &self.inner.peer)
             .field("resource", &self.resource())
-            .field("user", &self.state.user)
-            .field("protocol", &self.state.protocol)
+            .field("user", &self.inner.user)
+            .field("protocol", &self.inner.protocol)
             .finish_non_exhaustive()
     }
 }
 
 impl PartialEq for Client {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.state, &other.state)
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
 

@@ -335,7 +335,7 @@ impl ServerBuilder {
                 STACK_SIZE
             },
         );
-        let state = Arc::new(ServerState {
+        let inner = Arc::new(ServerState {
             clients: Clients::new(self.config.fragment_size),
             config: self.config,
             router: self.router,
@@ -358,20 +358,20 @@ impl ServerBuilder {
             local_addr,
             shutdown_timeout: self.shutdown_timeout,
         });
-        let accepting = Arc::clone(&state);
+        let accepting = Arc::clone(&inner);
         let accept_thread = thread::Builder::new()
             .name("stdws-accept".into())
             .spawn(move || accept_loop(&accepting, &listener));
         let accept_thread = match accept_thread {
             Ok(handle) => handle,
             Err(e) => {
-                state.timers.stop();
+                inner.timers.stop();
                 let _ = timer_thread.join();
                 return Err(e);
             }
         };
         Ok(Server {
-            state,
+            inner,
             threads: Mutex::new(Some((accept_thread, timer_thread))),
         })
     }
@@ -396,7 +396,7 @@ impl ServerBuilder {
 /// message, ping and pong received. Paths are logged without their query,
 /// credentials never.
 pub struct Server {
-    state: Arc<ServerState>,
+    inner: Arc<ServerState>,
     threads: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
 }
 
@@ -440,32 +440,32 @@ impl Server {
     /// The address the server listens on (with the port chosen when
     /// binding port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.state.local_addr
+        self.inner.local_addr
     }
 
     /// The open clients, a handle to list them and broadcast.
     pub fn clients(&self) -> Clients {
-        self.state.clients.clone()
+        self.inner.clients.clone()
     }
 
     /// Sends `message` to every open client, encoded once; returns how many
     /// took it. Never blocks on a slow client.
     pub fn broadcast(&self, message: &crate::message::Message) -> usize {
-        self.state.clients.broadcast(message)
+        self.inner.clients.broadcast(message)
     }
 
     /// The number of connections (handshakes in progress included).
     pub fn connections(&self) -> usize {
-        self.state.live().len()
+        self.inner.live().len()
     }
 
     /// Blocks until the server is shut down (by [`shutdown`](Self::shutdown)
     /// from another thread).
     pub fn wait(&self) {
-        let mut stopped = self.state.stopped();
+        let mut stopped = self.inner.stopped();
         while !*stopped {
             stopped = self
-                .state
+                .inner
                 .stopped_changed
                 .wait(stopped)
                 .unwrap_or_else(|e| e.into_inner());
@@ -478,8 +478,8 @@ impl Server {
     /// again (or from another thread meanwhile) waits for the same end.
     /// Do not call it from a handler: it waits for that handler's thread.
     pub fn shutdown(&self) {
-        let state = &self.state;
-        if state.stopping.swap(true, Ordering::SeqCst) {
+        let inner = &self.inner;
+        if inner.stopping.swap(true, Ordering::SeqCst) {
             self.wait();
             return;
         }
@@ -492,11 +492,11 @@ impl Server {
             return;
         };
         // The accept thread is blocked in accept(): a connection wakes it.
-        let _ = TcpStream::connect_timeout(&wake_addr(state.local_addr), Duration::from_secs(1));
+        let _ = TcpStream::connect_timeout(&wake_addr(inner.local_addr), Duration::from_secs(1));
         let _ = accept_thread.join();
 
-        for (id, duplex) in state.live_sockets() {
-            match state.clients.get(id) {
+        for (id, duplex) in inner.live_sockets() {
+            match inner.clients.get(id) {
                 Some(client) => {
                     let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
                 }
@@ -505,13 +505,13 @@ impl Server {
             }
         }
         let start = Instant::now();
-        if !state.wait_for_no_connections(start + state.shutdown_timeout) {
-            for (_, duplex) in state.live_sockets() {
+        if !inner.wait_for_no_connections(start + inner.shutdown_timeout) {
+            for (_, duplex) in inner.live_sockets() {
                 duplex.shutdown(Shutdown::Both);
             }
-            state.wait_for_no_connections(Instant::now() + Duration::from_secs(2));
+            inner.wait_for_no_connections(Instant::now() + Duration::from_secs(2));
         }
-        let stragglers: Vec<JoinHandle<()>> = state
+        let stragglers: Vec<JoinHandle<()>> = inner
             .live()
             .drain()
             .filter_map(|(_, live)| live.thread)
@@ -526,10 +526,10 @@ impl Server {
                 );
             }
         }
-        state.timers.stop();
+        inner.timers.stop();
         let _ = timer_thread.join();
-        *state.stopped() = true;
-        state.stopped_changed.notify_all();
+        *inner.stopped() = true;
+        inner.stopped_changed.notify_all();
     }
 }
 
@@ -542,8 +542,8 @@ impl Drop for Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("local_addr", &self.state.local_addr)
-            .field("clients", &self.state.clients.len())
+            .field("local_addr", &self.inner.local_addr)
+            .field("clients", &self.inner.clients.len())
             .finish_non_exhaustive()
     }
 }
@@ -558,20 +558,20 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, addr.port())
 }
 
-fn accept_loop(state: &Arc<ServerState>, listener: &TcpListener) {
+fn accept_loop(inner: &Arc<ServerState>, listener: &TcpListener) {
     loop {
         let accepted = listener.accept();
-        if state.stopping.load(Ordering::SeqCst) {
+        if inner.stopping.load(Ordering::SeqCst) {
             return;
         }
         match accepted {
-            Ok((tcp, peer)) => state.admit(tcp, peer),
+            Ok((tcp, peer)) => inner.admit(tcp, peer),
             Err(e) if out_of_descriptors(&e) => {
                 // The connection waits in the backlog; retrying at once
                 // would spin. A connection ending frees a descriptor.
                 log::warn!("accept: {e}");
-                let live = state.live();
-                let _ = state
+                let live = inner.live();
+                let _ = inner
                     .live_changed
                     .wait_timeout(live, Duration::from_millis(100));
             }
@@ -635,7 +635,7 @@ impl ServerState {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         logging::accepted(peer, id);
         let duplex = Arc::new(Duplex::new(tcp));
-        let state = Arc::clone(self);
+        let inner = Arc::clone(self);
         let socket = Arc::clone(&duplex);
         // Spawned under the lock: the thread's end (which takes the lock)
         // always finds its entry.
@@ -645,8 +645,8 @@ impl ServerState {
             .spawn(move || {
                 // Runs even if a handler panics: the connection's slot and
                 // its registration are given back.
-                let _ended = Ended { state: &state, id };
-                worker::run(&state, socket, peer, id);
+                let _ended = Ended { inner: &inner, id };
+                worker::run(&inner, socket, peer, id);
             });
         match spawned {
             Ok(thread) => {
@@ -686,26 +686,26 @@ impl ServerState {
     fn ended(self: &Arc<Self>, id: u64) {
         let me = Arc::downgrade(self);
         self.timers.schedule(Instant::now(), move || {
-            let Some(state) = me.upgrade() else { return };
-            let thread = state.live().remove(&id).and_then(|live| live.thread);
+            let Some(inner) = me.upgrade() else { return };
+            let thread = inner.live().remove(&id).and_then(|live| live.thread);
             if let Some(thread) = thread {
                 let _ = thread.join();
             }
-            state.live_changed.notify_all();
+            inner.live_changed.notify_all();
         });
     }
 }
 
 /// Marks a connection's thread as ended when dropped (also by a panic).
 struct Ended<'a> {
-    state: &'a Arc<ServerState>,
+    inner: &'a Arc<ServerState>,
     id: u64,
 }
 
 impl Drop for Ended<'_> {
     fn drop(&mut self) {
-        self.state.clients.remove(self.id);
-        self.state.ended(self.id);
+        self.inner.clients.remove(self.id);
+        self.inner.ended(self.id);
     }
 }
 

@@ -52,8 +52,8 @@ struct Opened {
 }
 
 /// Runs one accepted connection to its end.
-pub(crate) fn run(state: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
-    let deadline = Instant::now() + state.config.handshake_timeout;
+pub(crate) fn run(inner: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
+    let deadline = Instant::now() + inner.config.handshake_timeout;
     let handshaking = Arc::new(AtomicBool::new(true));
     {
         // The whole handshake (TLS, head, hook, 101) has one deadline. Reads
@@ -62,7 +62,7 @@ pub(crate) fn run(state: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAdd
         // a moment later, whatever the thread is blocked on.
         let duplex = Arc::downgrade(&duplex);
         let handshaking = Arc::clone(&handshaking);
-        state.timers.schedule(deadline + HANDSHAKE_GRACE, move || {
+        inner.timers.schedule(deadline + HANDSHAKE_GRACE, move || {
             if handshaking.load(Ordering::SeqCst) {
                 if let Some(d) = duplex.upgrade() {
                     d.shutdown(Shutdown::Both);
@@ -70,23 +70,23 @@ pub(crate) fn run(state: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAdd
             }
         });
     }
-    let opened = open(state, duplex, peer, id, deadline, &handshaking);
+    let opened = open(inner, duplex, peer, id, deadline, &handshaking);
     handshaking.store(false, Ordering::SeqCst);
     if let Some(opened) = opened {
-        converse(state, opened);
+        converse(inner, opened);
     }
 }
 
 fn open(
-    state: &Arc<ServerState>,
+    inner: &Arc<ServerState>,
     duplex: Arc<Duplex>,
     peer: SocketAddr,
     id: u64,
     deadline: Instant,
     handshaking: &AtomicBool,
 ) -> Option<Opened> {
-    let config = &state.config;
-    let early = match &state.acceptor {
+    let config = &inner.config;
+    let early = match &inner.acceptor {
         Some(acceptor) => match acceptor.accept(duplex.tcp(), deadline) {
             Ok(established) => {
                 duplex.install_tls(established.session);
@@ -115,7 +115,7 @@ fn open(
     // Authentication comes first, for plain HTTP as for upgrades (RFC 6455
     // §4.1 lets a server answer 401 before the upgrade). The reason logged
     // names what failed, never the credentials.
-    let user = match &state.authenticator {
+    let user = match &inner.authenticator {
         Some(auth) => match auth.check(pending.request()) {
             Ok(user) => Some(user),
             Err(reject) => {
@@ -130,9 +130,9 @@ fn open(
     if !request.is_upgrade() {
         handshaking.store(false, Ordering::SeqCst);
         let site = Site {
-            console: state.console,
-            root: state.root.as_ref(),
-            is_route: state.router.has_route(request.path()),
+            console: inner.console,
+            root: inner.root.as_ref(),
+            is_route: inner.router.has_route(request.path()),
             write_timeout: config.write_timeout,
         };
         files::respond(&site, pending);
@@ -140,7 +140,7 @@ fn open(
     }
     // Hixie-76 (opt-in) has its own checks and an 8-byte body, read under
     // the same deadline; without the option it fails `validate` with 426.
-    let hixie76 = state.hixie76 && request.is_hixie76();
+    let hixie76 = inner.hixie76 && request.is_hixie76();
     let checked = if hixie76 {
         hixie76::validate(request).and_then(|keys| {
             pending.read_body(hixie76::KEY3_LEN)?;
@@ -160,11 +160,11 @@ fn open(
         }
     };
     let request = pending.request();
-    let Some(handler) = state.router.find(request.path()).cloned() else {
+    let Some(handler) = inner.router.find(request.path()).cloned() else {
         refuse(pending, Reject::new(404, "no such resource"));
         return None;
     };
-    if !origin_allowed(state.origins.as_deref(), request) {
+    if !origin_allowed(inner.origins.as_deref(), request) {
         refuse(pending, Reject::new(403, "origin not allowed"));
         return None;
     }
@@ -177,7 +177,7 @@ fn open(
     };
     let agreed = match hixie76_keys {
         Some((keys, key3)) => {
-            let secure = state.acceptor.is_some();
+            let secure = inner.acceptor.is_some();
             agree_hixie76(request, admission.accept, keys, &key3, secure)
         }
         None => agree(request, admission.accept, config),
@@ -206,7 +206,7 @@ fn open(
     let protocol = ws.protocol().map(str::to_owned);
     let extensions = ws.extensions().to_vec();
     let setup = LinkSetup {
-        timers: Arc::downgrade(&state.timers),
+        timers: Arc::downgrade(&inner.timers),
         name: format!("stdws-client-{id}"),
         handshaking: true,
     };
@@ -223,12 +223,12 @@ fn open(
         extensions,
         data: admission.data,
         link: Arc::downgrade(&link),
-        clients: state.clients.clone(),
+        clients: inner.clients.clone(),
     });
     // Registered before the 101 goes out: a broadcast that starts once the
     // client has its 101 reaches it; frames sent meanwhile wait in the
     // link's queue and follow the 101.
-    state.clients.insert(client.clone());
+    inner.clients.insert(client.clone());
     let stream = &mut session.transport.stream;
     let written = write_before(stream, &response, deadline)
         .and_then(|()| {
@@ -240,7 +240,7 @@ fn open(
     handshaking.store(false, Ordering::SeqCst);
     if let Err(e) = written {
         log::debug!("{peer}: sending 101: {e}");
-        state.clients.remove(id);
+        inner.clients.remove(id);
         link.abandon();
         return None;
     }
@@ -287,23 +287,23 @@ enum End {
     Error(Error),
 }
 
-fn converse(state: &ServerState, opened: Opened) {
+fn converse(inner: &ServerState, opened: Opened) {
     let Opened {
         client,
         link,
         mut session,
         handler,
     } = opened;
-    if state.stopping.load(Ordering::SeqCst) {
+    if inner.stopping.load(Ordering::SeqCst) {
         let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
     }
     // Hixie-76 has no pings: the idle timeout stands in (`speak_hixie76`).
-    let pings = state
+    let pings = inner
         .config
         .ping_interval
         .filter(|_| !client.request().is_hixie76());
     if let Some(interval) = pings {
-        keep_alive(&state.timers, &link, interval, state.config.pong_timeout);
+        keep_alive(&inner.timers, &link, interval, inner.config.pong_timeout);
     }
     let failed = |e: Error| {
         if matches!(e, Error::Closed) && link.is_closing() {
@@ -357,7 +357,7 @@ fn converse(state: &ServerState, opened: Opened) {
         }
     };
     link.shutdown_write();
-    state.clients.remove(client.id());
+    inner.clients.remove(client.id());
     link.finish();
     let (frame, error) = match end {
         End::Peer(frame) => (frame.unwrap_or_else(no_status), None),
