@@ -112,6 +112,7 @@ mod listener;
 mod mask;
 mod message;
 mod protocol;
+pub mod proxy;
 mod read;
 pub mod security;
 #[cfg(unix)]
@@ -131,7 +132,9 @@ mod write;
 pub use client::ClientBuilder;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
-pub use error::{CapacityError, Error, HandshakeError, ProtocolError, Result, Timeout, UrlError};
+pub use error::{
+    CapacityError, Error, HandshakeError, ProtocolError, ProxyError, Result, Timeout, UrlError,
+};
 pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::auth::Authenticator;
