@@ -458,3 +458,17 @@ fn environment_picks_the_proxy_per_redirect_hop_and_no_proxy_bypasses() {
     assert_eq!(seen_by_target.recv_timeout(LIMIT).unwrap(), None);
     assert_eq!(direct_seen.recv_timeout(LIMIT).unwrap(), None);
 }
+
+#[cfg(not(any(feature = "tls", feature = "rustls")))]
+#[test]
+fn an_https_proxy_without_a_tls_feature_is_a_clear_error() {
+    let (proxy, _) = serve(1, |_, tcp| drop(tcp));
+    let err = WebSocket::builder("ws://ws.example/")
+        .proxy(format!("https://127.0.0.1:{proxy}"))
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Proxy(ProxyError::TlsNotEnabled)),
+        "{err:?}"
+    );
+}
