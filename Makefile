@@ -5,15 +5,16 @@ CARGO ?= cargo
 
 .PHONY: test lint autobahn interop interop-browser bench bench-quick fuzz soak doc
 
-## Unit, integration and doc tests: no network, no services.
+## Unit, integration and doc tests of the library and the command: no
+## network, no services.
 test:
-	$(CARGO) test --all-features --all-targets
-	$(CARGO) test --all-features --doc
+	$(CARGO) test --workspace --all-features --all-targets
+	$(CARGO) test --workspace --all-features --doc
 
 ## Formatting and lints, as CI runs them.
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets --all-features -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	$(CARGO) fmt --manifest-path bench/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --release --manifest-path bench/Cargo.toml --all-targets -- -D warnings
@@ -50,4 +51,4 @@ soak:
 	scripts/soak.sh
 
 doc:
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --all-features
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --all-features

@@ -96,9 +96,6 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
-#[cfg(all(feature = "cli", unix))]
-#[doc(hidden)]
-pub mod cli;
 mod client;
 mod config;
 mod connection;

@@ -1,8 +1,10 @@
 //! Smoke test of the `stdws` command over TLS with Digest authentication:
 //! `stdws serve --tls-cert --tls-key --digest-auth --digest-auth-file` and
 //! `stdws connect wss://… --ca --user-file` echo a line through each other.
-#![cfg(all(unix, feature = "cli", feature = "tls"))]
+#![cfg(all(unix, feature = "tls"))]
 
+// The library's test certificates (made at test time).
+#[path = "../../tests/tls_support/mod.rs"]
 mod tls_support;
 
 use std::io::{BufRead, BufReader, Write};
