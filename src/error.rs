@@ -101,7 +101,7 @@ impl fmt::Display for Error {
             Error::Protocol(e) => write!(f, "protocol violation: {e}"),
             Error::Capacity(e) => write!(f, "limit exceeded: {e}"),
             Error::Url(e) => write!(f, "bad URL: {e}"),
-            Error::Proxy(e) => write!(f, "proxy: {e}"),
+            Error::Proxy(e) => write!(f, "{e}"),
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             Error::Closed => f.write_str("connection closed"),
             Error::Extension(e) => write!(f, "extension error: {e}"),
@@ -510,13 +510,22 @@ impl fmt::Display for ProxyError {
                 f.write_str("SOCKS5 proxy accepts none of the offered authentication methods")
             }
             ProxyError::AuthFailed(status) => {
-                write!(f, "SOCKS5 proxy refused the user name and password (status {status})")
+                write!(
+                    f,
+                    "SOCKS5 proxy refused the user name and password (status {status})"
+                )
             }
             ProxyError::Socks(code) => {
-                write!(f, "SOCKS5 proxy refused CONNECT: reply {code} ({})", socks_reply_text(*code))
+                write!(
+                    f,
+                    "SOCKS5 proxy refused CONNECT: reply {code} ({})",
+                    socks_reply_text(*code)
+                )
             }
             ProxyError::InvalidReply(e) => write!(f, "invalid proxy reply: {e}"),
-            ProxyError::TunnelClosed => f.write_str("proxy closed the connection before the tunnel was open"),
+            ProxyError::TunnelClosed => {
+                f.write_str("proxy closed the connection before the tunnel was open")
+            }
         }
     }
 }

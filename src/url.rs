@@ -141,7 +141,10 @@ pub(crate) fn check_chars(text: &str) -> Result<(), UrlError> {
     Ok(())
 }
 
-pub(crate) fn split_host_port(hostport: &str, default_port: u16) -> Result<(String, u16), UrlError> {
+pub(crate) fn split_host_port(
+    hostport: &str,
+    default_port: u16,
+) -> Result<(String, u16), UrlError> {
     let bad = || UrlError::InvalidHost(hostport.to_owned());
     let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or_else(bad)?;

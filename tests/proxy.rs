@@ -275,10 +275,7 @@ mod tls {
             .proxy(format!("https://127.0.0.1:{proxy}"))
             .connect()
             .unwrap_err();
-        assert!(
-            matches!(err, Error::Proxy(ProxyError::TlsInTls)),
-            "{err:?}"
-        );
+        assert!(matches!(err, Error::Proxy(ProxyError::TlsInTls)), "{err:?}");
     }
 }
 

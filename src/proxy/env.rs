@@ -165,8 +165,7 @@ pub fn select(
     } else {
         &["http_proxy", "HTTP_PROXY"]
     };
-    let Some((name, value)) =
-        lookup(scheme_vars).or_else(|| lookup(&["all_proxy", "ALL_PROXY"]))
+    let Some((name, value)) = lookup(scheme_vars).or_else(|| lookup(&["all_proxy", "ALL_PROXY"]))
     else {
         return Ok(None);
     };
@@ -262,10 +261,19 @@ mod tests {
             ("HTTP_PROXY", "http://plain-proxy:2"),
             ("ALL_PROXY", "socks5h://all:3"),
         ];
-        assert_eq!(chosen("wss://s/", &env).as_deref(), Some("http://tls-proxy:1"));
-        assert_eq!(chosen("ws://s/", &env).as_deref(), Some("http://plain-proxy:2"));
+        assert_eq!(
+            chosen("wss://s/", &env).as_deref(),
+            Some("http://tls-proxy:1")
+        );
+        assert_eq!(
+            chosen("ws://s/", &env).as_deref(),
+            Some("http://plain-proxy:2")
+        );
         let only_all = [("ALL_PROXY", "socks5h://all:3")];
-        assert_eq!(chosen("wss://s/", &only_all).as_deref(), Some("socks5h://all:3"));
+        assert_eq!(
+            chosen("wss://s/", &only_all).as_deref(),
+            Some("socks5h://all:3")
+        );
         assert_eq!(chosen("ws://s/", &[]), None);
     }
 
@@ -278,8 +286,14 @@ mod tests {
         assert_eq!(chosen("ws://s/", &env).as_deref(), Some("http://lower:1"));
         let env = [("http_proxy", ""), ("HTTP_PROXY", "http://upper:2")];
         assert_eq!(chosen("ws://s/", &env).as_deref(), Some("http://upper:2"));
-        let env = [("all_proxy", "socks5://lower:1"), ("ALL_PROXY", "socks5://upper:2")];
-        assert_eq!(chosen("wss://s/", &env).as_deref(), Some("socks5://lower:1"));
+        let env = [
+            ("all_proxy", "socks5://lower:1"),
+            ("ALL_PROXY", "socks5://upper:2"),
+        ];
+        assert_eq!(
+            chosen("wss://s/", &env).as_deref(),
+            Some("socks5://lower:1")
+        );
     }
 
     #[test]

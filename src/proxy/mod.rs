@@ -171,7 +171,9 @@ fn check_credentials(kind: ProxyKind, user: &str, pass: &str) -> Result<(), Prox
     let bad = |why: &str| Err(ProxyError::InvalidUrl(why.to_owned()));
     if kind.is_socks() {
         if user.is_empty() || user.len() > 255 || pass.len() > 255 {
-            return bad("a SOCKS5 user name is 1 to 255 bytes and a password at most 255 (RFC 1929)");
+            return bad(
+                "a SOCKS5 user name is 1 to 255 bytes and a password at most 255 (RFC 1929)",
+            );
         }
     } else if user.contains(':') {
         return bad("a Basic user name cannot contain ':' (RFC 7617 §2)");
@@ -249,7 +251,11 @@ mod tests {
             ("p.example", ProxyKind::Http, "p.example", 1080),
         ] {
             let p = Proxy::parse(text).unwrap();
-            assert_eq!((p.kind, p.host.as_str(), p.port), (kind, host, port), "{text}");
+            assert_eq!(
+                (p.kind, p.host.as_str(), p.port),
+                (kind, host, port),
+                "{text}"
+            );
         }
     }
 
@@ -278,7 +284,10 @@ mod tests {
         assert_eq!(p.to_string(), "http://alice@p.example:3128");
         let choice = ProxyChoice::Url("socks5://bob:hunter2@[::1]:1080".into());
         let shown = format!("{p:?} {choice:?}");
-        assert!(!shown.contains("secret") && !shown.contains("hunter2"), "{shown}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("hunter2"),
+            "{shown}"
+        );
         assert!(shown.contains("socks5://bob@[::1]:1080"), "{shown}");
     }
 }

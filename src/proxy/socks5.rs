@@ -156,7 +156,9 @@ impl Socks5 {
                     return Ok(Step::Partial);
                 };
                 if version != 5 {
-                    return Err(invalid(format!("SOCKS version {version} in the method choice")));
+                    return Err(invalid(format!(
+                        "SOCKS version {version} in the method choice"
+                    )));
                 }
                 let bytes = match (method, &self.auth) {
                     (NO_AUTH, _) => {
@@ -169,7 +171,9 @@ impl Socks5 {
                     }
                     (NO_ACCEPTABLE, _) => return Err(ProxyError::NoAcceptableMethod),
                     (other, _) => {
-                        return Err(invalid(format!("the proxy chose method {other}, not offered")))
+                        return Err(invalid(format!(
+                            "the proxy chose method {other}, not offered"
+                        )))
                     }
                 };
                 Ok(Step::Send { consumed: 2, bytes })
@@ -294,8 +298,11 @@ mod tests {
 
     #[test]
     fn socks5h_sends_the_name_at_every_split_point() {
-        let (sent, outcome) =
-            every_split(Address::Domain("localhost".into()), None, &[&[5, 0][..], &BOUND_V4].concat());
+        let (sent, outcome) = every_split(
+            Address::Domain("localhost".into()),
+            None,
+            &[&[5, 0][..], &BOUND_V4].concat(),
+        );
         assert_eq!(outcome, Ok(()));
         assert_eq!(sent, b"\x05\x01\x00\x05\x01\x00\x03\x09localhost\x23\x29");
     }
@@ -347,7 +354,11 @@ mod tests {
         for (credentials, replies, expected) in [
             (None, &[5, 0xFF][..], ProxyError::NoAcceptableMethod),
             (creds, &[5, 2, 1, 1][..], ProxyError::AuthFailed(1)),
-            (None, &[5, 0, 5, 5, 0, 1, 0, 0, 0, 0, 0, 0][..], ProxyError::Socks(5)),
+            (
+                None,
+                &[5, 0, 5, 5, 0, 1, 0, 0, 0, 0, 0, 0][..],
+                ProxyError::Socks(5),
+            ),
             (None, &[5, 0, 5, 2][..], ProxyError::Socks(2)),
         ] {
             assert_eq!(every_split(name(), credentials, replies).1, Err(expected));
