@@ -440,8 +440,9 @@ pub enum ProxyError {
         status: u16,
         /// Its reason phrase.
         reason: String,
-        /// The schemes of the proxy's `Proxy-Authenticate` challenges
-        /// (`Basic`, `Digest`, ...), in order.
+        /// The schemes of the proxy's challenges (`Basic`, `Digest`, ...)
+        /// in `Proxy-Authenticate`, or `WWW-Authenticate` with a 401, in
+        /// order.
         authenticate: Vec<String>,
     },
     /// The SOCKS5 proxy accepts none of the methods offered (RFC 1928 §3:

@@ -51,10 +51,11 @@ pub fn parse_reply(head: &[u8], scanner: &HeadScanner) -> Result<(), ProxyError>
         return Ok(());
     }
     // The first token of each challenge field is its scheme (RFC 9110
-    // §11.6.1, §11.7.1).
-    let authenticate = response
-        .headers
-        .get_all("Proxy-Authenticate")
+    // §11.6.1, §11.7.1). Some proxies refuse a wrong password with a 401
+    // and `WWW-Authenticate` (tinyproxy): that is the proxy asking too.
+    let authenticate = ["Proxy-Authenticate", "WWW-Authenticate"]
+        .iter()
+        .flat_map(|name| response.headers.get_all(name))
         .filter_map(|v| v.split([' ', ',']).find(|t| !t.is_empty()))
         .map(str::to_owned)
         .collect();
@@ -135,6 +136,17 @@ mod tests {
                 })
             );
         }
+        // tinyproxy's answer to a wrong password.
+        let reply = b"HTTP/1.0 401 Unauthorized\r\nServer: tinyproxy/1.11.1\r\n\
+            WWW-Authenticate: Basic realm=\"Tinyproxy\"\r\nConnection: close\r\n\r\n";
+        assert_eq!(
+            answer_at(reply, 0),
+            Err(ProxyError::Refused {
+                status: 401,
+                reason: "Unauthorized".into(),
+                authenticate: vec!["Basic".into()],
+            })
+        );
         let err = answer_at(b"HTTP/1.0 403 Access violation\r\n\r\n", 0).unwrap_err();
         assert_eq!(err.status(), Some(403));
         assert_eq!(
