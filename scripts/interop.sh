@@ -5,7 +5,8 @@
 # without permessage-deflate; Python `websockets` over TLS both ways, with
 # each stdws TLS backend (a CA and a certificate for localhost made with
 # `openssl` at run time); then headless Chromium against the console
-# (scripts/interop-browser.sh).
+# (scripts/interop-browser.sh); `stdws connect` through real proxies
+# (scripts/interop-proxy.sh).
 #
 #   scripts/interop.sh
 #
@@ -86,6 +87,12 @@ for backend in native-tls rustls; do
     --tls-cert "$CERTS/cert.pem" --tls-key "$CERTS/key.pem" \
     -- "$BIN/interop_client" wss://localhost:PORT/ --ca "$CERTS/ca.pem" --tls-backend "$backend"
 done
+
+echo "== proxies"
+if ! scripts/interop-proxy.sh; then
+  echo "== proxies: FAILED" >&2
+  failed=1
+fi
 
 echo "== browser"
 if ! scripts/interop-browser.sh; then

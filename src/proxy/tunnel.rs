@@ -168,15 +168,22 @@ fn socks<S: Stream>(
     }
 }
 
-/// The first address of `host`, for `socks5://`.
+/// An address of `host` for `socks5://`: the first IPv4 one if there is
+/// one (one address is sent, so there is no falling back to the next, and
+/// IPv4 is what every SOCKS5 proxy reaches), else the first.
 fn resolve(host: &str, port: u16) -> Result<IpAddr, Error> {
-    let mut addrs = (host, port).to_socket_addrs().map_err(|e| {
-        Error::Io(std::io::Error::new(
-            e.kind(),
-            format!("cannot resolve {host}: {e}"),
-        ))
-    })?;
-    addrs.next().map(|a| a.ip()).ok_or_else(|| {
+    let addrs: Vec<IpAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot resolve {host}: {e}"),
+            ))
+        })?
+        .map(|a| a.ip())
+        .collect();
+    let first = addrs.iter().find(|ip| ip.is_ipv4()).or(addrs.first());
+    first.copied().ok_or_else(|| {
         Error::Io(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             format!("{host} has no address"),
