@@ -4,7 +4,7 @@
 //! The request names the server as the URL wrote it (`CONNECT
 //! localhost:9001`), never an address the client resolved: the proxy
 //! resolves the name, and may apply its rules to it. The reply head is
-//! found with [`HeadScanner`](crate::handshake::HeadScanner) under the
+//! found with [`HeadScanner`] under the
 //! same caps as any response head, so a proxy that sends an endless head
 //! is cut off like a server would be.
 

@@ -20,7 +20,7 @@
 //!   resolves the name). Credentials in the URL become a Basic
 //!   `Proxy-Authorization` (HTTP) or an RFC 1929 user name and password
 //!   (SOCKS5).
-//! - [`env`] picks the proxy for a URL from `https_proxy`, `http_proxy`,
+//! - [`env`](mod@env) picks the proxy for a URL from `https_proxy`, `http_proxy`,
 //!   `all_proxy` and `no_proxy` (upper or lower case, lower case first).
 //! - [`http_connect`] and [`socks5`] are the two exchanges, sans I/O:
 //!   request bytes out, reply bytes in, at any split point.
