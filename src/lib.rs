@@ -125,7 +125,8 @@ pub mod utf8;
 mod websocket;
 mod write;
 
-pub use client::ClientBuilder;
+#[allow(deprecated)]
+pub use client::{ClientBuilder, Connector};
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
 pub use error::{

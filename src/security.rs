@@ -336,10 +336,10 @@
 //! (websockets/ws#2013), without an advisory since its redirects are off
 //! by default.
 //!
-//! *Here.* [`ClientBuilder::max_redirects`](crate::ClientBuilder::max_redirects)
+//! *Here.* [`Connector::max_redirects`](crate::Connector::max_redirects)
 //! is 0 by default: a redirect is an error, not followed. When it is
 //! raised, `Authorization`, `Cookie` and the credentials of the URL or of
-//! [`ClientBuilder::credentials`](crate::ClientBuilder::credentials) are
+//! [`Connector::credentials`](crate::Connector::credentials) are
 //! dropped when a redirect leaves the origin (another host or port) or
 //! goes from `wss` to `ws`; a loop, or one redirect too many, fails with
 //! [`HandshakeError::Redirect`](crate::HandshakeError::Redirect).
@@ -348,7 +348,7 @@
 //! CVE-2024-28849).
 //!
 //! *Not covered.* Other header fields added with
-//! [`ClientBuilder::header`](crate::ClientBuilder::header) follow every
+//! [`Connector::header`](crate::Connector::header) follow every
 //! redirect: a secret in such a field (an `X-API-Key`) would reach the new
 //! origin, as in follow-redirects before 1.16.0 (CVE-2026-40895). Follow
 //! redirects only toward servers you trust, or carry secrets in
@@ -481,7 +481,7 @@
 //! |---|---|---|
 //! | [`MAX_NONCES`](crate::handshake::auth::MAX_NONCES) | 4,096 Digest nonces remembered | the oldest is forgotten; an answer to it is treated as expired |
 //! | [`nonce_lifetime`](crate::handshake::auth::Authenticator::nonce_lifetime) | 300 s | 401 with `stale=true`: the client retries with a fresh nonce |
-//! | [`max_redirects`](crate::ClientBuilder::max_redirects) | 0 | at 0 a redirect is returned as [`HandshakeError::UnexpectedStatus`](crate::HandshakeError::UnexpectedStatus); past a raised maximum, or on a loop, [`HandshakeError::Redirect`](crate::HandshakeError::Redirect) |
+//! | [`max_redirects`](crate::Connector::max_redirects) | 0 | at 0 a redirect is returned as [`HandshakeError::UnexpectedStatus`](crate::HandshakeError::UnexpectedStatus); past a raised maximum, or on a loop, [`HandshakeError::Redirect`](crate::HandshakeError::Redirect) |
 //!
 //! ### Fixed in the code
 //!

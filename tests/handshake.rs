@@ -182,7 +182,7 @@ fn fake(reply: impl FnOnce(&str) -> Vec<u8> + Send + 'static) -> SocketAddr {
 
 fn invalid_response(
     addr: SocketAddr,
-    builder: impl FnOnce(stdws::ClientBuilder) -> stdws::ClientBuilder,
+    builder: impl FnOnce(stdws::Connector) -> stdws::Connector,
 ) -> ResponseError {
     match builder(WebSocket::builder(&format!("ws://{addr}/"))).connect() {
         Err(Error::Handshake(HandshakeError::InvalidResponse(why))) => why,

@@ -28,7 +28,7 @@
 //! - **Leaks**: credentials never appear in errors, logs or `Debug`.
 //!
 //! The client side answers a 401 from the URL's `user:pass@` or
-//! [`ClientBuilder::credentials`](crate::ClientBuilder::credentials),
+//! [`Connector::credentials`](crate::Connector::credentials),
 //! preferring Digest (SHA-256, then MD5) over Basic.
 //!
 //! Files: `digest` (the hash primitives of RFC 7616 and the constant-time
