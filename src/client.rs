@@ -4,7 +4,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::error::{Error, HandshakeError, Timeout, UrlError};
+use crate::error::{Error, HandshakeError, ResponseError, Timeout, UrlError};
 use crate::extension::{format_extensions, negotiate_client, ExtensionOffer};
 use crate::frame::Role;
 use crate::handshake::auth::{answer, is_stale, parse_challenges, ClientScheme};
@@ -16,7 +16,16 @@ use crate::upgrade::{read_head, time_left};
 use crate::url::Url;
 use crate::websocket::WebSocket;
 
-/// Options for a client connection; made by [`WebSocket::builder`].
+/// The former name of [`Connector`], kept so that older code builds.
+#[deprecated(
+    note = "renamed `Connector`: the server's handle to a peer is `Client`, the client's connection builder `Connector`"
+)]
+pub type ClientBuilder = Connector;
+
+/// Connects to a WebSocket server: the client side's options (subprotocols,
+/// headers, credentials, TLS, redirects, limits), then
+/// [`connect`](Self::connect). Made by [`WebSocket::builder`]. (The
+/// server's handle to one of its peers is [`Client`](crate::Client).)
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -30,7 +39,8 @@ use crate::websocket::WebSocket;
 /// # Ok::<(), stdws::Error>(())
 /// ```
 #[derive(Clone)]
-pub struct ClientBuilder {
+#[doc(alias = "ClientBuilder")]
+pub struct Connector {
     url: String,
     config: Config,
     protocols: Vec<String>,
@@ -43,7 +53,7 @@ pub struct ClientBuilder {
     tls: crate::tls::TlsConnector,
 }
 
-impl std::fmt::Debug for ClientBuilder {
+impl std::fmt::Debug for Connector {
     /// The URL without its password; credentials show the user only.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let url =
@@ -56,7 +66,7 @@ impl std::fmt::Debug for ClientBuilder {
                 (n.as_str(), if secret { "***" } else { v.as_str() })
             })
             .collect();
-        let mut d = f.debug_struct("ClientBuilder");
+        let mut d = f.debug_struct("Connector");
         d.field("url", &url)
             .field("config", &self.config)
             .field("protocols", &self.protocols)
@@ -93,10 +103,10 @@ const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
 /// follow-redirects, ws 8.x fixes).
 const CREDENTIAL_HEADERS: [&str; 3] = ["Authorization", "Proxy-Authorization", "Cookie"];
 
-impl ClientBuilder {
+impl Connector {
     /// A builder for `url`.
-    pub fn new(url: &str) -> ClientBuilder {
-        ClientBuilder {
+    pub fn new(url: &str) -> Connector {
+        Connector {
             url: url.to_owned(),
             config: Config::default(),
             protocols: Vec::new(),
@@ -111,32 +121,32 @@ impl ClientBuilder {
     }
 
     /// Uses this configuration (limits, timeouts, extensions).
-    pub fn config(mut self, config: Config) -> ClientBuilder {
+    pub fn config(mut self, config: Config) -> Connector {
         self.config = config;
         self
     }
 
     /// Offers a subprotocol (call again for more, most preferred first).
-    pub fn protocol(mut self, protocol: impl Into<String>) -> ClientBuilder {
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Connector {
         self.protocols.push(protocol.into());
         self
     }
 
     /// Sends an `Origin` header.
-    pub fn origin(mut self, origin: impl Into<String>) -> ClientBuilder {
+    pub fn origin(mut self, origin: impl Into<String>) -> Connector {
         self.origin = Some(origin.into());
         self
     }
 
     /// Adds a header field to the request.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> ClientBuilder {
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Connector {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Sets the time for TCP connect, TLS and the handshake together (all
     /// attempts, when following redirects or answering a 401).
-    pub fn handshake_timeout(mut self, timeout: Duration) -> ClientBuilder {
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Connector {
         self.config.handshake_timeout = timeout;
         self
     }
@@ -149,7 +159,7 @@ impl ClientBuilder {
         mut self,
         user: impl Into<String>,
         password: impl Into<String>,
-    ) -> ClientBuilder {
+    ) -> Connector {
         self.credentials = Some(Credentials {
             user: user.into(),
             password: password.into(),
@@ -163,7 +173,7 @@ impl ClientBuilder {
     /// one redirect too many. `Authorization`, `Cookie` and credentials
     /// are dropped when a redirect goes to another host or port, or from
     /// `wss` to `ws`.
-    pub fn max_redirects(mut self, max: usize) -> ClientBuilder {
+    pub fn max_redirects(mut self, max: usize) -> Connector {
         self.max_redirects = max;
         self
     }
@@ -181,14 +191,14 @@ impl ClientBuilder {
     /// A `Proxy-Authorization` field given with [`header`](Self::header) is
     /// sent in the CONNECT request (it wins over the URL's credentials)
     /// and never to the WebSocket server.
-    pub fn proxy(mut self, url: impl Into<String>) -> ClientBuilder {
+    pub fn proxy(mut self, url: impl Into<String>) -> Connector {
         self.proxy = ProxyChoice::Url(url.into());
         self
     }
 
     /// Connects directly: no proxy from the environment, and none set
     /// earlier with [`proxy`](Self::proxy).
-    pub fn no_proxy(mut self) -> ClientBuilder {
+    pub fn no_proxy(mut self) -> Connector {
         self.proxy = ProxyChoice::Off;
         self
     }
@@ -196,14 +206,14 @@ impl ClientBuilder {
     /// TLS settings for `wss://` (trust anchors, backend, client
     /// certificate).
     #[cfg(any(feature = "tls", feature = "rustls"))]
-    pub fn tls(mut self, tls: crate::tls::TlsConnector) -> ClientBuilder {
+    pub fn tls(mut self, tls: crate::tls::TlsConnector) -> Connector {
         self.tls = tls;
         self
     }
 
     /// Also trusts the CA certificates in this PEM file (`wss://`).
     #[cfg(any(feature = "tls", feature = "rustls"))]
-    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> ClientBuilder {
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Connector {
         self.tls = self.tls.ca_file(path);
         self
     }
@@ -212,7 +222,7 @@ impl ClientBuilder {
     /// against a self-signed certificate only (see
     /// [`TlsConnector::danger_accept_invalid_certs`](crate::tls::TlsConnector::danger_accept_invalid_certs)).
     #[cfg(any(feature = "tls", feature = "rustls"))]
-    pub fn danger_accept_invalid_certs(mut self, on: bool) -> ClientBuilder {
+    pub fn danger_accept_invalid_certs(mut self, on: bool) -> Connector {
         self.tls = self.tls.danger_accept_invalid_certs(on);
         self
     }
@@ -380,12 +390,17 @@ impl ClientBuilder {
             &mut stream,
             HeadLimits::from_config(&self.config),
             deadline,
-            |e| HandshakeError::InvalidResponse(format!("response head: {}", e.describe())),
+            |e| {
+                HandshakeError::InvalidResponse(ResponseError::Malformed(format!(
+                    "response head: {}",
+                    e.describe()
+                )))
+            },
         )?;
         let response = Response::parse(head.bytes(), &head.scanner)?;
         let agreed = response.validate(&key, &self.protocols)?;
         let extensions = negotiate_client(&self.config.extensions, &agreed.extensions)
-            .map_err(HandshakeError::InvalidResponse)?;
+            .map_err(|e| HandshakeError::InvalidResponse(ResponseError::Extension(e)))?;
         let mut ws =
             WebSocket::from_raw(stream, Role::Client, self.config.clone(), head.leftover());
         ws.set_agreed(agreed.protocol, extensions);
@@ -513,6 +528,14 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(deprecated)]
+    fn code_using_the_former_name_client_builder_still_builds() {
+        let old: crate::ClientBuilder = WebSocket::builder("ws://127.0.0.1:1/");
+        let new: Connector = old.protocol("chat");
+        assert_eq!(new.protocols, ["chat"]);
+    }
+
+    #[test]
     fn locations_resolve_like_rfc_3986() {
         let base = Url::parse("wss://a.example:8443/dir/page?q=1").unwrap();
         for (location, expected) in [
@@ -529,9 +552,7 @@ mod tests {
     #[cfg(not(any(feature = "tls", feature = "rustls")))]
     #[test]
     fn wss_without_a_tls_feature_fails_before_connecting() {
-        let err = ClientBuilder::new("wss://127.0.0.1:1/")
-            .connect()
-            .unwrap_err();
+        let err = Connector::new("wss://127.0.0.1:1/").connect().unwrap_err();
         assert!(
             matches!(err, Error::Url(UrlError::TlsNotEnabled)),
             "{err:?}"

@@ -8,6 +8,7 @@
 //! Every error that reaches the wire knows its close code
 //! ([`Error::close_code`]) or HTTP status ([`HandshakeError::status`]).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
@@ -35,13 +36,16 @@ pub enum Error {
     /// The proxy on the way to the server failed or refused (the variant
     /// names the step).
     Proxy(ProxyError),
-    /// TLS setup or the TLS session failed (the message names the cause).
-    Tls(String),
+    /// TLS setup or the TLS session failed; [`source`](std::error::Error::source)
+    /// is the TLS library's own error when there is one.
+    Tls(TlsError),
     /// The connection is closed (the closing handshake finished, or the
     /// connection failed earlier); nothing more can be sent or received.
     Closed,
-    /// An extension failed on our side (for example a compressor error).
-    Extension(String),
+    /// An extension failed on our side (for example a compressor error);
+    /// the extension's own error, also [`source`](std::error::Error::source).
+    /// Close code 1011.
+    Extension(Box<dyn std::error::Error + Send + Sync>),
     /// The caller asked for something the API does not allow, such as
     /// sending a close code that must not appear on the wire.
     Usage(&'static str),
@@ -114,6 +118,10 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
+            // The backend's error itself (native-tls, rustls, or the I/O
+            // error under them), not our wrapper of it.
+            Error::Tls(e) => std::error::Error::source(e),
+            Error::Extension(e) => Some(e.as_ref()),
             _ => None,
         }
     }
@@ -273,8 +281,9 @@ impl fmt::Display for ProtocolError {
 
 impl std::error::Error for ProtocolError {}
 
-/// A configured limit was exceeded. Close code 1009 (or HTTP 431 during the
-/// handshake).
+/// A configured limit was exceeded: close code 1009 when the peer sent too
+/// much (frame, message, fragments; HTTP 431 for a handshake's headers), 1008
+/// when the peer does not read what we send ([`WriteBufferFull`](Self::WriteBufferFull)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CapacityError {
@@ -296,7 +305,9 @@ pub enum CapacityError {
         max: usize,
     },
     /// More data was queued for sending than `max_write_buffer` allows
-    /// (the peer does not read, or the caller never flushes).
+    /// (the peer does not read, or the caller never flushes). Close code
+    /// 1008: the peer breaks our policy (RFC 6455 §7.4.1), it sent nothing
+    /// too big.
     WriteBufferFull {
         /// The limit.
         max: usize,
@@ -346,8 +357,9 @@ pub enum HandshakeError {
         /// The response headers (name, value).
         headers: Vec<(String, String)>,
     },
-    /// Client side: the server's 101 response broke RFC 6455 §4.2.2.
-    InvalidResponse(String),
+    /// Client side: the server's response could not be read, or its 101
+    /// broke RFC 6455 §4.2.2; the [`ResponseError`] says how.
+    InvalidResponse(ResponseError),
     /// Client side: the server answered a request with `Location` that
     /// cannot be followed (loop, too many, unsupported scheme).
     Redirect(String),
@@ -390,6 +402,105 @@ impl fmt::Display for HandshakeError {
 }
 
 impl std::error::Error for HandshakeError {}
+
+/// How a server's response to our opening handshake was unusable
+/// (RFC 6455 §4.1, the client's checks of the server's response).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// The head is not HTTP/1.1, is incomplete, or is over the header limits.
+    Malformed(String),
+    /// No `Upgrade: websocket`: not a WebSocket server.
+    NoUpgrade,
+    /// No `Connection: Upgrade`.
+    NoConnectionUpgrade,
+    /// `Sec-WebSocket-Accept` is missing, repeated or not derived from our
+    /// key: not a WebSocket server, or something between us answered (a
+    /// cache, a proxy).
+    WrongAccept,
+    /// The server chose a subprotocol we did not offer, or more than one.
+    Subprotocol(String),
+    /// The server's `Sec-WebSocket-Extensions` cannot be used (malformed,
+    /// not offered, or parameters we cannot honour): connecting again
+    /// without offering extensions may work.
+    Extension(String),
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResponseError::Malformed(e) | ResponseError::Subprotocol(e) => f.write_str(e),
+            ResponseError::Extension(e) => f.write_str(e),
+            ResponseError::NoUpgrade => f.write_str("Upgrade is not websocket"),
+            ResponseError::NoConnectionUpgrade => {
+                f.write_str("Connection does not include Upgrade")
+            }
+            ResponseError::WrongAccept => f.write_str("wrong Sec-WebSocket-Accept"),
+        }
+    }
+}
+
+impl std::error::Error for ResponseError {}
+
+/// A TLS failure: what failed, in stdws's words ([`context`](Self::context)),
+/// and the TLS library's own error ([`source`](std::error::Error::source):
+/// `native_tls::Error`, `rustls::Error`, or the `io::Error` under them) when
+/// the failure came from it.
+#[derive(Debug)]
+pub struct TlsError {
+    context: Cow<'static, str>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl TlsError {
+    /// A failure found by stdws itself (no backend error behind it).
+    #[cfg_attr(not(any(feature = "tls", feature = "rustls", test)), allow(dead_code))]
+    pub(crate) fn new(context: impl Into<Cow<'static, str>>) -> TlsError {
+        TlsError {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A failure of the TLS library (or of the I/O under it).
+    #[cfg_attr(not(any(feature = "tls", feature = "rustls")), allow(dead_code))]
+    pub(crate) fn caused_by(
+        context: impl Into<Cow<'static, str>>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> TlsError {
+        TlsError {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// What failed, without the backend's words (e.g. "TLS handshake
+    /// failed", "cannot read CA file ca.pem").
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Some(source) => write!(f, "{}: {source}", self.context),
+            None => f.write_str(&self.context),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Self {
+        Error::Tls(e)
+    }
+}
 
 /// Why a URL could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -532,3 +643,49 @@ impl fmt::Display for ProxyError {
 }
 
 impl std::error::Error for ProxyError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn capacity_errors_close_with_1009_except_an_unread_write_buffer_with_1008() {
+        let too_big = [
+            CapacityError::FrameTooBig { size: 2, max: 1 },
+            CapacityError::MessageTooBig { max: 1 },
+            CapacityError::TooManyFragments { max: 1 },
+        ];
+        for e in too_big {
+            assert_eq!(Error::from(e).close_code(), Some(CloseCode::TOO_BIG));
+        }
+        let unread = Error::from(CapacityError::WriteBufferFull { max: 1 });
+        assert_eq!(unread.close_code(), Some(CloseCode::POLICY_VIOLATION));
+    }
+
+    #[test]
+    fn extension_and_tls_errors_keep_their_cause() {
+        let cause = io::Error::new(io::ErrorKind::InvalidData, "deflate stream corrupt");
+        let e = Error::Extension(Box::new(cause));
+        assert_eq!(e.close_code(), Some(CloseCode::INTERNAL_ERROR));
+        let source = e.source().expect("the extension's error");
+        let io = source
+            .downcast_ref::<io::Error>()
+            .expect("the io::Error itself");
+        assert_eq!(io.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(e.to_string(), "extension error: deflate stream corrupt");
+
+        let e = Error::from(TlsError::caused_by(
+            "TLS handshake failed",
+            io::Error::from(io::ErrorKind::ConnectionReset),
+        ));
+        let source = e.source().expect("the backend's error");
+        assert_eq!(
+            source.downcast_ref::<io::Error>().map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+        let Error::Tls(tls) = &e else { unreachable!() };
+        assert_eq!(tls.context(), "TLS handshake failed");
+        assert!(Error::from(TlsError::new("no hello")).source().is_none());
+    }
+}

@@ -126,11 +126,13 @@ pub mod utf8;
 mod websocket;
 mod write;
 
-pub use client::ClientBuilder;
+#[allow(deprecated)]
+pub use client::{ClientBuilder, Connector};
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
 pub use error::{
-    CapacityError, Error, HandshakeError, ProtocolError, ProxyError, Result, Timeout, UrlError,
+    CapacityError, Error, HandshakeError, ProtocolError, ProxyError, ResponseError, Result,
+    Timeout, TlsError, UrlError,
 };
 pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};

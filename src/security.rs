@@ -251,7 +251,7 @@
 //!
 //! *Here.* [`Authenticator`](crate::handshake::auth::Authenticator)
 //! compares secrets (the Basic password, the Digest response) with
-//! `src/handshake/auth.rs::ct_eq`: it hashes both sides with SHA-256 and
+//! `src/handshake/auth/digest.rs::ct_eq`: it hashes both sides with SHA-256 and
 //! ORs together the XOR of all 32 byte pairs, with no early exit, so
 //! neither the position of a difference nor the lengths show in the
 //! timing. An unknown user is compared the same way, against an empty
@@ -265,9 +265,9 @@
 //! same file). The tests prove the answers:
 //! - `tests/security.rs::unknown_user_is_refused_like_a_wrong_password`
 //!   (Basic and Digest: same status, reason and challenge).
-//! - `src/handshake/auth.rs::basic_accepts_the_right_password_only`,
-//!   `src/handshake/auth.rs::digest_wrong_password_uri_or_opaque_is_401_not_stale`,
-//!   `src/handshake/auth.rs::digest_round_trip_then_replay_is_refused`,
+//! - `src/handshake/auth/server.rs::basic_accepts_the_right_password_only`,
+//!   `src/handshake/auth/server.rs::digest_wrong_password_uri_or_opaque_is_401_not_stale`,
+//!   `src/handshake/auth/server.rs::digest_round_trip_then_replay_is_refused`,
 //!   `tests/auth.rs::basic_wrong_password_ends_with_the_401`,
 //!   `src/server/auth_tests.rs::basic_guards_upgrades_files_and_the_console_alike`.
 //!
@@ -336,10 +336,10 @@
 //! (websockets/ws#2013), without an advisory since its redirects are off
 //! by default.
 //!
-//! *Here.* [`ClientBuilder::max_redirects`](crate::ClientBuilder::max_redirects)
+//! *Here.* [`Connector::max_redirects`](crate::Connector::max_redirects)
 //! is 0 by default: a redirect is an error, not followed. When it is
 //! raised, `Authorization`, `Cookie` and the credentials of the URL or of
-//! [`ClientBuilder::credentials`](crate::ClientBuilder::credentials) are
+//! [`Connector::credentials`](crate::Connector::credentials) are
 //! dropped when a redirect leaves the origin (another host or port) or
 //! goes from `wss` to `ws`; a loop, or one redirect too many, fails with
 //! [`HandshakeError::Redirect`](crate::HandshakeError::Redirect).
@@ -348,7 +348,7 @@
 //! section).
 //!
 //! *Not covered.* Other header fields added with
-//! [`ClientBuilder::header`](crate::ClientBuilder::header) follow every
+//! [`Connector::header`](crate::Connector::header) follow every
 //! redirect: a secret in such a field (an `X-API-Key`) would reach the new
 //! origin, as in follow-redirects before 1.16.0 (CVE-2026-40895). Follow
 //! redirects only toward servers you trust, or carry secrets in
@@ -376,7 +376,7 @@
 //! *Here.* `Proxy-Authorization` goes to the proxy only: the proxy URL's
 //! `user:pass@` becomes the CONNECT request's field (or RFC 1929 for
 //! SOCKS5), and a `Proxy-Authorization` given with
-//! [`ClientBuilder::header`](crate::ClientBuilder::header) is moved into
+//! [`Connector::header`](crate::Connector::header) is moved into
 //! the CONNECT request; neither is ever among the fields of the WebSocket
 //! request, with a proxy or without one, on the first hop or after a
 //! redirect. The proxy is decided again at each redirect hop (`no_proxy`
@@ -391,8 +391,8 @@
 //! *Not covered.* `HTTP_PROXY` is read as well as `http_proxy` (curl
 //! ignores the upper-case form for httpoxy's sake): a client run as a CGI
 //! program, where request headers become `HTTP_*` variables, should call
-//! [`ClientBuilder::no_proxy`](crate::ClientBuilder::no_proxy) or set its
-//! proxy with [`ClientBuilder::proxy`](crate::ClientBuilder::proxy).
+//! [`Connector::no_proxy`](crate::Connector::no_proxy) or set its
+//! proxy with [`Connector::proxy`](crate::Connector::proxy).
 //! `wss://` through an `https://` proxy (TLS inside TLS) is refused with
 //! [`ProxyError::TlsInTls`](crate::ProxyError::TlsInTls).
 //!
@@ -525,7 +525,7 @@
 //! |---|---|---|
 //! | [`MAX_NONCES`](crate::handshake::auth::MAX_NONCES) | 4,096 Digest nonces remembered | the oldest is forgotten; an answer to it is treated as expired |
 //! | [`nonce_lifetime`](crate::handshake::auth::Authenticator::nonce_lifetime) | 300 s | 401 with `stale=true`: the client retries with a fresh nonce |
-//! | [`max_redirects`](crate::ClientBuilder::max_redirects) | 0 | at 0 a redirect is returned as [`HandshakeError::UnexpectedStatus`](crate::HandshakeError::UnexpectedStatus); past a raised maximum, or on a loop, [`HandshakeError::Redirect`](crate::HandshakeError::Redirect) |
+//! | [`max_redirects`](crate::Connector::max_redirects) | 0 | at 0 a redirect is returned as [`HandshakeError::UnexpectedStatus`](crate::HandshakeError::UnexpectedStatus); past a raised maximum, or on a loop, [`HandshakeError::Redirect`](crate::HandshakeError::Redirect) |
 //!
 //! ### Fixed in the code
 //!

@@ -11,7 +11,7 @@ use std::fmt;
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 
-use crate::client::ClientBuilder;
+use crate::client::Connector;
 use crate::config::Config;
 use crate::error::{Error, Timeout};
 use crate::extension::{ExtensionOffer, Extensions};
@@ -66,13 +66,13 @@ impl WebSocket<MaybeTlsStream> {
     /// # Ok::<(), stdws::Error>(())
     /// ```
     pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
-        ClientBuilder::new(url).connect()
+        Connector::new(url).connect()
     }
 
     /// A builder for a client connection: headers, subprotocols, origin,
     /// limits and timeouts.
-    pub fn builder(url: &str) -> ClientBuilder {
-        ClientBuilder::new(url)
+    pub fn builder(url: &str) -> Connector {
+        Connector::new(url)
     }
 }
 

@@ -1,9 +1,10 @@
 //! `-q`, `-v`, `-vv` and `RUST_LOG`: the library's log lines on stderr.
 //!
 //! At the default level the server writes one line per connection opened
-//! and closed, per refused handshake and per error (the library's
-//! `stdws::server` target); `-v` adds the details (accepted connections,
-//! failed TLS handshakes), `-vv` every message. `RUST_LOG` (env_logger's
+//! and closed, per refused handshake (with its HTTP status), per failed TLS
+//! handshake and per error (the library's `stdws::server` target); `-v`
+//! adds the details (accepted connections, handshakes the peer left), `-vv`
+//! every message. `RUST_LOG` (env_logger's
 //! syntax, e.g. `stdws::server=trace`) is applied on top of the flags.
 
 use clap::Args;

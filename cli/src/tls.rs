@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use stdws::{ClientBuilder, ServerBuilder};
+use stdws::{Connector, ServerBuilder};
 
 use crate::secrets::first_line;
 use crate::Failure;
@@ -133,7 +133,7 @@ pub(crate) struct ClientTlsOptions {
 
 impl ClientTlsOptions {
     /// The builder with these TLS settings.
-    pub(crate) fn apply(&self, builder: ClientBuilder) -> Result<ClientBuilder, Failure> {
+    pub(crate) fn apply(&self, builder: Connector) -> Result<Connector, Failure> {
         #[cfg(any(feature = "tls", feature = "rustls"))]
         {
             let mut tls = stdws::tls::TlsConnector::new();

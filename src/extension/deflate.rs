@@ -143,10 +143,13 @@ fn run(
         true
     });
     if !matches!(status, TDEFLStatus::Okay | TDEFLStatus::Done) || consumed != input.len() {
-        return Err(Error::Extension(format!(
-            "compressor failed: {status:?} after {consumed} of {} bytes",
-            input.len()
-        )));
+        return Err(Error::Extension(
+            format!(
+                "compressor failed: {status:?} after {consumed} of {} bytes",
+                input.len()
+            )
+            .into(),
+        ));
     }
     Ok(())
 }

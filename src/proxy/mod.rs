@@ -27,7 +27,7 @@
 //!
 //! The blocking driver that runs them on a socket is crate-internal; a
 //! client uses it through
-//! [`ClientBuilder::proxy`](crate::ClientBuilder::proxy) and the
+//! [`Connector::proxy`](crate::Connector::proxy) and the
 //! environment. The handshake deadline covers the proxy exchange, and the
 //! proxy's reply head is bounded by the same caps as any response head.
 //! `Proxy-Authorization` goes to the proxy only, never through the tunnel

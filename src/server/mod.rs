@@ -45,6 +45,7 @@ mod client;
 mod files;
 mod handler;
 pub(crate) mod link;
+mod logging;
 mod router;
 #[cfg(test)]
 mod tests;
@@ -582,10 +583,7 @@ impl Inner {
         let mut live = self.live();
         if live.len() >= self.config.max_connections {
             drop(live);
-            log::debug!(
-                "{peer}: refused, {} connections",
-                self.config.max_connections
-            );
+            logging::busy(peer, self.config.max_connections);
             self.refuse(tcp);
             return;
         }
@@ -594,6 +592,7 @@ impl Inner {
             let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(bytes);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        logging::accepted(peer, id);
         let duplex = Arc::new(Duplex::new(tcp));
         let inner = Arc::clone(self);
         let socket = Arc::clone(&duplex);
@@ -620,7 +619,7 @@ impl Inner {
             }
             Err(e) => {
                 drop(live);
-                log::error!("{peer}: cannot start a thread: {e}");
+                logging::no_thread(peer, &e);
                 let _ = duplex.send_now(&[IoSlice::new(&busy_page())]);
             }
         }

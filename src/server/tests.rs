@@ -35,7 +35,7 @@ impl Acceptor for XorAcceptor {
         let mut hello = [0u8; 8];
         let n = (&*tcp).read(&mut hello)?;
         if n == 0 || hello[0] != b'H' {
-            return Err(Error::Tls("no hello".into()));
+            return Err(Error::Tls(crate::error::TlsError::new("no hello")));
         }
         Ok(TlsEstablished {
             session: Box::new(Xor(KEY)),

@@ -18,6 +18,7 @@ use super::client::{Client, ClientParts};
 use super::files::{self, Site};
 use super::handler::Handler;
 use super::link::{Link, LinkOptions, LinkTransport, LocalEnd};
+use super::logging;
 use super::router::origin_allowed;
 use super::timer::Timers;
 use super::Inner;
@@ -87,7 +88,7 @@ fn open(
                 established.plaintext
             }
             Err(e) => {
-                log::debug!("{peer}: TLS handshake failed: {e}");
+                logging::tls_failed(peer, &e);
                 return None;
             }
         },
@@ -97,13 +98,14 @@ fn open(
     let mut pending = match ServerHandshake::read_until(stream, config.clone(), deadline) {
         Ok(pending) => pending,
         Err(e) => {
-            log::debug!("{peer}: {e}");
+            logging::refused(peer, None, &e);
             return None;
         }
     };
     let refuse = |pending: ServerHandshake<DuplexStream>, reject: Reject| {
+        let path = pending.request().path().to_owned();
         let error = pending.reject(reject);
-        log::debug!("{peer}: {error}");
+        logging::refused(peer, Some(&path), &error);
     };
     // Authentication comes first, for plain HTTP as for upgrades (RFC 6455
     // §4.1 lets a server answer 401 before the upgrade). The reason logged
@@ -271,10 +273,13 @@ fn converse(inner: &Inner, opened: Opened) {
             // reported when the loop ends.
             return;
         }
+        logging::failed(&client, &e);
         handler.on_error(&client, &e);
         let code = e.close_code().unwrap_or(CloseCode::INTERNAL_ERROR);
         let _ = client.close(code, truncate_reason(&e.to_string()));
     };
+    let opened = Instant::now();
+    logging::opened(&client);
     if let Err(e) = handler.on_open(&client) {
         failed(e);
     }
@@ -286,9 +291,18 @@ fn converse(inner: &Inner, opened: Opened) {
             // After our close frame, data is dropped (RFC 6455 §1.4: the
             // closing side reads on only to find the peer's close).
             Ok(Event::Message(_)) if link.is_closing() => Ok(()),
-            Ok(Event::Message(message)) => handler.on_message(&client, message),
-            Ok(Event::Ping(payload)) => handler.on_ping(&client, &payload),
-            Ok(Event::Pong(payload)) => handler.on_pong(&client, &payload),
+            Ok(Event::Message(message)) => {
+                logging::message(&client, &message);
+                handler.on_message(&client, message)
+            }
+            Ok(Event::Ping(payload)) => {
+                logging::control(&client, "ping", &payload);
+                handler.on_ping(&client, &payload)
+            }
+            Ok(Event::Pong(payload)) => {
+                logging::control(&client, "pong", &payload);
+                handler.on_pong(&client, &payload)
+            }
             Ok(Event::Close(frame)) => break End::Peer(frame),
             Err(e) if e.is_timeout() => {
                 // Config::read_timeout: an idle client is let go.
@@ -324,8 +338,10 @@ fn converse(inner: &Inner, opened: Opened) {
     };
     drop(session);
     if let Some(e) = error {
+        logging::failed(&client, &e);
         handler.on_error(&client, &e);
     }
+    logging::closed(&client, frame.code, &frame.reason, opened.elapsed());
     handler.on_close(&client, frame.code, &frame.reason);
 }
 

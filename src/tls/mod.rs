@@ -76,6 +76,7 @@
 //! acceptor is built. Clients can present a certificate with both backends
 //! ([`TlsConnector::identity`]).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -83,7 +84,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::duplex::{Acceptor, TlsEstablished};
-use crate::error::Error;
+use crate::error::{Error, TlsError};
 
 #[cfg(test)]
 pub(crate) mod duplex_tests;
@@ -152,10 +153,10 @@ impl std::str::FromStr for TlsBackend {
             .find(|b| b.name().eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 let known: Vec<&str> = TlsBackend::all().iter().map(|b| b.name()).collect();
-                Error::Tls(format!(
+                Error::Tls(TlsError::new(format!(
                     "no TLS backend {name:?} in this build (it has: {})",
                     known.join(", ")
-                ))
+                )))
             })
     }
 }
@@ -241,8 +242,7 @@ impl fmt::Debug for Identity {
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
-        .map_err(|e| Error::Tls(format!("cannot read {what} {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| tls_error(format!("cannot read {what} {}", path.display()), e))
 }
 
 /// The server side of TLS: one per server, shared by every connection.
@@ -335,11 +335,10 @@ impl TlsAcceptorBuilder {
             #[cfg(feature = "tls")]
             TlsBackend::NativeTls => {
                 if self.client_ca.is_some() {
-                    return Err(Error::Tls(
+                    return Err(Error::Tls(TlsError::new(
                         "client certificate authentication needs the rustls backend \
-                         (native-tls cannot request client certificates on a server)"
-                            .into(),
-                    ));
+                         (native-tls cannot request client certificates on a server)",
+                    )));
                 }
                 native::acceptor(&self.identity)?
             }
@@ -468,7 +467,11 @@ struct ClientSettings<'a> {
     identity: Option<&'a Identity>,
 }
 
-/// A TLS library error as [`Error::Tls`], with its own words.
-fn tls_error(context: &str, e: impl fmt::Display) -> Error {
-    Error::Tls(format!("{context}: {e}"))
+/// A TLS library error as [`Error::Tls`]: what failed, and the library's
+/// error as its source.
+fn tls_error(
+    context: impl Into<Cow<'static, str>>,
+    e: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> Error {
+    Error::Tls(TlsError::caused_by(context, e))
 }
