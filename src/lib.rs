@@ -22,7 +22,9 @@
 //! `TlsAcceptor` and how a TLS stream is read and written from two
 //! threads at once. HTTP Basic and Digest authentication live in
 //! [`handshake::auth`]. A [`Server`] takes both: `ServerBuilder::tls` and
-//! [`ServerBuilder::authenticator`].
+//! [`ServerBuilder::authenticator`]. Clients reach servers through HTTP
+//! CONNECT and SOCKS5 proxies, taken from the environment as curl takes
+//! them or set with [`Connector::proxy`] (the [`proxy`] module).
 //!
 //! ## A client
 //!
