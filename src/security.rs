@@ -24,8 +24,8 @@
 //!
 //! The fuzz targets in `fuzz/` (`make fuzz`) feed the frame header parser,
 //! both handshake parsers, the extension parser and negotiation,
-//! permessage-deflate decoding, the URL parser and whole connections with
-//! arbitrary bytes, built with overflow checks and run under a memory cap
+//! permessage-deflate decoding, the URL parser, proxy replies (SOCKS5 and
+//! CONNECT) and whole connections with arbitrary bytes, built with overflow checks and run under a memory cap
 //! (512 MiB by default). What they found is kept as tests:
 //! `tests/security.rs::send_after_the_peer_vanished_is_closed_without_writing`,
 //! `tests/security.rs::server_accepts_an_extension_offered_in_two_cases_once`
@@ -406,7 +406,9 @@
 //! `tests/proxy.rs::a_garbage_socks_reply_is_an_invalid_reply`,
 //! `tests/proxy.rs::a_proxy_that_never_answers_times_out_within_the_deadline`,
 //! `src/proxy/socks5.rs::garbage_replies_are_invalid`,
-//! `src/proxy/env.rs::a_bad_variable_is_an_error_that_names_it_not_its_password`.
+//! `src/proxy/env.rs::a_bad_variable_is_an_error_that_names_it_not_its_password`;
+//! fuzz target `fuzz/fuzz_targets/proxy.rs` (the proxy's replies are
+//! hostile input).
 //!
 //! ### Connection floods: silent, slow and dead peers
 //!
