@@ -190,7 +190,8 @@ impl Connector {
     ///
     /// A `Proxy-Authorization` field given with [`header`](Self::header) is
     /// sent in the CONNECT request (it wins over the URL's credentials)
-    /// and never to the WebSocket server.
+    /// and never to the WebSocket server; like `Authorization`, it is
+    /// dropped when a redirect leaves the origin.
     pub fn proxy(mut self, url: impl Into<String>) -> Connector {
         self.proxy = ProxyChoice::Url(url.into());
         self
