@@ -4,15 +4,17 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::deadline::time_left;
 use crate::error::{Error, HandshakeError, ResponseError, Timeout, UrlError};
 use crate::extension::{format_extensions, negotiate_client, ExtensionOffer};
 use crate::frame::Role;
 use crate::handshake::auth::{answer, is_stale, parse_challenges, ClientScheme};
 use crate::handshake::client::{build_request, new_key, RequestParts, Response};
 use crate::handshake::HeadLimits;
+use crate::maybe_tls::MaybeTlsStream;
 use crate::proxy::{tunnel, ProxyChoice};
-use crate::stream::{MaybeTlsStream, Stream};
-use crate::upgrade::{read_head, time_left};
+use crate::stream::Stream;
+use crate::upgrade::read_head;
 use crate::url::Url;
 use crate::websocket::WebSocket;
 
@@ -522,6 +524,27 @@ fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, Er
         }
     }
     Err(last.unwrap_or_else(|| Error::Url(UrlError::InvalidHost(host.to_owned()))))
+}
+
+impl WebSocket<MaybeTlsStream> {
+    /// Connects to a `ws://` (or `wss://`) URL and performs the client
+    /// handshake with the default [`Config`].
+    ///
+    /// ```no_run
+    /// let mut ws = stdws::WebSocket::connect("ws://127.0.0.1:9001/echo")?;
+    /// ws.send(&stdws::Frame::text("hello"))?;
+    /// let echo = ws.recv()?;
+    /// # Ok::<(), stdws::Error>(())
+    /// ```
+    pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
+        Connector::new(url).connect()
+    }
+
+    /// A builder for a client connection: headers, subprotocols, origin,
+    /// limits and timeouts.
+    pub fn builder(url: &str) -> Connector {
+        Connector::new(url)
+    }
 }
 
 #[cfg(test)]

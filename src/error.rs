@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
-use crate::message::CloseCode;
+use crate::close_code::CloseCode;
 
 /// Shorthand for `Result<T, stdws::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -99,16 +99,18 @@
 #![deny(missing_docs)]
 
 mod client;
+mod close_code;
+mod close_frame;
 mod config;
 mod connection;
-#[cfg(unix)]
-mod duplex;
+mod deadline;
 mod error;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
 mod listener;
 mod mask;
+mod maybe_tls;
 mod message;
 mod protocol;
 pub mod proxy;
@@ -122,6 +124,8 @@ pub mod split;
 mod stream;
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub mod tls;
+#[cfg(unix)]
+mod transport;
 mod upgrade;
 mod url;
 pub mod utf8;
@@ -130,6 +134,8 @@ mod write;
 
 #[allow(deprecated)]
 pub use client::{ClientBuilder, Connector};
+pub use close_code::CloseCode;
+pub use close_frame::CloseFrame;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
 pub use error::{
@@ -141,14 +147,15 @@ pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::auth::Authenticator;
 pub use handshake::server::{Accept, Reject, Request};
 pub use listener::{Binding, Listener};
-pub use message::{CloseCode, CloseFrame, Message};
+pub use maybe_tls::MaybeTlsStream;
+pub use message::Message;
 pub use protocol::Event;
 #[cfg(unix)]
 pub use server::{Admission, Client, Clients, Handler, Server, ServerBuilder};
 pub use session::FrameHook;
 #[cfg(unix)]
 pub use split::{RecvHalf, SendHalf};
-pub use stream::{MaybeTlsStream, Stream};
+pub use stream::Stream;
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub use tls::{TlsAcceptor, TlsConnector, TlsStream};
 pub use upgrade::ServerHandshake;

@@ -19,11 +19,12 @@
 //! [`Sender`] turns a message into frames: fragmentation, extensions,
 //! masking keys. It hands each frame to a callback and never touches I/O.
 
+use crate::close_frame::CloseFrame;
 use crate::error::{CapacityError, Error, ProtocolError};
 use crate::extension::{FrameDecoder, FrameEncoder, SendOptions};
 use crate::frame::{FrameHeader, OpCode, Role, Rsv};
 use crate::mask::random_mask_key;
-use crate::message::{CloseFrame, Message};
+use crate::message::Message;
 use crate::utf8::Utf8Validator;
 
 /// What a connection receives.
@@ -566,7 +567,10 @@ mod tests {
             err,
             Error::Capacity(CapacityError::MessageTooBig { max: 10 })
         ));
-        assert_eq!(err.close_code(), Some(crate::CloseCode::TOO_BIG));
+        assert_eq!(
+            err.close_code(),
+            Some(crate::close_code::CloseCode::TOO_BIG)
+        );
     }
 
     #[test]
@@ -594,7 +598,7 @@ mod tests {
         assert_eq!(
             frame(&mut r, true, OpCode::Close, b"\x03\xe8ok", 1).unwrap(),
             Some(Event::Close(Some(CloseFrame::new(
-                crate::CloseCode::NORMAL,
+                crate::close_code::CloseCode::NORMAL,
                 "ok"
             ))))
         );

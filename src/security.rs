@@ -146,10 +146,10 @@
 //!   `Timeout(Write)` and 1008 "write timed out" within 3 s of the first
 //!   message (the write timeout is 1 s), the connection is cut, and the canary never waits more than
 //!   750 ms meanwhile.
-//! - `tests/server.rs::a_slow_reader_never_stalls_the_others_and_is_closed_with_1008`,
-//!   `tests/server.rs::a_client_that_stops_reading_is_closed_with_1008_at_the_write_timeout`,
-//!   `src/server/link.rs::a_queue_over_its_cap_fails_the_client_with_1008`,
-//!   `src/server/link.rs::tiny_queued_frames_share_chunks_and_count_their_overhead`,
+//! - `tests/server/flow.rs::a_slow_reader_never_stalls_the_others_and_is_closed_with_1008`,
+//!   `tests/server/flow.rs::a_client_that_stops_reading_is_closed_with_1008_at_the_write_timeout`,
+//!   `src/transport/link.rs::a_queue_over_its_cap_fails_the_client_with_1008`,
+//!   `src/transport/link.rs::tiny_queued_frames_share_chunks_and_count_their_overhead`,
 //!   `tests/security.rs::feed_past_max_write_buffer_is_refused`.
 //!
 //! ### gorilla/websocket CVE-2020-27813 (GHSA-3xh2-74w9-5vxm): length overflow
@@ -441,11 +441,11 @@
 //!   get 408 and the other 1,937 get 503; a good client is refused 503
 //!   while the server is full and served once the slots are free.
 //! - `tests/hostile.rs::a_request_sent_byte_by_byte_gets_408_at_the_handshake_deadline`,
-//!   `tests/server.rs::a_silent_connection_gets_408_at_the_handshake_deadline`,
-//!   `tests/server.rs::connections_over_max_connections_get_503`,
-//!   `tests/server.rs::a_dead_peer_is_closed_with_1011_when_its_pong_does_not_come`,
-//!   `tests/server.rs::an_idle_client_is_closed_with_1001_after_the_read_timeout`,
-//!   `tests/server.rs::a_panicking_handler_ends_its_client_and_frees_its_slot`.
+//!   `tests/server/handshake.rs::a_silent_connection_gets_408_at_the_handshake_deadline`,
+//!   `tests/server/handshake.rs::connections_over_max_connections_get_503`,
+//!   `tests/server/flow.rs::a_dead_peer_is_closed_with_1011_when_its_pong_does_not_come`,
+//!   `tests/server/flow.rs::an_idle_client_is_closed_with_1001_after_the_read_timeout`,
+//!   `tests/server/main.rs::a_panicking_handler_ends_its_client_and_frees_its_slot`.
 //!
 //! ### Protocol violations and invalid UTF-8
 //!

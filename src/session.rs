@@ -21,11 +21,14 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::config::Config;
+use crate::deadline::remaining;
 use crate::error::{CapacityError, Error, Timeout};
-use crate::extension::{FrameDecoder, FrameEncoder, SendOptions};
+use crate::extension::{Extensions, SendOptions};
 use crate::frame::{FrameHeader, OpCode, Role};
-use crate::message::{CloseCode, CloseFrame};
+use crate::message::Message;
 use crate::protocol::{Event, Limits, Receiver, Sender};
 use crate::read::FrameReader;
 use crate::write::FrameWriter;
@@ -297,37 +300,6 @@ pub(crate) fn echo_close(peer: Option<&CloseFrame>) -> Option<CloseFrame> {
     peer.map(|f| CloseFrame::new(f.code, ""))
 }
 
-/// The read side, write side and policy of a connection past its opening
-/// handshake, built from its configuration and negotiated extensions
-/// (shared by `Connection` and the server).
-pub(crate) fn assemble(
-    role: Role,
-    config: &Config,
-    reader: FrameReader,
-    writer: FrameWriter,
-    encoders: Vec<Box<dyn FrameEncoder>>,
-    decoders: Vec<Box<dyn FrameDecoder>>,
-) -> (Incoming, Outgoing, Policy) {
-    let limits = Limits {
-        max_message_size: config.max_message_size,
-        max_fragments: config.max_fragments,
-    };
-    let incoming = Incoming {
-        reader,
-        receiver: Receiver::new(limits, decoders),
-        hooks: Vec::new(),
-    };
-    let sender = Sender::new(role, encoders, config.fragment_size);
-    let out = Outgoing::new(writer, sender, config.max_write_buffer);
-    let policy = Policy {
-        role,
-        auto_pong: config.auto_pong,
-        close_timeout: config.close_timeout,
-        read_timeout: config.read_timeout,
-    };
-    (incoming, out, policy)
-}
-
 /// Limits and switches the policy needs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Policy {
@@ -357,6 +329,70 @@ pub(crate) struct Session<T: Transport> {
 }
 
 impl<T: Transport> Session<T> {
+    /// The session of a connection past its opening handshake: its read
+    /// side, write side and policy built from its configuration and
+    /// negotiated extensions. `transport` gets the write side: a
+    /// `Connection` owns it beside its stream, a link shares it between
+    /// threads. Every session is built here.
+    pub(crate) fn new(
+        role: Role,
+        config: &Config,
+        reader: FrameReader,
+        writer: FrameWriter,
+        extensions: Extensions,
+        transport: impl FnOnce(Outgoing) -> T,
+    ) -> Session<T> {
+        let limits = Limits {
+            max_message_size: config.max_message_size,
+            max_fragments: config.max_fragments,
+        };
+        let incoming = Incoming {
+            reader,
+            receiver: Receiver::new(limits, extensions.decoders),
+            hooks: Vec::new(),
+        };
+        let sender = Sender::new(role, extensions.encoders, config.fragment_size);
+        let out = Outgoing::new(writer, sender, config.max_write_buffer);
+        let policy = Policy {
+            role,
+            auto_pong: config.auto_pong,
+            close_timeout: config.close_timeout,
+            read_timeout: config.read_timeout,
+        };
+        Session {
+            transport: transport(out),
+            incoming,
+            policy,
+            ending: Ending::Open,
+        }
+    }
+
+    /// The next message; pings and pongs are handled on the way.
+    /// `Ok(None)`: the closing handshake is done.
+    pub(crate) fn next_message(&mut self) -> Result<Option<Message>, Error> {
+        loop {
+            match self.next_event()? {
+                Event::Message(message) => return Ok(Some(message)),
+                Event::Close(_) => return Ok(None),
+                Event::Ping(_) | Event::Pong(_) => {}
+            }
+        }
+    }
+
+    /// The peer's close frame once the closing handshake is done (1005
+    /// when it carried no code); `None` before, or if the connection failed.
+    pub(crate) fn close_frame(&self) -> Option<CloseFrame> {
+        match &self.ending {
+            Ending::Closed(frame) => Some(frame.clone().unwrap_or_else(no_status)),
+            _ => None,
+        }
+    }
+
+    /// True once the closing handshake is done or the connection failed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.ending != Ending::Open
+    }
+
     /// The next event, with the policy applied: pings answered, the peer's
     /// close answered and the connection closed, errors turned into the
     /// right close frame. Timeouts leave the connection usable.
@@ -451,10 +487,7 @@ impl<T: Transport> Session<T> {
     fn drain(&mut self, limit: Duration) {
         let deadline = Instant::now() + limit;
         let mut sink = [0u8; 4096];
-        while let Some(left) = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-        {
+        while let Some(left) = remaining(deadline) {
             if self.transport.set_read_timeout(Some(left)).is_err() {
                 break;
             }
@@ -478,10 +511,7 @@ impl<T: Transport> Session<T> {
         }
         let deadline = Instant::now() + self.policy.close_timeout;
         loop {
-            let Some(left) = deadline
-                .checked_duration_since(Instant::now())
-                .filter(|d| !d.is_zero())
-            else {
+            let Some(left) = remaining(deadline) else {
                 self.ending = Ending::Failed;
                 self.transport.shutdown_write();
                 return Err(Error::Timeout(Timeout::Close));
@@ -509,7 +539,7 @@ fn short_reason(error: &Error) -> String {
         Error::Capacity(e) => e.to_string(),
         other => other.to_string(),
     };
-    crate::message::truncate_reason(&text).to_owned()
+    crate::close_frame::truncate_reason(&text).to_owned()
 }
 
 /// The close frame reported when the peer closed without a code (1005).

@@ -10,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::deadline::time_left;
 use crate::error::{Error, HandshakeError, Timeout};
 use crate::extension::{format_extensions, negotiate_server, Extensions};
 use crate::frame::{Role, Status};
@@ -20,14 +21,6 @@ use crate::websocket::WebSocket;
 
 /// Bytes read per call while reading a head.
 const HEAD_CHUNK: usize = 2048;
-
-/// The time left before `deadline`, or a handshake timeout.
-pub(crate) fn time_left(deadline: Instant) -> Result<Duration, Error> {
-    deadline
-        .checked_duration_since(Instant::now())
-        .filter(|d| !d.is_zero())
-        .ok_or(Error::Timeout(Timeout::Handshake))
-}
 
 /// A head read from a stream: `buf[..head_len]` is the head, the rest came
 /// after it.
@@ -85,7 +78,7 @@ pub(crate) fn read_head<S: Stream + ?Sized, E: Into<Error>>(
 
 /// What the server agreed to for a valid upgrade request: the 101
 /// response and the negotiated subprotocol and extensions.
-pub(crate) struct Agreed {
+pub(crate) struct ServerAgreement {
     pub(crate) response: Vec<u8>,
     pub(crate) protocol: Option<String>,
     pub(crate) extensions: Extensions,
@@ -94,7 +87,11 @@ pub(crate) struct Agreed {
 /// Negotiates extensions for a request that passed [`Request::validate`]
 /// and builds the 101 response (RFC 6455 §4.2.2). A subprotocol in
 /// `accept` must be one the client asked for.
-pub(crate) fn agree(request: &Request, accept: Accept, config: &Config) -> Result<Agreed, Error> {
+pub(crate) fn agree(
+    request: &Request,
+    accept: Accept,
+    config: &Config,
+) -> Result<ServerAgreement, Error> {
     if let Some(p) = &accept.protocol {
         if !request.protocols().contains(&p.as_str()) {
             return Err(Error::Usage(
@@ -105,7 +102,7 @@ pub(crate) fn agree(request: &Request, accept: Accept, config: &Config) -> Resul
     let extensions = negotiate_server(&config.extensions, &request.extensions());
     let ext_header = (!extensions.names.is_empty()).then(|| format_extensions(&extensions.names));
     let response = response_101(request, &accept, ext_header.as_deref());
-    Ok(Agreed {
+    Ok(ServerAgreement {
         response,
         protocol: accept.protocol,
         extensions,

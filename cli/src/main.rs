@@ -35,6 +35,10 @@ struct Cli {
 enum Command {
     Serve(serve::Serve),
     Connect(connect::Connect),
+    // A new subcommand: its file (an `Args` struct that flattens the option
+    // groups it shares, e.g. `tls::TlsOptions`, `auth::AuthOptions`,
+    // `limits::LimitOptions`), a variant here, its name in `name` and its
+    // arm in `main`.
 }
 
 impl Command {

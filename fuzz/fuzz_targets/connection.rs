@@ -34,7 +34,7 @@ use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use stdws::extension::ExtensionFactory;
 use stdws::{
-    Accept, Connector, CloseCode, CloseFrame, Config, Connection, Error, Event, Frame, Message,
+    Accept, CloseCode, CloseFrame, Config, Connection, Connector, Error, Event, Frame, Message,
     OpCode, ProtocolError, Role, Rsv, ServerHandshake,
 };
 use stdws_fuzz::duplex::Duplex;

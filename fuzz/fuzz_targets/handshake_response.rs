@@ -20,7 +20,7 @@ use libfuzzer_sys::fuzz_target;
 use stdws::frame::Status;
 use stdws::handshake::client::Response;
 use stdws::handshake::{accept_key, HeadLimits, HeadScanner};
-use stdws::{Connector, Config, Error, HandshakeError, ResponseError};
+use stdws::{Config, Connector, Error, HandshakeError, ResponseError};
 use stdws_fuzz::duplex::Duplex;
 use stdws_fuzz::wire::{rfc_protocols, with_real_accept, RFC_KEY};
 

@@ -621,7 +621,10 @@ mod tests {
             .decoder
             .accepts(&header(true, OpCode::Continuation, Rsv::RSV1))
             .unwrap_err();
-        assert_eq!(err.close_code(), crate::CloseCode::PROTOCOL_ERROR);
+        assert_eq!(
+            err.close_code(),
+            crate::close_code::CloseCode::PROTOCOL_ERROR
+        );
     }
 
     #[test]
@@ -649,7 +652,10 @@ mod tests {
             err,
             Error::Capacity(CapacityError::MessageTooBig { .. })
         ));
-        assert_eq!(err.close_code(), Some(crate::CloseCode::TOO_BIG));
+        assert_eq!(
+            err.close_code(),
+            Some(crate::close_code::CloseCode::TOO_BIG)
+        );
         assert!(out.capacity() <= 128 << 10, "{}", out.capacity());
     }
 

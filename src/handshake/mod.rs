@@ -49,7 +49,7 @@ pub struct HeadLimits {
 }
 
 impl HeadLimits {
-    pub(crate) fn from_config(config: &crate::Config) -> HeadLimits {
+    pub(crate) fn from_config(config: &crate::config::Config) -> HeadLimits {
         HeadLimits {
             max_bytes: config.max_header_bytes,
             max_line: config.max_header_line,

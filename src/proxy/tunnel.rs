@@ -12,10 +12,11 @@ use std::time::Instant;
 
 use super::socks5::{Address, Socks5, Step};
 use super::{http_connect, Proxy, ProxyKind};
+use crate::deadline::time_left;
 use crate::error::{Error, HandshakeError, ProxyError, Timeout};
 use crate::handshake::HeadLimits;
 use crate::stream::Stream;
-use crate::upgrade::{read_head, time_left};
+use crate::upgrade::read_head;
 use crate::url::Url;
 
 /// An open tunnel to the server.

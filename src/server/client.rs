@@ -7,13 +7,13 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use super::link::Link;
-use crate::error::Error;
 use crate::extension::{ExtensionOffer, SendOptions};
-use crate::frame::{OpCode, Role};
+use crate::frame::Role;
 use crate::handshake::server::Request;
-use crate::message::{CloseCode, CloseFrame, Message};
+use crate::message::Message;
 use crate::protocol::Sender;
+use crate::transport::link::Link;
+use crate::transport::sender::link_sender_methods;
 use crate::write::FrameWriter;
 
 /// A connected client: a cheap handle (`Clone + Send + Sync`) that sends,
@@ -28,14 +28,14 @@ use crate::write::FrameWriter;
 /// that the client is closed with 1008) and written by a helper thread.
 ///
 /// A handle outlives its connection harmlessly: once the connection is
-/// over, sends return [`Error::Closed`]; the socket itself is released when
+/// over, sends return [`Error::Closed`](crate::Error::Closed); the socket itself is released when
 /// the connection ends, whoever still holds handles.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    state: Arc<ClientState>,
 }
 
-struct Inner {
+struct ClientState {
     id: u64,
     peer: SocketAddr,
     request: Request,
@@ -63,7 +63,7 @@ pub(crate) struct ClientParts {
 impl Client {
     pub(crate) fn new(parts: ClientParts) -> Client {
         Client {
-            inner: Arc::new(Inner {
+            state: Arc::new(ClientState {
                 id: parts.id,
                 peer: parts.peer,
                 request: parts.request,
@@ -79,113 +79,70 @@ impl Client {
 
     /// A number unique among this server's connections.
     pub fn id(&self) -> u64 {
-        self.inner.id
+        self.state.id
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.inner.peer
+        self.state.peer
     }
 
     /// The path the client asked for (`/chat` of `/chat?room=1`).
     pub fn path(&self) -> &str {
-        self.inner.request.path()
+        self.state.request.path()
     }
 
     /// The query, without `?`, if any.
     pub fn query(&self) -> Option<&str> {
-        self.inner.request.query()
+        self.state.request.query()
     }
 
     /// Path and query: RFC 6455's resource name.
     pub fn resource(&self) -> &str {
-        self.inner.request.resource()
+        self.state.request.resource()
     }
 
     /// The whole handshake request (headers, origin, offers).
     pub fn request(&self) -> &Request {
-        &self.inner.request
+        &self.state.request
     }
 
     /// The user name the client proved with HTTP authentication
     /// ([`ServerBuilder::authenticator`](crate::ServerBuilder::authenticator));
     /// `None` when the server does not ask for it.
     pub fn user(&self) -> Option<&str> {
-        self.inner.user.as_deref()
+        self.state.user.as_deref()
     }
 
     /// The subprotocol agreed in the handshake.
     pub fn protocol(&self) -> Option<&str> {
-        self.inner.protocol.as_deref()
+        self.state.protocol.as_deref()
     }
 
     /// The extensions agreed in the handshake.
     pub fn extensions(&self) -> &[ExtensionOffer] {
-        &self.inner.extensions
+        &self.state.extensions
     }
 
     /// The data the handshake hook attached
     /// ([`Admission::data`](crate::Admission::data)), if it is a `T`.
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.inner.data.as_ref()?.downcast_ref()
+        self.state.data.as_ref()?.downcast_ref()
     }
 
     /// Every client of the same server (to broadcast from a handler).
     pub fn clients(&self) -> &Clients {
-        &self.inner.clients
+        &self.state.clients
     }
 
-    fn link(&self) -> Result<Arc<Link>, Error> {
-        self.inner.link.upgrade().ok_or(Error::Closed)
+    fn link(&self) -> Option<Arc<Link>> {
+        self.state.link.upgrade()
     }
 
-    /// Sends a message.
-    pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        let message = message.into();
-        self.link()?.send(message.opcode(), message.as_bytes())
-    }
-
-    /// Sends text without building a [`Message`].
-    pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        self.link()?.send(OpCode::Text, text.as_bytes())
-    }
-
-    /// Sends binary data without building a [`Message`].
-    pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
-        self.link()?.send(OpCode::Binary, data)
-    }
-
-    /// Sends a ping (at most 125 bytes).
-    pub fn ping(&self, payload: &[u8]) -> Result<(), Error> {
-        self.link()?.control(OpCode::Ping, payload)
-    }
-
-    /// Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3).
-    pub fn pong(&self, payload: &[u8]) -> Result<(), Error> {
-        self.link()?.control(OpCode::Pong, payload)
-    }
-
-    /// Starts the closing handshake: sends a close frame and returns. The
-    /// client's thread sees the peer's answer and calls
-    /// [`on_close`](crate::Handler::on_close); a peer that does not answer
-    /// within [`Config::close_timeout`](crate::Config::close_timeout) is
-    /// cut off. Closing a closed client does nothing. Codes that must not
-    /// be sent (1005, 1006, 1015, out of range) are [`Error::Usage`].
-    pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        let frame = CloseFrame::to_send(code, reason)?;
-        match self.inner.link.upgrade() {
-            Some(link) => link.close(frame),
-            None => Ok(()),
-        }
-    }
-
-    /// True until the closing handshake starts or the connection fails.
-    pub fn is_open(&self) -> bool {
-        self.inner.link.upgrade().is_some_and(|l| !l.is_closing())
-    }
+    link_sender_methods!();
 
     pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> bool {
-        match self.inner.link.upgrade() {
+        match self.state.link.upgrade() {
             Some(link) => link.send_prepared(frame, message).is_ok(),
             None => false,
         }
@@ -195,18 +152,18 @@ impl Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("id", &self.inner.id)
-            .field("peer", &self.inner.peer)
+            .field("id", &self.state.id)
+            .field("peer", &self.state.peer)
             .field("resource", &self.resource())
-            .field("user", &self.inner.user)
-            .field("protocol", &self.inner.protocol)
+            .field("user", &self.state.user)
+            .field("protocol", &self.state.protocol)
             .finish_non_exhaustive()
     }
 }
 
 impl PartialEq for Client {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+        Arc::ptr_eq(&self.state, &other.state)
     }
 }
 

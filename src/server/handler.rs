@@ -4,9 +4,11 @@ use std::any::Any;
 use std::sync::Arc;
 
 use super::client::Client;
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::error::Error;
 use crate::handshake::server::{Accept, Reject, Request};
-use crate::message::{CloseCode, CloseFrame, Message};
+use crate::message::Message;
 
 /// The events of a server's clients, in the manner of twspy's and
 /// mod_pywebsocket's handlers. One handler serves every client of its

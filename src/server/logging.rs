@@ -15,8 +15,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::client::Client;
+use crate::close_code::CloseCode;
 use crate::error::Error;
-use crate::message::{CloseCode, Message};
+use crate::message::Message;
 
 /// The target of every line: filter with `RUST_LOG=stdws::server=debug`.
 pub(crate) const TARGET: &str = "stdws::server";

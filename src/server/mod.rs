@@ -44,14 +44,10 @@ mod auth_tests;
 mod client;
 mod files;
 mod handler;
-pub(crate) mod link;
 mod logging;
 mod router;
 #[cfg(test)]
 mod tests;
-pub(crate) mod timer;
-#[cfg(all(test, any(feature = "tls", feature = "rustls")))]
-mod tls_tests;
 mod worker;
 
 pub use client::{Client, Clients};
@@ -67,15 +63,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::close_code::CloseCode;
 use crate::config::Config;
-use crate::duplex::{Acceptor, Duplex};
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
 use crate::listener::Binding;
-use crate::message::CloseCode;
+use crate::transport::duplex::{Acceptor, Duplex};
+use crate::transport::timer::Timers;
 use files::DocumentRoot;
 use router::Router;
-use timer::Timers;
 
 /// Refused connections (over `max_connections`) kept open at most at once
 /// while their 503 drains.
@@ -309,7 +305,7 @@ impl ServerBuilder {
                 STACK_SIZE
             },
         );
-        let inner = Arc::new(Inner {
+        let state = Arc::new(ServerState {
             clients: Clients::new(self.config.fragment_size),
             config: self.config,
             router: self.router,
@@ -331,20 +327,20 @@ impl ServerBuilder {
             local_addr,
             shutdown_timeout: self.shutdown_timeout,
         });
-        let accepting = Arc::clone(&inner);
+        let accepting = Arc::clone(&state);
         let accept_thread = thread::Builder::new()
             .name("stdws-accept".into())
             .spawn(move || accept_loop(&accepting, &listener));
         let accept_thread = match accept_thread {
             Ok(handle) => handle,
             Err(e) => {
-                inner.timers.stop();
+                state.timers.stop();
                 let _ = timer_thread.join();
                 return Err(e);
             }
         };
         Ok(Server {
-            inner,
+            state,
             threads: Mutex::new(Some((accept_thread, timer_thread))),
         })
     }
@@ -355,13 +351,26 @@ impl ServerBuilder {
 /// Dropping it shuts it down ([`shutdown`](Self::shutdown)); call
 /// [`wait`](Self::wait) to serve until another thread (a Ctrl-C handler)
 /// calls `shutdown`.
+///
+/// # Logging
+///
+/// The server logs through the `log` crate under the target
+/// `stdws::server`, whatever its handlers override (install a logger such
+/// as `env_logger` to see it): at INFO a connection opened (peer, path,
+/// client id, subprotocol) and closed (close code, reason, duration), a
+/// handshake refused with the HTTP status it was answered (400, 401, 403,
+/// 404, 408, 426, 431, 503, ...) and a failed TLS handshake; at WARN a
+/// client's connection that failed (protocol violation, limit, timeout, an
+/// error from a handler); at DEBUG a connection accepted; at TRACE each
+/// message, ping and pong received. Paths are logged without their query,
+/// credentials never.
 pub struct Server {
-    inner: Arc<Inner>,
+    state: Arc<ServerState>,
     threads: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
 }
 
 /// What the server's threads share.
-pub(crate) struct Inner {
+pub(crate) struct ServerState {
     pub(crate) config: Config,
     pub(crate) router: Router,
     pub(crate) root: Option<DocumentRoot>,
@@ -399,32 +408,32 @@ impl Server {
     /// The address the server listens on (with the port chosen when
     /// binding port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.inner.local_addr
+        self.state.local_addr
     }
 
     /// The open clients, a handle to list them and broadcast.
     pub fn clients(&self) -> Clients {
-        self.inner.clients.clone()
+        self.state.clients.clone()
     }
 
     /// Sends `message` to every open client, encoded once; returns how many
     /// took it. Never blocks on a slow client.
-    pub fn broadcast(&self, message: &crate::Message) -> usize {
-        self.inner.clients.broadcast(message)
+    pub fn broadcast(&self, message: &crate::message::Message) -> usize {
+        self.state.clients.broadcast(message)
     }
 
     /// The number of connections (handshakes in progress included).
     pub fn connections(&self) -> usize {
-        self.inner.live().len()
+        self.state.live().len()
     }
 
     /// Blocks until the server is shut down (by [`shutdown`](Self::shutdown)
     /// from another thread).
     pub fn wait(&self) {
-        let mut stopped = self.inner.stopped();
+        let mut stopped = self.state.stopped();
         while !*stopped {
             stopped = self
-                .inner
+                .state
                 .stopped_changed
                 .wait(stopped)
                 .unwrap_or_else(|e| e.into_inner());
@@ -437,8 +446,8 @@ impl Server {
     /// again (or from another thread meanwhile) waits for the same end.
     /// Do not call it from a handler: it waits for that handler's thread.
     pub fn shutdown(&self) {
-        let inner = &self.inner;
-        if inner.stopping.swap(true, Ordering::SeqCst) {
+        let state = &self.state;
+        if state.stopping.swap(true, Ordering::SeqCst) {
             self.wait();
             return;
         }
@@ -451,11 +460,11 @@ impl Server {
             return;
         };
         // The accept thread is blocked in accept(): a connection wakes it.
-        let _ = TcpStream::connect_timeout(&wake_addr(inner.local_addr), Duration::from_secs(1));
+        let _ = TcpStream::connect_timeout(&wake_addr(state.local_addr), Duration::from_secs(1));
         let _ = accept_thread.join();
 
-        for (id, duplex) in inner.live_sockets() {
-            match inner.clients.get(id) {
+        for (id, duplex) in state.live_sockets() {
+            match state.clients.get(id) {
                 Some(client) => {
                     let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
                 }
@@ -464,13 +473,13 @@ impl Server {
             }
         }
         let start = Instant::now();
-        if !inner.wait_for_no_connections(start + inner.shutdown_timeout) {
-            for (_, duplex) in inner.live_sockets() {
+        if !state.wait_for_no_connections(start + state.shutdown_timeout) {
+            for (_, duplex) in state.live_sockets() {
                 duplex.shutdown(Shutdown::Both);
             }
-            inner.wait_for_no_connections(Instant::now() + Duration::from_secs(2));
+            state.wait_for_no_connections(Instant::now() + Duration::from_secs(2));
         }
-        let stragglers: Vec<JoinHandle<()>> = inner
+        let stragglers: Vec<JoinHandle<()>> = state
             .live()
             .drain()
             .filter_map(|(_, live)| live.thread)
@@ -485,10 +494,10 @@ impl Server {
                 );
             }
         }
-        inner.timers.stop();
+        state.timers.stop();
         let _ = timer_thread.join();
-        *inner.stopped() = true;
-        inner.stopped_changed.notify_all();
+        *state.stopped() = true;
+        state.stopped_changed.notify_all();
     }
 }
 
@@ -501,8 +510,8 @@ impl Drop for Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("local_addr", &self.inner.local_addr)
-            .field("clients", &self.inner.clients.len())
+            .field("local_addr", &self.state.local_addr)
+            .field("clients", &self.state.clients.len())
             .finish_non_exhaustive()
     }
 }
@@ -517,20 +526,20 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, addr.port())
 }
 
-fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
+fn accept_loop(state: &Arc<ServerState>, listener: &TcpListener) {
     loop {
         let accepted = listener.accept();
-        if inner.stopping.load(Ordering::SeqCst) {
+        if state.stopping.load(Ordering::SeqCst) {
             return;
         }
         match accepted {
-            Ok((tcp, peer)) => inner.admit(tcp, peer),
+            Ok((tcp, peer)) => state.admit(tcp, peer),
             Err(e) if out_of_descriptors(&e) => {
                 // The connection waits in the backlog; retrying at once
                 // would spin. A connection ending frees a descriptor.
                 log::warn!("accept: {e}");
-                let live = inner.live();
-                let _ = inner
+                let live = state.live();
+                let _ = state
                     .live_changed
                     .wait_timeout(live, Duration::from_millis(100));
             }
@@ -546,7 +555,7 @@ fn out_of_descriptors(e: &io::Error) -> bool {
     )
 }
 
-impl Inner {
+impl ServerState {
     fn live(&self) -> MutexGuard<'_, HashMap<u64, Live>> {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -594,7 +603,7 @@ impl Inner {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         logging::accepted(peer, id);
         let duplex = Arc::new(Duplex::new(tcp));
-        let inner = Arc::clone(self);
+        let state = Arc::clone(self);
         let socket = Arc::clone(&duplex);
         // Spawned under the lock: the thread's end (which takes the lock)
         // always finds its entry.
@@ -604,8 +613,8 @@ impl Inner {
             .spawn(move || {
                 // Runs even if a handler panics: the connection's slot and
                 // its registration are given back.
-                let _ended = Ended { inner: &inner, id };
-                worker::run(&inner, socket, peer, id);
+                let _ended = Ended { state: &state, id };
+                worker::run(&state, socket, peer, id);
             });
         match spawned {
             Ok(thread) => {
@@ -645,26 +654,26 @@ impl Inner {
     fn ended(self: &Arc<Self>, id: u64) {
         let me = Arc::downgrade(self);
         self.timers.schedule(Instant::now(), move || {
-            let Some(inner) = me.upgrade() else { return };
-            let thread = inner.live().remove(&id).and_then(|live| live.thread);
+            let Some(state) = me.upgrade() else { return };
+            let thread = state.live().remove(&id).and_then(|live| live.thread);
             if let Some(thread) = thread {
                 let _ = thread.join();
             }
-            inner.live_changed.notify_all();
+            state.live_changed.notify_all();
         });
     }
 }
 
 /// Marks a connection's thread as ended when dropped (also by a panic).
 struct Ended<'a> {
-    inner: &'a Arc<Inner>,
+    state: &'a Arc<ServerState>,
     id: u64,
 }
 
 impl Drop for Ended<'_> {
     fn drop(&mut self) {
-        self.inner.clients.remove(self.id);
-        self.inner.ended(self.id);
+        self.state.clients.remove(self.id);
+        self.state.ended(self.id);
     }
 }
 

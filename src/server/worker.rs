@@ -17,22 +17,23 @@ use std::time::{Duration, Instant};
 use super::client::{Client, ClientParts};
 use super::files::{self, Site};
 use super::handler::Handler;
-use super::link::{Link, LinkOptions, LinkTransport, LocalEnd};
 use super::logging;
 use super::router::origin_allowed;
-use super::timer::Timers;
-use super::Inner;
-use crate::duplex::{Duplex, DuplexReader, DuplexStream, TlsOutput};
+use super::ServerState;
+use crate::close_code::CloseCode;
+use crate::close_frame::{truncate_reason, CloseFrame};
 use crate::error::{Error, Timeout};
-use crate::frame::{HeaderRules, OpCode, Role};
+use crate::frame::{OpCode, Role};
 use crate::handshake::server::Reject;
-use crate::message::{truncate_reason, CloseCode, CloseFrame};
 use crate::protocol::Event;
-use crate::read::FrameReader;
-use crate::session::{assemble, no_status, Ending, Session};
+use crate::session::{no_status, Session};
 use crate::stream::Stream;
-use crate::upgrade::{agree, write_before, Agreed, ServerHandshake};
-use crate::write::FrameWriter;
+use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream};
+use crate::transport::link::{Link, LocalEnd};
+use crate::transport::link_session::{self, LinkSetup, LinkTransport};
+use crate::transport::timer::Timers;
+use crate::upgrade::{agree, write_before, ServerAgreement, ServerHandshake};
+use crate::websocket::WebSocket;
 
 /// Time past the handshake deadline after which the socket is shut down
 /// (the 408 answer goes out first).
@@ -47,8 +48,8 @@ struct Opened {
 }
 
 /// Runs one accepted connection to its end.
-pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
-    let deadline = Instant::now() + inner.config.handshake_timeout;
+pub(crate) fn run(state: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
+    let deadline = Instant::now() + state.config.handshake_timeout;
     let handshaking = Arc::new(AtomicBool::new(true));
     {
         // The whole handshake (TLS, head, hook, 101) has one deadline. Reads
@@ -57,7 +58,7 @@ pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id:
         // a moment later, whatever the thread is blocked on.
         let duplex = Arc::downgrade(&duplex);
         let handshaking = Arc::clone(&handshaking);
-        inner.timers.schedule(deadline + HANDSHAKE_GRACE, move || {
+        state.timers.schedule(deadline + HANDSHAKE_GRACE, move || {
             if handshaking.load(Ordering::SeqCst) {
                 if let Some(d) = duplex.upgrade() {
                     d.shutdown(Shutdown::Both);
@@ -65,23 +66,23 @@ pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id:
             }
         });
     }
-    let opened = open(inner, duplex, peer, id, deadline, &handshaking);
+    let opened = open(state, duplex, peer, id, deadline, &handshaking);
     handshaking.store(false, Ordering::SeqCst);
     if let Some(opened) = opened {
-        converse(inner, opened);
+        converse(state, opened);
     }
 }
 
 fn open(
-    inner: &Arc<Inner>,
+    state: &Arc<ServerState>,
     duplex: Arc<Duplex>,
     peer: SocketAddr,
     id: u64,
     deadline: Instant,
     handshaking: &AtomicBool,
 ) -> Option<Opened> {
-    let config = &inner.config;
-    let early = match &inner.acceptor {
+    let config = &state.config;
+    let early = match &state.acceptor {
         Some(acceptor) => match acceptor.accept(duplex.tcp(), deadline) {
             Ok(established) => {
                 duplex.install_tls(established.session);
@@ -110,7 +111,7 @@ fn open(
     // Authentication comes first, for plain HTTP as for upgrades (RFC 6455
     // §4.1 lets a server answer 401 before the upgrade). The reason logged
     // names what failed, never the credentials.
-    let user = match &inner.authenticator {
+    let user = match &state.authenticator {
         Some(auth) => match auth.check(pending.request()) {
             Ok(user) => Some(user),
             Err(reject) => {
@@ -125,9 +126,9 @@ fn open(
     if !request.is_upgrade() {
         handshaking.store(false, Ordering::SeqCst);
         let site = Site {
-            console: inner.console,
-            root: inner.root.as_ref(),
-            is_route: inner.router.has_route(request.path()),
+            console: state.console,
+            root: state.root.as_ref(),
+            is_route: state.router.has_route(request.path()),
             write_timeout: config.write_timeout,
         };
         files::respond(&site, pending);
@@ -137,11 +138,11 @@ fn open(
         refuse(pending, Reject::from(e));
         return None;
     }
-    let Some(handler) = inner.router.find(request.path()).cloned() else {
+    let Some(handler) = state.router.find(request.path()).cloned() else {
         refuse(pending, Reject::new(404, "no such resource"));
         return None;
     };
-    if !origin_allowed(inner.origins.as_deref(), request) {
+    if !origin_allowed(state.origins.as_deref(), request) {
         refuse(pending, Reject::new(403, "origin not allowed"));
         return None;
     }
@@ -160,50 +161,39 @@ fn open(
             return None;
         }
     };
-    let Agreed {
+    let ServerAgreement {
         response,
         protocol,
         extensions,
     } = agreed;
-    let (mut stream, request, leftover) = pending.into_parts();
-
-    let mut rules = HeaderRules::new(Role::Server, config.max_frame_size);
-    rules.allowed_rsv = extensions.rsv;
-    let mut reader = FrameReader::new(rules);
-    reader.buf.preload(&leftover);
-    let transforms = !extensions.encoders.is_empty();
-    let (incoming, outgoing, policy) = assemble(
-        Role::Server,
-        config,
-        reader,
-        FrameWriter::default(),
-        extensions.encoders,
-        extensions.decoders,
-    );
-    let options = LinkOptions {
-        cap: config.max_write_buffer,
-        transforms,
-        close_timeout: config.close_timeout,
-        timers: Some(Arc::downgrade(&inner.timers)),
+    let (stream, request, leftover) = pending.into_parts();
+    let mut ws = WebSocket::from_raw(stream, Role::Server, config.clone(), &leftover);
+    ws.set_agreed(protocol, extensions);
+    let protocol = ws.protocol().map(str::to_owned);
+    let extensions = ws.extensions().to_vec();
+    let setup = LinkSetup {
+        timers: Arc::downgrade(&state.timers),
         name: format!("stdws-client-{id}"),
+        handshaking: true,
     };
-    let link = Link::new(Arc::clone(&duplex), outgoing, options, true);
+    let (link, mut session) = link_session::open(ws, setup);
     let client = Client::new(ClientParts {
         id,
         peer,
         request,
         user,
         protocol,
-        extensions: extensions.names,
+        extensions,
         data: admission.data,
         link: Arc::downgrade(&link),
-        clients: inner.clients.clone(),
+        clients: state.clients.clone(),
     });
     // Registered before the 101 goes out: a broadcast that starts once the
     // client has its 101 reaches it; frames sent meanwhile wait in the
     // link's queue and follow the 101.
-    inner.clients.insert(client.clone());
-    let written = write_before(&mut stream, &response, deadline)
+    state.clients.insert(client.clone());
+    let stream = &mut session.transport.stream;
+    let written = write_before(stream, &response, deadline)
         .and_then(|()| {
             stream.set_read_timeout(config.read_timeout)?;
             stream.set_write_timeout(config.write_timeout)?;
@@ -213,33 +203,20 @@ fn open(
     handshaking.store(false, Ordering::SeqCst);
     if let Err(e) = written {
         log::debug!("{peer}: sending 101: {e}");
-        inner.clients.remove(id);
+        state.clients.remove(id);
         link.abandon();
         return None;
     }
-
-    let mut reader = stream.into_reader();
-    let output: Weak<dyn TlsOutput> = Arc::downgrade(&link) as Weak<Link>;
-    reader.set_tls_output(output);
     let reply = {
         let handler = Arc::clone(&handler);
         let client = client.clone();
         move |frame: Option<&CloseFrame>| handler.passive_close(&client, frame)
     };
-    let transport = LinkTransport {
-        link: Arc::clone(&link),
-        reader,
-        close_reply: Some(Box::new(reply)),
-    };
+    session.transport.close_reply = Some(Box::new(reply));
     Some(Opened {
         client,
         link,
-        session: Session {
-            transport,
-            incoming,
-            policy,
-            ending: Ending::Open,
-        },
+        session,
         handler,
     })
 }
@@ -254,18 +231,18 @@ enum End {
     Error(Error),
 }
 
-fn converse(inner: &Inner, opened: Opened) {
+fn converse(state: &ServerState, opened: Opened) {
     let Opened {
         client,
         link,
         mut session,
         handler,
     } = opened;
-    if inner.stopping.load(Ordering::SeqCst) {
+    if state.stopping.load(Ordering::SeqCst) {
         let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
     }
-    if let Some(interval) = inner.config.ping_interval {
-        keep_alive(&inner.timers, &link, interval, inner.config.pong_timeout);
+    if let Some(interval) = state.config.ping_interval {
+        keep_alive(&state.timers, &link, interval, state.config.pong_timeout);
     }
     let failed = |e: Error| {
         if matches!(e, Error::Closed) && link.is_closing() {
@@ -319,7 +296,7 @@ fn converse(inner: &Inner, opened: Opened) {
         }
     };
     link.shutdown_write();
-    inner.clients.remove(client.id());
+    state.clients.remove(client.id());
     link.finish();
     let (frame, error) = match end {
         End::Peer(frame) => (frame.unwrap_or_else(no_status), None),

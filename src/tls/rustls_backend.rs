@@ -1,4 +1,4 @@
-//! The rustls backend as a [`TlsSession`].
+//! The rustls backend as a [`TlsTransform`].
 //!
 //! rustls is sans-I/O already: `read_tls` + `process_new_packets` +
 //! `reader()` decrypt, `writer()` + `write_tls` encrypt, all in memory.
@@ -20,8 +20,9 @@ use rustls::{
 };
 
 use super::{tls_error, ClientSettings, Identity, IdentityKind};
-use crate::duplex::{Acceptor, TlsEstablished, TlsSession};
+use crate::deadline::time_left;
 use crate::error::{Error, Timeout, TlsError};
+use crate::transport::duplex::{Acceptor, TlsEstablished, TlsTransform};
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -92,7 +93,7 @@ impl RustlsSession {
     }
 }
 
-impl TlsSession for RustlsSession {
+impl TlsTransform for RustlsSession {
     fn decrypt(&mut self, mut ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
         while !ciphertext.is_empty() {
             // rustls takes ciphertext in bounded pieces and refuses more
@@ -153,7 +154,7 @@ fn handshake(
         _ => tls_error("TLS handshake failed", rustls_cause(e)),
     };
     while conn.is_handshaking() || conn.wants_write() {
-        let left = crate::upgrade::time_left(deadline)?;
+        let left = time_left(deadline)?;
         tcp.set_read_timeout(Some(left))?;
         tcp.set_write_timeout(Some(left))?;
         conn.complete_io(&mut socket).map_err(io_error)?;

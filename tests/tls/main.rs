@@ -1,7 +1,12 @@
 //! wss:// end to end, for every TLS backend compiled in (and every pair of
-//! them: a native-tls server with a rustls client and the reverse).
+//! them: a native-tls server with a rustls client and the reverse): every
+//! TLS test sits here. Certificates and trust in this file, full duplex on
+//! the shared transport in `duplex`, the `Server` over wss in `server`.
 #![cfg(any(feature = "tls", feature = "rustls"))]
 
+mod duplex;
+mod server;
+#[path = "../tls_support/mod.rs"]
 mod tls_support;
 
 use std::io::Read;
