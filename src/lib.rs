@@ -24,7 +24,9 @@
 //! [`handshake::auth`]. A [`Server`] takes both: `ServerBuilder::tls` and
 //! [`ServerBuilder::authenticator`]. It can also serve clients of the
 //! pre-RFC hixie-76 protocol ([`ServerBuilder::hixie76`], off by default;
-//! the [`hixie76`] module).
+//! the [`hixie76`] module). Clients reach servers through HTTP
+//! CONNECT and SOCKS5 proxies, taken from the environment as curl takes
+//! them or set with [`Connector::proxy`] (the [`proxy`] module).
 //!
 //! ## A client
 //!
@@ -115,6 +117,7 @@ mod maybe_tls;
 mod message;
 mod prepared;
 mod protocol;
+pub mod proxy;
 mod read;
 pub mod security;
 #[cfg(unix)]
@@ -140,8 +143,8 @@ pub use close_frame::CloseFrame;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
 pub use error::{
-    CapacityError, Error, HandshakeError, ProtocolError, ResponseError, Result, Timeout, TlsError,
-    UrlError,
+    CapacityError, Error, HandshakeError, ProtocolError, ProxyError, ResponseError, Result,
+    Timeout, TlsError, UrlError,
 };
 pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
