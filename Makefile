@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop interop-browser gateway bench bench-gateway bench-quick fuzz soak doc cluster bench-cluster
+.PHONY: test lint autobahn interop interop-proxy interop-browser gateway bench bench-gateway bench-quick fuzz soak doc cluster bench-cluster
 
 ## Unit, integration and doc tests of the library and the command: no
 ## network, no services.
@@ -27,7 +27,7 @@ lint:
 autobahn:
 	scripts/autobahn.sh
 
-## Real peers: Python websockets, node ws, headless Chromium.
+## Real peers: Python websockets, node ws, real proxies, headless Chromium.
 interop:
 	scripts/interop.sh
 
@@ -36,6 +36,11 @@ interop:
 ## three `stdws serve --redis` chatting.
 cluster:
 	scripts/cluster.sh
+
+## `stdws connect` through tinyproxy, stunnel + tinyproxy and dante (HTTP
+## CONNECT, https:// proxy, SOCKS5), the proxy variables and no_proxy.
+interop-proxy:
+	scripts/interop-proxy.sh
 
 ## Headless Chromium against `stdws serve`: the console's self-test and a typed echo.
 interop-browser:

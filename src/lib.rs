@@ -22,7 +22,11 @@
 //! `TlsAcceptor` and how a TLS stream is read and written from two
 //! threads at once. HTTP Basic and Digest authentication live in
 //! [`handshake::auth`]. A [`Server`] takes both: `ServerBuilder::tls` and
-//! [`ServerBuilder::authenticator`].
+//! [`ServerBuilder::authenticator`]. It can also serve clients of the
+//! pre-RFC hixie-76 protocol ([`ServerBuilder::hixie76`], off by default;
+//! the [`hixie76`] module). Clients reach servers through HTTP
+//! CONNECT and SOCKS5 proxies, taken from the environment as curl takes
+//! them or set with [`Connector::proxy`] (the [`proxy`] module).
 //!
 //! ## A client
 //!
@@ -108,12 +112,15 @@ pub mod frame;
 #[cfg(all(unix, feature = "gateway"))]
 pub mod gateway;
 pub mod handshake;
+pub mod hixie76;
 pub mod hub;
 mod listener;
 mod mask;
 mod maybe_tls;
 mod message;
+mod prepared;
 mod protocol;
+pub mod proxy;
 mod read;
 pub mod security;
 #[cfg(unix)]
@@ -139,8 +146,8 @@ pub use close_frame::CloseFrame;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
 pub use error::{
-    CapacityError, Error, HandshakeError, ProtocolError, ResponseError, Result, Timeout, TlsError,
-    UrlError,
+    CapacityError, Error, HandshakeError, ProtocolError, ProxyError, ResponseError, Result,
+    Timeout, TlsError, UrlError,
 };
 pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};

@@ -9,15 +9,13 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::topics::{check_topic, Topics};
 use crate::error::Error;
-use crate::extension::{ExtensionOffer, SendOptions};
-use crate::frame::Role;
+use crate::extension::ExtensionOffer;
 use crate::handshake::server::Request;
 use crate::hub::{ConnectionId, Hub, NodeId};
 use crate::message::Message;
-use crate::protocol::Sender;
+use crate::prepared::Prepared;
 use crate::transport::link::Link;
 use crate::transport::sender::link_sender_methods;
-use crate::write::FrameWriter;
 
 /// A connected client: a cheap handle (`Clone + Send + Sync`) that sends,
 /// pings and closes from any thread, also while the client's own thread is
@@ -35,7 +33,7 @@ use crate::write::FrameWriter;
 /// the connection ends, whoever still holds handles.
 #[derive(Clone)]
 pub struct Client {
-    state: Arc<ClientState>,
+    inner: Arc<ClientState>,
 }
 
 struct ClientState {
@@ -66,7 +64,7 @@ pub(crate) struct ClientParts {
 impl Client {
     pub(crate) fn new(parts: ClientParts) -> Client {
         Client {
-            state: Arc::new(ClientState {
+            inner: Arc::new(ClientState {
                 id: parts.id,
                 peer: parts.peer,
                 request: parts.request,
@@ -83,64 +81,64 @@ impl Client {
     /// The connection's id: unique across a cluster and never reused
     /// (see [`ConnectionId`]).
     pub fn id(&self) -> &ConnectionId {
-        &self.state.id
+        &self.inner.id
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.state.peer
+        self.inner.peer
     }
 
     /// The path the client asked for (`/chat` of `/chat?room=1`).
     pub fn path(&self) -> &str {
-        self.state.request.path()
+        self.inner.request.path()
     }
 
     /// The query, without `?`, if any.
     pub fn query(&self) -> Option<&str> {
-        self.state.request.query()
+        self.inner.request.query()
     }
 
     /// Path and query: RFC 6455's resource name.
     pub fn resource(&self) -> &str {
-        self.state.request.resource()
+        self.inner.request.resource()
     }
 
     /// The whole handshake request (headers, origin, offers).
     pub fn request(&self) -> &Request {
-        &self.state.request
+        &self.inner.request
     }
 
     /// The user name the client proved with HTTP authentication
     /// ([`ServerBuilder::authenticator`](crate::ServerBuilder::authenticator));
     /// `None` when the server does not ask for it.
     pub fn user(&self) -> Option<&str> {
-        self.state.user.as_deref()
+        self.inner.user.as_deref()
     }
 
     /// The subprotocol agreed in the handshake.
     pub fn protocol(&self) -> Option<&str> {
-        self.state.protocol.as_deref()
+        self.inner.protocol.as_deref()
     }
 
     /// The extensions agreed in the handshake.
     pub fn extensions(&self) -> &[ExtensionOffer] {
-        &self.state.extensions
+        &self.inner.extensions
     }
 
     /// The data the handshake hook attached
     /// ([`Admission::data`](crate::Admission::data)), if it is a `T`.
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.state.data.as_ref()?.downcast_ref()
+        self.inner.data.as_ref()?.downcast_ref()
     }
 
     /// Every client of the same server (to broadcast from a handler).
     pub fn clients(&self) -> &Clients {
-        &self.state.clients
+        &self.inner.clients
     }
 
     fn link(&self) -> Option<Arc<Link>> {
-        self.state.link.upgrade()
+        self.inner.link.upgrade()
     }
 
     link_sender_methods!();
@@ -166,40 +164,40 @@ impl Client {
     /// connection. Returns false when it was subscribed already;
     /// [`Error::Closed`] once the connection is over.
     pub fn subscribe(&self, topic: &str) -> Result<bool, Error> {
-        let clients = &self.state.clients;
+        let clients = &self.inner.clients;
         clients
             .registry
             .topics
-            .subscribe(&self.state.id, self, topic, || clients.contains(self))
+            .subscribe(&self.inner.id, self, topic, || clients.contains(self))
     }
 
     /// Unsubscribes this client from `topic`; false when it was not
     /// subscribed.
     pub fn unsubscribe(&self, topic: &str) -> bool {
-        self.state
+        self.inner
             .clients
             .registry
             .topics
-            .unsubscribe(&self.state.id, topic)
+            .unsubscribe(&self.inner.id, topic)
     }
 
     /// The topics this client is subscribed to, sorted.
     pub fn topics(&self) -> Vec<String> {
-        self.state.clients.registry.topics.of(&self.state.id)
+        self.inner.clients.registry.topics.of(&self.inner.id)
     }
 
     /// Publishes `message` to every subscriber of `topic` but this client
     /// (as uWebSockets' `ws.publish` does); returns how many took it. To
     /// include the sender, publish through [`Clients::publish`].
     pub fn publish(&self, topic: &str, message: &Message) -> usize {
-        self.state
+        self.inner
             .clients
-            .publish_except(topic, message, &self.state.id)
+            .publish_except(topic, message, &self.inner.id)
     }
 
-    pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> bool {
-        match self.state.link.upgrade() {
-            Some(link) => link.send_prepared(frame, message).is_ok(),
+    pub(crate) fn send_prepared(&self, prepared: &Prepared<'_>) -> bool {
+        match self.inner.link.upgrade() {
+            Some(link) => link.send_prepared(prepared).is_ok(),
             None => false,
         }
     }
@@ -208,18 +206,18 @@ impl Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("id", &self.state.id)
-            .field("peer", &self.state.peer)
+            .field("id", &self.inner.id)
+            .field("peer", &self.inner.peer)
             .field("resource", &self.resource())
-            .field("user", &self.state.user)
-            .field("protocol", &self.state.protocol)
+            .field("user", &self.inner.user)
+            .field("protocol", &self.inner.protocol)
             .finish_non_exhaustive()
     }
 }
 
 impl PartialEq for Client {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.state, &other.state)
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
 
@@ -316,9 +314,10 @@ impl Clients {
 
     /// Sends `message` to the open clients of this server `filter` selects
     /// (other nodes are not asked); returns how
-    /// many took it. The frame is encoded once and the same bytes are
-    /// written to each client (clients whose extensions transform data,
-    /// such as compression, get their own encoding).
+    /// many took it. The frame is encoded once per protocol and the same
+    /// bytes are written to each client (clients whose extensions
+    /// transform data, such as compression, get their own encoding;
+    /// hixie-76 clients get the old framing, and do not take binary).
     pub fn broadcast_if(&self, message: &Message, filter: impl Fn(&Client) -> bool) -> usize {
         let targets: Vec<Client> = self.list().into_iter().filter(|c| filter(c)).collect();
         self.deliver(&targets, message)
@@ -327,8 +326,8 @@ impl Clients {
     /// Publishes `message` to every subscriber of `topic` (see
     /// [`Client::subscribe`]): this server's first, then, through its
     /// [`Hub`], those of every other node. Returns how many subscribers of
-    /// this server took it. Encoded once and never blocked by a slow
-    /// subscriber, as a [`broadcast`](Self::broadcast).
+    /// this server took it. Encoded once per protocol and never blocked by
+    /// a slow subscriber, as a [`broadcast`](Self::broadcast).
     pub fn publish(&self, topic: &str, message: &Message) -> usize {
         self.publish_from(topic, message, None)
     }
@@ -363,15 +362,15 @@ impl Clients {
         self.registry.topics.names()
     }
 
-    /// Sends `message`, encoded once, to each of `targets`.
+    /// Sends `message`, encoded once per protocol, to each of `targets`.
     fn deliver(&self, targets: &[Client], message: &Message) -> usize {
         if targets.is_empty() {
             return 0;
         }
-        let frame = prepare(message, self.registry.fragment_size);
+        let prepared = Prepared::new(message, self.registry.fragment_size);
         targets
             .iter()
-            .filter(|c| c.send_prepared(&frame, message))
+            .filter(|c| c.send_prepared(&prepared))
             .count()
     }
 }
@@ -379,45 +378,5 @@ impl Clients {
 impl fmt::Debug for Clients {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Clients").field("len", &self.len()).finish()
-    }
-}
-
-/// Encodes a message once, as a server sends it (unmasked, fragmented
-/// like any other message): the bytes every recipient gets.
-fn prepare(message: &Message, fragment_size: Option<usize>) -> Arc<[u8]> {
-    #[cfg(test)]
-    ENCODED.with(|n| n.set(n.get() + 1));
-    let mut sender = Sender::new(Role::Server, Vec::new(), fragment_size);
-    let mut writer = FrameWriter::default();
-    let encoded = sender.message(
-        message.opcode(),
-        message.as_bytes(),
-        &SendOptions::default(),
-        |header, payload| {
-            writer.feed(header, payload);
-            Ok(())
-        },
-    );
-    debug_assert!(encoded.is_ok(), "encoding without extensions cannot fail");
-    writer.take_batch().into()
-}
-
-#[cfg(test)]
-thread_local! {
-    /// How many times this thread encoded a message for many clients.
-    pub(crate) static ENCODED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_prepared_message_is_the_frames_a_server_sends() {
-        assert_eq!(&*prepare(&Message::Text("hi".into()), None), b"\x81\x02hi");
-        assert_eq!(
-            &*prepare(&Message::Binary(b"abcde".to_vec()), Some(2)),
-            b"\x02\x02ab\x00\x02cd\x80\x01e"
-        );
     }
 }

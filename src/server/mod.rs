@@ -120,6 +120,7 @@ pub struct ServerBuilder {
     authenticator: Option<Authenticator>,
     node: Option<NodeId>,
     hub: Option<Arc<dyn Hub>>,
+    hixie76: bool,
 }
 
 /// The default stack of a client's thread.
@@ -146,6 +147,7 @@ impl Default for ServerBuilder {
             authenticator: None,
             node: None,
             hub: None,
+            hixie76: false,
         }
     }
 }
@@ -315,6 +317,34 @@ impl ServerBuilder {
         self
     }
 
+    /// Also serves clients of draft-hixie-thewebsocketprotocol-76, the
+    /// protocol of 2010-era browsers and of devices frozen since (off by
+    /// default: such a request is answered 426 with
+    /// `Sec-WebSocket-Version: 13`).
+    ///
+    /// A hixie-76 client meets the same routes, authentication, origin
+    /// allow-list and [`Handler`] (its
+    /// [`handshake`](Handler::handshake) hook included) as any other, and
+    /// gets [`Message::Text`](crate::Message::Text) in and out:
+    /// [`Client::send`] and broadcasts reach it in its own framing,
+    /// encoded once per protocol. It cannot carry binary messages: sending
+    /// one to it is [`Error::Usage`](crate::Error::Usage), and a binary
+    /// broadcast does not count it. It has no pings either: one that sends
+    /// nothing for [`Config::read_timeout`] is let go as idle, or, without
+    /// one, for [`Config::ping_interval`] + [`Config::pong_timeout`] (the
+    /// time a silent RFC 6455 client is given). Nor has it close codes
+    /// ([`Handler::on_close`] sees 1005 when it closes). Tell one apart with
+    /// [`Request::is_hixie76`](crate::Request::is_hixie76)
+    /// (`client.request()`).
+    ///
+    /// The protocol has no masking, which makes a browser on the same
+    /// network as a caching proxy a tool to poison that cache: see the
+    /// [`security`](crate::security) chapter before turning this on.
+    pub fn hixie76(mut self, on: bool) -> ServerBuilder {
+        self.hixie76 = on;
+        self
+    }
+
     /// Binds to `addr` and starts serving.
     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server> {
         let listener = Binding::bind(addr)?.listen(self.backlog)?.into_inner();
@@ -335,7 +365,7 @@ impl ServerBuilder {
         );
         let node = self.node.unwrap_or_default();
         let hub = self.hub.unwrap_or_else(|| Arc::new(InProcess));
-        let state = Arc::new(ServerState {
+        let inner = Arc::new(ServerState {
             clients: Clients::new(self.config.fragment_size, node.clone(), Arc::clone(&hub)),
             node,
             hub,
@@ -348,6 +378,7 @@ impl ServerBuilder {
             send_buffer_size: self.send_buffer_size,
             acceptor: self.acceptor,
             authenticator: self.authenticator,
+            hixie76: self.hixie76,
             timers,
             live: Mutex::new(HashMap::new()),
             live_changed: Condvar::new(),
@@ -359,26 +390,26 @@ impl ServerBuilder {
             local_addr,
             shutdown_timeout: self.shutdown_timeout,
         });
-        if let Err(e) = state.hub.attach(node::attach(&state.clients)) {
-            state.timers.stop();
+        if let Err(e) = inner.hub.attach(node::attach(&inner.clients)) {
+            inner.timers.stop();
             let _ = timer_thread.join();
             return Err(e);
         }
-        let accepting = Arc::clone(&state);
+        let accepting = Arc::clone(&inner);
         let accept_thread = thread::Builder::new()
             .name("stdws-accept".into())
             .spawn(move || accept_loop(&accepting, &listener));
         let accept_thread = match accept_thread {
             Ok(handle) => handle,
             Err(e) => {
-                state.hub.detach();
-                state.timers.stop();
+                inner.hub.detach();
+                inner.timers.stop();
                 let _ = timer_thread.join();
                 return Err(e);
             }
         };
         Ok(Server {
-            state,
+            inner,
             threads: Mutex::new(Some((accept_thread, timer_thread))),
         })
     }
@@ -403,7 +434,7 @@ impl ServerBuilder {
 /// message, ping and pong received. Paths are logged without their query,
 /// credentials never.
 pub struct Server {
-    state: Arc<ServerState>,
+    inner: Arc<ServerState>,
     threads: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
 }
 
@@ -418,6 +449,7 @@ pub(crate) struct ServerState {
     pub(crate) origins: Option<Vec<String>>,
     pub(crate) acceptor: Option<Arc<dyn Acceptor>>,
     pub(crate) authenticator: Option<Authenticator>,
+    pub(crate) hixie76: bool,
     pub(crate) clients: Clients,
     pub(crate) timers: Arc<Timers>,
     pub(crate) stopping: AtomicBool,
@@ -448,50 +480,50 @@ impl Server {
     /// The address the server listens on (with the port chosen when
     /// binding port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.state.local_addr
+        self.inner.local_addr
     }
 
     /// The open clients, a handle to list them and broadcast.
     pub fn clients(&self) -> Clients {
-        self.state.clients.clone()
+        self.inner.clients.clone()
     }
 
     /// Sends `message` to every open client ([`Clients::broadcast`]: of
     /// the whole cluster), encoded once; returns how many clients of this
     /// server took it. Never blocks on a slow client.
     pub fn broadcast(&self, message: &crate::message::Message) -> usize {
-        self.state.clients.broadcast(message)
+        self.inner.clients.broadcast(message)
     }
 
     /// Publishes `message` to every subscriber of `topic`
     /// ([`Clients::publish`]); returns how many took it.
     pub fn publish(&self, topic: &str, message: &crate::message::Message) -> usize {
-        self.state.clients.publish(topic, message)
+        self.inner.clients.publish(topic, message)
     }
 
     /// This server's node id (part of every [`ConnectionId`] it hands out).
     pub fn node(&self) -> &NodeId {
-        &self.state.node
+        &self.inner.node
     }
 
     /// What the server's hub has carried between nodes (all zero with the
     /// default in-process hub).
     pub fn hub_stats(&self) -> HubStats {
-        self.state.hub.stats()
+        self.inner.hub.stats()
     }
 
     /// The number of connections (handshakes in progress included).
     pub fn connections(&self) -> usize {
-        self.state.live().len()
+        self.inner.live().len()
     }
 
     /// Blocks until the server is shut down (by [`shutdown`](Self::shutdown)
     /// from another thread).
     pub fn wait(&self) {
-        let mut stopped = self.state.stopped();
+        let mut stopped = self.inner.stopped();
         while !*stopped {
             stopped = self
-                .state
+                .inner
                 .stopped_changed
                 .wait(stopped)
                 .unwrap_or_else(|e| e.into_inner());
@@ -504,8 +536,8 @@ impl Server {
     /// again (or from another thread meanwhile) waits for the same end.
     /// Do not call it from a handler: it waits for that handler's thread.
     pub fn shutdown(&self) {
-        let state = &self.state;
-        if state.stopping.swap(true, Ordering::SeqCst) {
+        let inner = &self.inner;
+        if inner.stopping.swap(true, Ordering::SeqCst) {
             self.wait();
             return;
         }
@@ -518,13 +550,13 @@ impl Server {
             return;
         };
         // The accept thread is blocked in accept(): a connection wakes it.
-        let _ = TcpStream::connect_timeout(&wake_addr(state.local_addr), Duration::from_secs(1));
+        let _ = TcpStream::connect_timeout(&wake_addr(inner.local_addr), Duration::from_secs(1));
         let _ = accept_thread.join();
 
-        for (id, duplex) in state.live_sockets() {
-            match state
+        for (id, duplex) in inner.live_sockets() {
+            match inner
                 .clients
-                .get(&ConnectionId::new(state.node.clone(), id))
+                .get(&ConnectionId::new(inner.node.clone(), id))
             {
                 Some(client) => {
                     let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
@@ -534,13 +566,13 @@ impl Server {
             }
         }
         let start = Instant::now();
-        if !state.wait_for_no_connections(start + state.shutdown_timeout) {
-            for (_, duplex) in state.live_sockets() {
+        if !inner.wait_for_no_connections(start + inner.shutdown_timeout) {
+            for (_, duplex) in inner.live_sockets() {
                 duplex.shutdown(Shutdown::Both);
             }
-            state.wait_for_no_connections(Instant::now() + Duration::from_secs(2));
+            inner.wait_for_no_connections(Instant::now() + Duration::from_secs(2));
         }
-        let stragglers: Vec<JoinHandle<()>> = state
+        let stragglers: Vec<JoinHandle<()>> = inner
             .live()
             .drain()
             .filter_map(|(_, live)| live.thread)
@@ -555,11 +587,11 @@ impl Server {
                 );
             }
         }
-        state.hub.detach();
-        state.timers.stop();
+        inner.hub.detach();
+        inner.timers.stop();
         let _ = timer_thread.join();
-        *state.stopped() = true;
-        state.stopped_changed.notify_all();
+        *inner.stopped() = true;
+        inner.stopped_changed.notify_all();
     }
 }
 
@@ -572,8 +604,8 @@ impl Drop for Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("local_addr", &self.state.local_addr)
-            .field("clients", &self.state.clients.len())
+            .field("local_addr", &self.inner.local_addr)
+            .field("clients", &self.inner.clients.len())
             .finish_non_exhaustive()
     }
 }
@@ -588,20 +620,20 @@ pub(crate) fn wake_addr(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, addr.port())
 }
 
-fn accept_loop(state: &Arc<ServerState>, listener: &TcpListener) {
+fn accept_loop(inner: &Arc<ServerState>, listener: &TcpListener) {
     loop {
         let accepted = listener.accept();
-        if state.stopping.load(Ordering::SeqCst) {
+        if inner.stopping.load(Ordering::SeqCst) {
             return;
         }
         match accepted {
-            Ok((tcp, peer)) => state.admit(tcp, peer),
+            Ok((tcp, peer)) => inner.admit(tcp, peer),
             Err(e) if out_of_descriptors(&e) => {
                 // The connection waits in the backlog; retrying at once
                 // would spin. A connection ending frees a descriptor.
                 log::warn!("accept: {e}");
-                let live = state.live();
-                let _ = state
+                let live = inner.live();
+                let _ = inner
                     .live_changed
                     .wait_timeout(live, Duration::from_millis(100));
             }
@@ -665,7 +697,7 @@ impl ServerState {
         let number = self.next_id.fetch_add(1, Ordering::Relaxed);
         logging::accepted(peer, number);
         let duplex = Arc::new(Duplex::new(tcp));
-        let state = Arc::clone(self);
+        let inner = Arc::clone(self);
         let socket = Arc::clone(&duplex);
         // Spawned under the lock: the thread's end (which takes the lock)
         // always finds its entry.
@@ -675,12 +707,12 @@ impl ServerState {
             .spawn(move || {
                 // Runs even if a handler panics: the connection's slot and
                 // its registration are given back.
-                let id = ConnectionId::new(state.node.clone(), number);
+                let id = ConnectionId::new(inner.node.clone(), number);
                 let _ended = Ended {
-                    state: &state,
+                    inner: &inner,
                     id: &id,
                 };
-                worker::run(&state, socket, peer, id.clone());
+                worker::run(&inner, socket, peer, id.clone());
             });
         match spawned {
             Ok(thread) => {
@@ -720,26 +752,26 @@ impl ServerState {
     fn ended(self: &Arc<Self>, id: u64) {
         let me = Arc::downgrade(self);
         self.timers.schedule(Instant::now(), move || {
-            let Some(state) = me.upgrade() else { return };
-            let thread = state.live().remove(&id).and_then(|live| live.thread);
+            let Some(inner) = me.upgrade() else { return };
+            let thread = inner.live().remove(&id).and_then(|live| live.thread);
             if let Some(thread) = thread {
                 let _ = thread.join();
             }
-            state.live_changed.notify_all();
+            inner.live_changed.notify_all();
         });
     }
 }
 
 /// Marks a connection's thread as ended when dropped (also by a panic).
 struct Ended<'a> {
-    state: &'a Arc<ServerState>,
+    inner: &'a Arc<ServerState>,
     id: &'a ConnectionId,
 }
 
 impl Drop for Ended<'_> {
     fn drop(&mut self) {
-        self.state.clients.remove(self.id);
-        self.state.ended(self.id.number());
+        self.inner.clients.remove(self.id);
+        self.inner.ended(self.id.number());
     }
 }
 

@@ -6,7 +6,6 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::client::ENCODED;
 use super::{Admission, Client, Handler, Server};
 use crate::close_code::CloseCode;
 use crate::config::Config;
@@ -15,6 +14,7 @@ use crate::error::Error;
 use crate::handshake::server::{Reject, Request};
 use crate::maybe_tls::MaybeTlsStream;
 use crate::message::Message;
+use crate::prepared::ENCODED;
 use crate::websocket::WebSocket;
 
 const WAIT: Duration = Duration::from_secs(10);
