@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use stdws::handshake::auth::Authenticator;
 use stdws::{
-    Admission, Client, CloseCode, Config, Connection, Error, Handler, Message, Reject, Request,
-    Server, ServerBuilder,
+    Admission, Client, CloseCode, Config, Connection, Error, Handler, MaybeTlsStream, Message,
+    Reject, Request, Server, ServerBuilder,
 };
 use support::hixie76::{self, ANSWER, KEY3};
 use support::{expect, read_head, read_to_end, PATIENCE};
@@ -113,6 +113,19 @@ fn send_request(addr: SocketAddr, request: &str, body: &[u8]) -> TcpStream {
     tcp
 }
 
+/// A hixie-76 and an RFC 6455 client of `server` on `/chat`, both open.
+fn old_and_new(server: &Server) -> (TcpStream, Connection<MaybeTlsStream>) {
+    let addr = server.local_addr();
+    let (old, _) = hixie76::connect(addr, "/chat", "");
+    let new = Connection::connect(&format!("ws://{addr}/chat")).unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while server.clients().len() < 2 {
+        assert!(Instant::now() < deadline, "both clients open");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (old, new)
+}
+
 fn status(head: &str) -> u16 {
     head[9..12].parse().unwrap()
 }
@@ -185,14 +198,7 @@ fn echo_through_a_chat_of_one_then_the_client_closes() {
 #[test]
 fn hixie76_and_rfc6455_clients_chat_on_the_same_route() {
     let (server, rx) = hixie_server();
-    let addr = server.local_addr();
-    let (mut old, _) = hixie76::connect(addr, "/chat", "");
-    let mut new = Connection::connect(&format!("ws://{addr}/chat")).unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    while server.clients().len() < 2 {
-        assert!(Instant::now() < deadline, "both clients open");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let (mut old, mut new) = old_and_new(&server);
     hixie76::send_text(&mut old, "from the past");
     new.send(Message::Text("from the present".into())).unwrap();
     // Each gets both, each in its own framing, in the server's order.
@@ -225,14 +231,7 @@ fn hixie76_and_rfc6455_clients_chat_on_the_same_route() {
 #[test]
 fn a_publish_reaches_hixie76_and_rfc6455_subscribers_each_in_its_framing() {
     let (server, rx) = hixie_server();
-    let addr = server.local_addr();
-    let (mut old, _) = hixie76::connect(addr, "/chat", "");
-    let mut new = Connection::connect(&format!("ws://{addr}/chat")).unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    while server.clients().len() < 2 {
-        assert!(Instant::now() < deadline, "both clients open");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let (mut old, mut new) = old_and_new(&server);
     for client in server.clients().list() {
         assert!(client.subscribe("news").unwrap());
     }
