@@ -48,15 +48,16 @@
 //! use stdws::{Connection, WebSocket};
 //!
 //! let listener = WebSocket::bind("127.0.0.1:9001")?.listen(128)?;
-//! loop {
-//!     let ws = listener.accept()?;
-//!     std::thread::spawn(move || {
-//!         let mut conn = Connection::new(ws);
-//!         while let Ok(Some(message)) = conn.recv() {
-//!             if conn.send(message).is_err() {
-//!                 break;
-//!             }
+//! for pending in listener.incoming() {
+//!     let pending = pending?; // an error here means the listener itself broke
+//!     std::thread::spawn(move || -> Result<(), stdws::Error> {
+//!         // The handshake runs on the client's thread: a plain HTTP request or
+//!         // a client that sends nothing ends or holds this thread only.
+//!         let mut conn = Connection::new(pending.handshake()?);
+//!         while let Some(message) = conn.recv()? {
+//!             conn.send(message)?;
 //!         }
+//!         Ok(())
 //!     });
 //! }
 //! # Ok::<(), stdws::Error>(())
@@ -80,7 +81,7 @@
 //! }
 //!
 //! Server::builder().route("/echo", Echo).bind("127.0.0.1:9001")?.wait();
-//! # Ok::<(), std::io::Error>(())
+//! # Ok::<(), stdws::Error>(())
 //! ```
 //!
 //! ## Limits
@@ -143,7 +144,7 @@ pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::auth::Authenticator;
 pub use handshake::server::{Accept, Reject, Request};
-pub use listener::{Binding, Listener};
+pub use listener::{Binding, Incoming, Listener, Pending};
 pub use maybe_tls::MaybeTlsStream;
 pub use message::Message;
 pub use protocol::Event;

@@ -28,7 +28,7 @@
 //!     .bind("127.0.0.1:8000")?;
 //! println!("chat on ws://{}/chat", server.local_addr());
 //! server.wait(); // until shutdown() from another thread
-//! # Ok::<(), std::io::Error>(())
+//! # Ok::<(), stdws::Error>(())
 //! ```
 //!
 //! The same port can speak TLS (`ServerBuilder::tls`, with a TLS feature:
@@ -54,7 +54,7 @@ pub use client::{Client, Clients};
 pub use handler::{Admission, Handler};
 
 use std::collections::HashMap;
-use std::io::{self, IoSlice};
+use std::io::IoSlice;
 use std::net::ToSocketAddrs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -65,9 +65,10 @@ use std::time::{Duration, Instant};
 
 use crate::close_code::CloseCode;
 use crate::config::Config;
+use crate::error::Error;
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
-use crate::listener::Binding;
+use crate::listener::{out_of_descriptors, Binding};
 use crate::transport::duplex::{Acceptor, Duplex};
 use crate::transport::timer::Timers;
 use files::DocumentRoot;
@@ -96,7 +97,7 @@ const LINGER: Duration = Duration::from_secs(1);
 ///     .document_root("public")
 ///     .allowed_origins(["https://example.com"])
 ///     .bind("0.0.0.0:8080")?;
-/// # Ok::<(), std::io::Error>(())
+/// # Ok::<(), stdws::Error>(())
 /// ```
 #[must_use = "a builder does nothing until bind()"]
 pub struct ServerBuilder {
@@ -241,7 +242,7 @@ impl ServerBuilder {
     ///     .tls(TlsAcceptor::from_pem("cert.pem", "key.pem")?)
     ///     .route("/echo", Echo)
     ///     .bind("0.0.0.0:8443")?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), stdws::Error>(())
     /// ```
     #[cfg(any(feature = "tls", feature = "rustls"))]
     pub fn tls(self, acceptor: crate::tls::TlsAcceptor) -> ServerBuilder {
@@ -280,7 +281,7 @@ impl ServerBuilder {
     ///     .authenticator(auth)
     ///     .route("/echo", Echo)
     ///     .bind("127.0.0.1:8000")?;
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), stdws::Error>(())
     /// ```
     pub fn authenticator(mut self, authenticator: Authenticator) -> ServerBuilder {
         self.authenticator = Some(authenticator);
@@ -288,13 +289,13 @@ impl ServerBuilder {
     }
 
     /// Binds to `addr` and starts serving.
-    pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server> {
+    pub fn bind<A: ToSocketAddrs>(self, addr: A) -> Result<Server, Error> {
         let listener = Binding::bind(addr)?.listen(self.backlog)?.into_inner();
         self.listen(listener)
     }
 
     /// Starts serving on a listening socket.
-    pub fn listen(self, listener: TcpListener) -> io::Result<Server> {
+    pub fn listen(self, listener: TcpListener) -> Result<Server, Error> {
         let root = self.root.as_deref().map(DocumentRoot::new).transpose()?;
         let local_addr = listener.local_addr()?;
         let (timers, timer_thread) = Timers::start()?;
@@ -336,7 +337,7 @@ impl ServerBuilder {
             Err(e) => {
                 state.timers.stop();
                 let _ = timer_thread.join();
-                return Err(e);
+                return Err(e.into());
             }
         };
         Ok(Server {
@@ -546,13 +547,6 @@ fn accept_loop(state: &Arc<ServerState>, listener: &TcpListener) {
             Err(e) => log::debug!("accept: {e}"),
         }
     }
-}
-
-fn out_of_descriptors(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
 }
 
 impl ServerState {
