@@ -10,7 +10,7 @@ use crate::extension::{format_extensions, negotiate_client, ExtensionOffer};
 use crate::frame::Role;
 use crate::handshake::auth::{answer, is_stale, parse_challenges, ClientScheme};
 use crate::handshake::client::{build_request, new_key, RequestParts, Response};
-use crate::handshake::HeadLimits;
+use crate::handshake::{HeadError, HeadLimits};
 use crate::maybe_tls::MaybeTlsStream;
 use crate::stream::Stream;
 use crate::upgrade::read_head;
@@ -337,12 +337,7 @@ impl Connector {
             &mut stream,
             HeadLimits::from_config(&self.config),
             deadline,
-            |e| {
-                HandshakeError::InvalidResponse(ResponseError::Malformed(format!(
-                    "response head: {}",
-                    e.describe()
-                )))
-            },
+            HeadError::to_invalid_response,
         )?;
         let response = Response::parse(head.bytes(), &head.scanner)?;
         let agreed = response.validate(&key, &self.protocols)?;

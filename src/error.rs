@@ -439,6 +439,9 @@ pub enum ResponseError {
     /// not offered, or parameters we cannot honour): connecting again
     /// without offering extensions may work.
     Extension(String),
+    /// The server answered with TLS (an alert record): the URL is
+    /// `ws://` but the port speaks TLS, so use `wss://`.
+    Tls,
 }
 
 impl fmt::Display for ResponseError {
@@ -451,6 +454,7 @@ impl fmt::Display for ResponseError {
                 f.write_str("Connection does not include Upgrade")
             }
             ResponseError::WrongAccept => f.write_str("wrong Sec-WebSocket-Accept"),
+            ResponseError::Tls => f.write_str("the server speaks TLS: use wss://"),
         }
     }
 }

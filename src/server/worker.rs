@@ -73,6 +73,17 @@ pub(crate) fn run(state: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAdd
     }
 }
 
+/// True when the first byte from a client of a TLS port is an HTTP
+/// method's first letter: no TLS record starts with one (RFC 8446 §5.1).
+fn sends_plain_http(duplex: &Duplex, deadline: Instant) -> bool {
+    let tcp = duplex.tcp();
+    let mut first = [0u8; 1];
+    let waited = crate::deadline::time_left(deadline)
+        .and_then(|left| Ok(tcp.set_read_timeout(Some(left))?))
+        .and_then(|()| Ok(tcp.peek(&mut first)?));
+    matches!(waited, Ok(1) if first[0].is_ascii_uppercase())
+}
+
 fn open(
     state: &Arc<ServerState>,
     duplex: Arc<Duplex>,
@@ -82,7 +93,9 @@ fn open(
     handshaking: &AtomicBool,
 ) -> Option<Opened> {
     let config = &state.config;
+    let plain_http_on_tls = state.acceptor.is_some() && sends_plain_http(&duplex, deadline);
     let early = match &state.acceptor {
+        Some(_) if plain_http_on_tls => Vec::new(),
         Some(acceptor) => match acceptor.accept(duplex.tcp(), deadline) {
             Ok(established) => {
                 duplex.install_tls(established.session);
@@ -108,6 +121,16 @@ fn open(
         let error = pending.reject(reject);
         logging::refused(peer, Some(&path), &error);
     };
+    if plain_http_on_tls {
+        // A TLS library fails such a request without an answer (OpenSSL
+        // sends no alert, so the client sees a reset); like nginx, answer
+        // in HTTP, so curl, a browser or a ws:// client sees why.
+        refuse(
+            pending,
+            Reject::new(400, "plain HTTP on a TLS port: use wss:// or https://"),
+        );
+        return None;
+    }
     // Authentication comes first, for plain HTTP as for upgrades (RFC 6455
     // §4.1 lets a server answer 401 before the upgrade). The reason logged
     // names what failed, never the credentials.
