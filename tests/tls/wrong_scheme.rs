@@ -3,13 +3,12 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Instant;
 
 use stdws::tls::{TlsBackend, TlsConnector};
-use stdws::{Error, Handler, HandshakeError, Listener, ResponseError, Server, WebSocket};
+use stdws::{Error, Handler, HandshakeError, Listener, Server, WebSocket};
 
 use crate::tls_support::certs::TestCa;
-use crate::tls_support::{serve, LIMIT};
+use crate::tls_support::LIMIT;
 
 struct Echo;
 impl Handler for Echo {}
@@ -59,6 +58,10 @@ fn plain_http_on_a_tls_server_is_answered_400_in_plain_http() {
 #[cfg(feature = "rustls")]
 #[test]
 fn ws_client_answered_with_a_tls_alert_says_the_server_speaks_tls() {
+    use crate::tls_support::serve;
+    use std::time::Instant;
+    use stdws::ResponseError;
+
     let leaf = TestCa::new("stdws test CA").server(&["localhost"]);
     // A bare TLS acceptor, not the Server.
     let acceptor = crate::acceptor(TlsBackend::Rustls, &leaf);
