@@ -117,6 +117,7 @@ pub mod security;
 #[cfg(unix)]
 mod server;
 mod session;
+mod shortcut;
 #[cfg(unix)]
 pub mod split;
 mod stream;
@@ -151,6 +152,7 @@ pub use protocol::Event;
 #[cfg(unix)]
 pub use server::{Admission, Client, Clients, Handler, Server, ServerBuilder};
 pub use session::FrameHook;
+pub use shortcut::{accept, connect};
 #[cfg(unix)]
 pub use split::{RecvHalf, SendHalf};
 pub use stream::Stream;

@@ -94,3 +94,22 @@ fn accept_returns_a_failed_handshake_and_stays_usable() {
     assert_eq!(ws.request().map(|r| r.path()), Some("/"));
     client.join().unwrap().unwrap();
 }
+
+#[test]
+fn crate_level_connect_and_accept_echo_a_message() {
+    let (tcp_listener, addr) = support::raw_listener();
+    let server = thread::spawn(move || -> Result<Option<u16>, stdws::Error> {
+        let (tcp, _) = tcp_listener.accept()?;
+        tcp.set_read_timeout(Some(PATIENCE))?;
+        let mut conn = stdws::accept(tcp)?;
+        while let Some(message) = conn.recv()? {
+            conn.send(message)?;
+        }
+        Ok(conn.close_frame().map(|f| f.code.0))
+    });
+    let mut conn = stdws::connect(&format!("ws://{addr}/anywhere")).unwrap();
+    conn.send_text("shortcut").unwrap();
+    assert_eq!(conn.recv().unwrap(), Some(Message::Text("shortcut".into())));
+    conn.close(stdws::CloseCode::NORMAL, "").unwrap();
+    assert_eq!(server.join().unwrap().unwrap(), Some(1000));
+}
