@@ -21,6 +21,12 @@ lint:
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --release --manifest-path bench/Cargo.toml --all-targets -- -D warnings
 
+## Each client example against the server examples, output checked
+## (needs python3 and openssl).
+.PHONY: examples
+examples:
+	scripts/examples.sh
+
 ## Autobahn TestSuite: both roles, the server over wss:// with each TLS backend, and
 ## `stdws serve` over ws:// and wss:// (needs ../shared/tools/autobahn or
 ## AUTOBAHN_TOOLS; openssl makes the test certificate).
