@@ -24,12 +24,20 @@
 //! [`handshake::auth`]. A [`Server`] takes both: `ServerBuilder::tls` and
 //! [`ServerBuilder::authenticator`].
 //!
+//! Fallible functions return [`Error`], which converts to and from
+//! `std::io::Error` (the few that return `io::Result`, such as
+//! `local_addr`, convert with `?`), so one `main` signature fits every
+//! example here: `fn main() -> Result<(), stdws::Error>`.
+//!
 //! ## A client
 //!
-//! ```no_run
-//! use stdws::{CloseCode, Connection, Message};
+//! [`connect`] (or [`WebSocket::builder`] for options: headers,
+//! subprotocols, credentials, TLS, limits):
 //!
-//! let mut conn = Connection::connect("ws://127.0.0.1:9001/echo")?;
+//! ```no_run
+//! use stdws::{CloseCode, Message};
+//!
+//! let mut conn = stdws::connect("ws://127.0.0.1:9001/echo")?;
 //! conn.send(Message::Text("hello".into()))?;
 //! if let Some(reply) = conn.recv()? {
 //!     println!("{reply:?}");
@@ -42,7 +50,12 @@
 //! [`WebSocket::split`] the connection into a [`SendHalf`] and a
 //! [`RecvHalf`] (the [`split`] module; over `wss://` too).
 //!
-//! ## A server, frame by frame (twspy's verbs)
+//! ## A server by hand (twspy's verbs)
+//!
+//! [`Listener::incoming`] yields each TCP connection; its handshake runs on
+//! the thread you give it, so a client that fails or stalls its handshake
+//! never ends or holds the loop ([`Listener::accept`] does both on the
+//! calling thread: one client at a time).
 //!
 //! ```no_run
 //! use stdws::{Connection, WebSocket};

@@ -225,7 +225,9 @@ impl ServerBuilder {
     /// a TLS handshake first, on its own thread, within
     /// [`Config::handshake_timeout`] (which covers TLS, the HTTP head and
     /// the 101 together). A failed TLS handshake ends the connection
-    /// without an answer (logged at debug level).
+    /// without an answer (logged). A plain HTTP request on this port (a
+    /// `ws://` or `http://` URL) is answered `400` in plain HTTP, saying
+    /// to use `wss://` or `https://`, where a TLS library would reset it.
     ///
     /// Sends from other threads reach a `wss://` client at once while its
     /// thread is blocked reading, as over plain TCP: the reader waits on
