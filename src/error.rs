@@ -250,6 +250,9 @@ pub enum ProtocolError {
     /// A negotiated extension rejected a frame (for example a compressed
     /// continuation frame, or a payload that does not inflate).
     Extension(String),
+    /// A hixie-76 frame other than text or the closing frame: its type
+    /// byte (a length-prefixed frame has the high bit set).
+    Hixie76Frame(u8),
 }
 
 impl ProtocolError {
@@ -290,6 +293,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
             ProtocolError::DataAfterClose => f.write_str("frame after the close frame"),
             ProtocolError::Extension(e) => write!(f, "extension: {e}"),
+            ProtocolError::Hixie76Frame(t) if t & 0x80 != 0 => {
+                write!(f, "hixie-76 length-prefixed frame (type {t:#04x})")
+            }
+            ProtocolError::Hixie76Frame(t) => write!(f, "hixie-76 frame of type {t:#04x}"),
         }
     }
 }

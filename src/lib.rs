@@ -22,7 +22,9 @@
 //! `TlsAcceptor` and how a TLS stream is read and written from two
 //! threads at once. HTTP Basic and Digest authentication live in
 //! [`handshake::auth`]. A [`Server`] takes both: `ServerBuilder::tls` and
-//! [`ServerBuilder::authenticator`].
+//! [`ServerBuilder::authenticator`]. It can also serve clients of the
+//! pre-RFC hixie-76 protocol ([`ServerBuilder::hixie76`], off by default;
+//! the [`hixie76`] module).
 //!
 //! Fallible functions return [`Error`], which converts to and from
 //! `std::io::Error` (the few that return `io::Result`, such as
@@ -120,10 +122,12 @@ mod error;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
+pub mod hixie76;
 mod listener;
 mod mask;
 mod maybe_tls;
 mod message;
+mod prepared;
 mod protocol;
 mod read;
 pub mod security;

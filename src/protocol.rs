@@ -459,6 +459,7 @@ impl Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::close_code::CloseCode;
 
     fn limits() -> Limits {
         Limits {
@@ -567,10 +568,7 @@ mod tests {
             err,
             Error::Capacity(CapacityError::MessageTooBig { max: 10 })
         ));
-        assert_eq!(
-            err.close_code(),
-            Some(crate::close_code::CloseCode::TOO_BIG)
-        );
+        assert_eq!(err.close_code(), Some(CloseCode::TOO_BIG));
     }
 
     #[test]
@@ -597,10 +595,7 @@ mod tests {
         let mut r = Receiver::new(limits(), Vec::new());
         assert_eq!(
             frame(&mut r, true, OpCode::Close, b"\x03\xe8ok", 1).unwrap(),
-            Some(Event::Close(Some(CloseFrame::new(
-                crate::close_code::CloseCode::NORMAL,
-                "ok"
-            ))))
+            Some(Event::Close(Some(CloseFrame::new(CloseCode::NORMAL, "ok"))))
         );
         assert!(matches!(
             frame(&mut r, true, OpCode::Close, b"\x03", 1),

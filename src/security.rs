@@ -24,9 +24,9 @@
 //!
 //! The fuzz targets in `fuzz/` (`make fuzz`) feed the frame header parser,
 //! both handshake parsers, the extension parser and negotiation,
-//! permessage-deflate decoding, the URL parser and whole connections with
-//! arbitrary bytes, built with overflow checks and run under a memory cap
-//! (512 MiB by default). What they found is kept as tests:
+//! permessage-deflate decoding, the URL parser, the hixie-76 handshake and
+//! frames, and whole connections with arbitrary bytes, built with overflow
+//! checks and run under a memory cap (512 MiB by default). What they found is kept as tests:
 //! `tests/security.rs::send_after_the_peer_vanished_is_closed_without_writing`,
 //! `tests/security.rs::server_accepts_an_extension_offered_in_two_cases_once`
 //! and `src/url.rs::join_refuses_a_location_that_would_break_the_request_line`.
@@ -425,6 +425,65 @@
 //! `tests/hostile.rs::surrogates_get_1007_at_once` (each 1007 within 1 s
 //! of a message left unfinished); Autobahn TestSuite cases 1 to 10 in
 //! both roles (`make autobahn`).
+//!
+//! ### Hixie-76 clients: no masking (opt-in, off by default)
+//!
+//! *What.* In 2010 Huang, Chen, Barth, Rescorla and Jackson ("Talking to
+//! Yourself for Fun and Profit", cited by RFC 6455 §10.3) showed that a
+//! script speaking the WebSocket drafts of the time could poison the cache
+//! of a transparent proxy on its network: a proxy that does not understand
+//! the `Upgrade` reads the bytes after the handshake as more HTTP, and
+//! draft-hixie-thewebsocketprotocol-76 puts a script's text on the wire
+//! byte for byte (`0x00`, the text, `0xFF`). The script writes a request
+//! for another site's script, its own server answers it, and the proxy
+//! serves that answer to everyone behind it. Browsers turned WebSocket off
+//! until RFC 6455 made clients mask every frame with a fresh random key
+//! (§5.3), so that a script no longer chooses the bytes on the wire.
+//! Hixie-76 has no masking, no close codes and no pings, and its MD5
+//! challenge proves only that the server read the request.
+//!
+//! *Here.* A hixie-76 request is answered 426 with
+//! `Sec-WebSocket-Version: 13` unless the server opts in with
+//! [`ServerBuilder::hixie76`](crate::ServerBuilder::hixie76) (`stdws serve
+//! --hixie76`), for a deployment that must keep old devices alive. A server
+//! cannot mask on its clients' behalf: the risk is to the proxies between
+//! such clients and it, so turn it on for clients you know, preferably
+//! over `wss://` (a TLS tunnel is opaque to a transparent proxy). The rest
+//! is strict and bounded like everything else: keys whose digits are not
+//! a multiple of their spaces, keys without spaces or above 32 bits (a key
+//! of thousands of digits is refused at the eleventh) and a missing 8-byte
+//! body are answered 400, the body is read under
+//! [`handshake_timeout`](crate::Config::handshake_timeout) (408); a text
+//! frame has no length, so one without its end byte is cut off at
+//! [`max_message_size`](crate::Config::max_message_size); the
+//! length-prefixed frames of the draft (which a server was to skip by
+//! their declared length) and every type byte but text and close close
+//! the connection, as does invalid UTF-8, at the byte that makes it so.
+//! Without pings, an idle timeout is what lets a dead hixie-76 client go:
+//! [`read_timeout`](crate::Config::read_timeout) if set, else
+//! `ping_interval` + `pong_timeout` (60 s by default), the time a silent
+//! RFC 6455 client is given.
+//!
+//! *Proof.*
+//! - `tests/hixie76.rs::without_the_option_a_hixie76_request_gets_426_with_version_13`,
+//!   `tests/hixie76.rs::the_drafts_handshake_is_answered_byte_for_byte`,
+//!   `tests/hixie76.rs::the_8_byte_body_is_required_within_the_handshake_deadline`
+//!   (400 when the stream ends, 408 at the deadline),
+//!   `tests/hixie76.rs::no_pings_reach_a_hixie76_client_and_the_idle_timeout_lets_it_go`,
+//!   `tests/hixie76.rs::without_a_read_timeout_a_silent_hixie76_client_goes_when_a_dead_one_would`.
+//! - `tests/hostile_hixie76.rs::a_hixie76_key_flood_gets_400_at_once`
+//!   (7,000 digits in a key, 30 keys: 400 within 1 s),
+//!   `tests/hostile_hixie76.rs::a_hixie76_frame_without_its_end_byte_is_closed_at_max_message_size`
+//!   (64 MiB offered, closed at 64 KiB, memory within 4 MiB),
+//!   `tests/hostile_hixie76.rs::hixie76_frames_of_other_types_close_the_connection`
+//!   (a length-prefixed frame declaring 2^35 bytes among them),
+//!   `tests/hostile_hixie76.rs::invalid_utf8_from_a_hixie76_client_closes_it_at_once`.
+//! - `src/handshake/hixie76.rs::keys_that_no_client_sends_are_refused`,
+//!   `src/hixie76/frame.rs::text_without_its_end_byte_is_cut_off_at_the_limit`,
+//!   `src/hixie76/frame.rs::invalid_utf8_fails_as_soon_as_it_arrives`,
+//!   `src/hixie76/read.rs::a_frame_without_its_end_is_refused_at_the_limit_with_bounded_memory`;
+//!   fuzz target `fuzz/fuzz_targets/hixie76.rs` (keys against a reference
+//!   computation, frames the same whole and in pieces).
 //!
 //! ## Every limit and its default
 //!

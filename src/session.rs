@@ -18,7 +18,7 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::time::{Duration, Instant};
 
 use crate::close_code::CloseCode;
@@ -28,10 +28,11 @@ use crate::deadline::remaining;
 use crate::error::{CapacityError, Error, Timeout};
 use crate::extension::{Extensions, SendOptions};
 use crate::frame::{FrameHeader, OpCode, Role};
+use crate::hixie76::read::Hixie76Reader;
 use crate::message::Message;
 use crate::protocol::{Event, Limits, Receiver, Sender};
 use crate::read::FrameReader;
-use crate::write::FrameWriter;
+use crate::write::{write_all_vectored, FrameWriter};
 
 /// An observer of frames as they are sent or received: header and
 /// (unmasked) payload. twspy's send and receive hooks.
@@ -45,12 +46,17 @@ pub(crate) struct Incoming {
     pub(crate) reader: FrameReader,
     pub(crate) receiver: Receiver,
     pub(crate) hooks: Vec<FrameHook>,
+    /// Set for a hixie-76 peer: its frames are read by this instead.
+    pub(crate) hixie76: Option<Hixie76Reader>,
 }
 
 impl Incoming {
     /// Reads until the next event. Resumable: after a timeout, the next
     /// call carries on inside the same frame.
     pub(crate) fn next_event<R: Read + ?Sized>(&mut self, r: &mut R) -> Result<Event, Error> {
+        if let Some(hixie) = &mut self.hixie76 {
+            return hixie.next_event(r);
+        }
         loop {
             if !self.receiver.in_frame() {
                 let header = self.reader.read_header(r)?;
@@ -132,7 +138,23 @@ pub(crate) struct Outgoing {
     pub(crate) max_write_buffer: usize,
     pub(crate) pings: Pings,
     pub(crate) hooks: Vec<FrameHook>,
+    pub(crate) framing: Framing,
 }
+
+/// How messages go on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// RFC 6455 frames.
+    Rfc6455,
+    /// Hixie-76: text between `0x00` and `0xFF`, no control frames but the
+    /// closing `0xFF 0x00` (see [`crate::hixie76`]).
+    Hixie76,
+}
+
+/// What a hixie-76 peer cannot be sent.
+pub(crate) const HIXIE76_TEXT_ONLY: Error =
+    Error::Usage("a hixie-76 client takes text messages only");
+const HIXIE76_NO_CONTROL: Error = Error::Usage("a hixie-76 client has no pings or pongs");
 
 impl Outgoing {
     pub(crate) fn new(writer: FrameWriter, sender: Sender, max_write_buffer: usize) -> Outgoing {
@@ -144,6 +166,7 @@ impl Outgoing {
             max_write_buffer,
             pings: Pings::default(),
             hooks: Vec::new(),
+            framing: Framing::Rfc6455,
         }
     }
 
@@ -165,6 +188,9 @@ impl Outgoing {
         buffered: bool,
     ) -> Result<(), Error> {
         self.check_open()?;
+        if self.framing == Framing::Hixie76 {
+            return self.hixie76_text(w, opcode, payload);
+        }
         if buffered && self.writer.buffered() + payload.len() > self.max_write_buffer {
             return Err(CapacityError::WriteBufferFull {
                 max: self.max_write_buffer,
@@ -197,6 +223,37 @@ impl Outgoing {
         result
     }
 
+    /// A text message to a hixie-76 peer, in one vectored write.
+    fn hixie76_text<W: Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        opcode: OpCode,
+        payload: &[u8],
+    ) -> Result<(), Error> {
+        if opcode != OpCode::Text {
+            return Err(HIXIE76_TEXT_ONLY);
+        }
+        let mut parts = [
+            IoSlice::new(&[crate::hixie76::TEXT]),
+            IoSlice::new(payload),
+            IoSlice::new(&[crate::hixie76::END]),
+        ];
+        self.write_raw(w, &mut parts)
+    }
+
+    /// Writes bytes that are already a frame.
+    fn write_raw<W: Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        parts: &mut [IoSlice<'_>],
+    ) -> Result<(), Error> {
+        let result = write_all_vectored(w, parts).map_err(|e| Error::from_io(e, Timeout::Write));
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
     /// Sends a control frame (ping or pong).
     pub(crate) fn control<W: Write + ?Sized>(
         &mut self,
@@ -205,6 +262,9 @@ impl Outgoing {
         payload: &[u8],
     ) -> Result<(), Error> {
         self.check_open()?;
+        if self.framing == Framing::Hixie76 {
+            return Err(HIXIE76_NO_CONTROL);
+        }
         if payload.len() > crate::frame::MAX_CONTROL_PAYLOAD {
             return Err(Error::Usage("control frame payload longer than 125 bytes"));
         }
@@ -245,6 +305,11 @@ impl Outgoing {
         }
         if self.broken {
             return Err(Error::Closed);
+        }
+        if self.framing == Framing::Hixie76 {
+            // No code or reason: the closing frame is two fixed bytes.
+            self.close_sent = true;
+            return self.write_raw(w, &mut [IoSlice::new(&crate::hixie76::CLOSE)]);
         }
         let mut payload = Vec::with_capacity(125);
         if let Some(f) = frame {
@@ -350,6 +415,7 @@ impl<T: Transport> Session<T> {
             reader,
             receiver: Receiver::new(limits, extensions.decoders),
             hooks: Vec::new(),
+            hixie76: None,
         };
         let sender = Sender::new(role, extensions.encoders, config.fragment_size);
         let out = Outgoing::new(writer, sender, config.max_write_buffer);

@@ -46,7 +46,6 @@
 //! deadlines, which ends when both halves are dropped.
 
 use std::fmt;
-use std::io;
 use std::net::TcpStream;
 use std::sync::Arc;
 
@@ -92,10 +91,10 @@ impl WebSocket<MaybeTlsStream> {
     /// that arrived behind the handshake are kept.
     pub fn split(self) -> Result<(SendHalf, RecvHalf), Error> {
         halves(self.map_stream(|stream| match stream {
-            MaybeTlsStream::Plain(tcp) => Ok(plain(tcp)),
+            MaybeTlsStream::Plain(tcp) => plain(tcp),
             #[cfg(any(feature = "tls", feature = "rustls"))]
-            MaybeTlsStream::Tls(tls) => Ok(tls.into_duplex()),
-        })?)
+            MaybeTlsStream::Tls(tls) => tls.into_duplex(),
+        }))
     }
 }
 
@@ -104,7 +103,7 @@ impl WebSocket<TcpStream> {
     /// or a client built on a `TcpStream`) into a sending and a receiving
     /// half (see the [`split`](crate::split) module).
     pub fn split(self) -> Result<(SendHalf, RecvHalf), Error> {
-        halves(self.map_stream(|tcp| io::Result::Ok(plain(tcp)))?)
+        halves(self.map_stream(plain))
     }
 }
 

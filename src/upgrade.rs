@@ -14,6 +14,7 @@ use crate::deadline::time_left;
 use crate::error::{Error, HandshakeError, Timeout};
 use crate::extension::{format_extensions, negotiate_server, Extensions};
 use crate::frame::{Role, Status};
+use crate::handshake::hixie76::{self, Keys};
 use crate::handshake::server::{response_101, Accept, Reject, Request};
 use crate::handshake::{HeadError, HeadLimits, HeadScanner};
 use crate::stream::Stream;
@@ -92,13 +93,7 @@ pub(crate) fn agree(
     accept: Accept,
     config: &Config,
 ) -> Result<ServerAgreement, Error> {
-    if let Some(p) = &accept.protocol {
-        if !request.protocols().contains(&p.as_str()) {
-            return Err(Error::Usage(
-                "accepted subprotocol was not requested by the client",
-            ));
-        }
-    }
+    check_protocol(request, &accept)?;
     let extensions = negotiate_server(&config.extensions, &request.extensions());
     let ext_header = (!extensions.names.is_empty()).then(|| format_extensions(&extensions.names));
     let response = response_101(request, &accept, ext_header.as_deref());
@@ -107,6 +102,35 @@ pub(crate) fn agree(
         protocol: accept.protocol,
         extensions,
     })
+}
+
+/// Builds the 101 for a hixie-76 request that passed
+/// [`hixie76::validate`] (draft §5.2): no extensions in that protocol; the
+/// location is `wss://` when `secure`. A subprotocol in `accept` must be
+/// one the client asked for.
+pub(crate) fn agree_hixie76(
+    request: &Request,
+    accept: Accept,
+    keys: Keys,
+    key3: &[u8; hixie76::KEY3_LEN],
+    secure: bool,
+) -> Result<ServerAgreement, Error> {
+    check_protocol(request, &accept)?;
+    let response = hixie76::response_101(request, &accept, secure, &keys.answer(key3));
+    Ok(ServerAgreement {
+        response,
+        protocol: accept.protocol,
+        extensions: Extensions::default(),
+    })
+}
+
+fn check_protocol(request: &Request, accept: &Accept) -> Result<(), Error> {
+    match &accept.protocol {
+        Some(p) if !request.protocols().contains(&p.as_str()) => Err(Error::Usage(
+            "accepted subprotocol was not requested by the client",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A server handshake in progress: the request has been read, the answer
@@ -178,10 +202,7 @@ impl<S: Stream> ServerHandshake<S> {
                     _ => None,
                 };
                 if let Some(reject) = reject {
-                    // Best effort: the peer may be gone or not reading.
-                    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-                    let _ = stream.write_all(&reject.to_bytes());
-                    let _ = stream.flush();
+                    let _ = send_page(&mut stream, &reject.to_bytes());
                     if let Error::Timeout(_) = err {
                         return Err(HandshakeError::rejected(408, reject.reason).into());
                     }
@@ -235,7 +256,14 @@ impl<S: Stream> ServerHandshake<S> {
     /// Sends the error page for `reject` and returns the matching
     /// [`HandshakeError::Rejected`] (as an [`Error`], to return or log).
     pub fn reject(mut self, reject: Reject) -> Error {
-        if let Err(e) = self.write_before_deadline(&reject.to_bytes()) {
+        // At the deadline (a 408, or a hook that took all the time) the
+        // page still gets its short chance, as in `read_until`.
+        let written = if Instant::now() >= self.deadline {
+            send_page(&mut self.stream, &reject.to_bytes())
+        } else {
+            self.write_before_deadline(&reject.to_bytes())
+        };
+        if let Err(e) = written {
             log::debug!("could not send the {} page: {e}", reject.status);
         }
         HandshakeError::Rejected {
@@ -252,6 +280,45 @@ impl<S: Stream> ServerHandshake<S> {
         Ok(self.stream)
     }
 
+    /// The bytes read after the head so far.
+    pub(crate) fn after_head(&self) -> &[u8] {
+        &self.leftover
+    }
+
+    /// Reads until at least `n` bytes followed the head (a hixie-76
+    /// request's key3), before the handshake's deadline: 408 at the
+    /// deadline, 400 when the client ends the stream first.
+    pub(crate) fn read_body(&mut self, n: usize) -> Result<(), HandshakeError> {
+        let mut chunk = [0u8; 64];
+        while self.leftover.len() < n {
+            let read = time_left(self.deadline)
+                .and_then(|left| Ok(self.stream.set_read_timeout(Some(left))?))
+                .and_then(|()| {
+                    self.stream
+                        .read(&mut chunk)
+                        .map_err(|e| Error::from_io(e, Timeout::Handshake))
+                });
+            match read {
+                Ok(0) => {
+                    return Err(HandshakeError::rejected(
+                        400,
+                        format!("the request ended before its {n}-byte body"),
+                    ))
+                }
+                Ok(got) => self.leftover.extend_from_slice(&chunk[..got]),
+                Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.is_timeout() => {
+                    return Err(HandshakeError::rejected(
+                        408,
+                        "handshake not finished in time",
+                    ))
+                }
+                Err(_) => return Err(HandshakeError::ConnectionClosed),
+            }
+        }
+        Ok(())
+    }
+
     /// The stream, the request and the bytes read after it.
     pub fn into_parts(self) -> (S, Request, Vec<u8>) {
         (self.stream, self.request, self.leftover)
@@ -260,6 +327,16 @@ impl<S: Stream> ServerHandshake<S> {
     fn write_before_deadline(&mut self, bytes: &[u8]) -> Result<(), Error> {
         write_before(&mut self.stream, bytes, self.deadline)
     }
+}
+
+/// Writes an error page once the handshake's time is up: best effort,
+/// within a second (the peer may be gone or not reading).
+fn send_page<S: Stream + ?Sized>(stream: &mut S, bytes: &[u8]) -> Result<(), Error> {
+    stream.set_write_timeout(Some(Duration::from_secs(1)))?;
+    stream
+        .write_all(bytes)
+        .and_then(|()| stream.flush())
+        .map_err(|e| Error::from_io(e, Timeout::Handshake))
 }
 
 /// Writes a handshake response, all of it before `deadline`.

@@ -8,7 +8,6 @@
 //! [`Connection`](crate::Connection)'s job.
 
 use std::fmt;
-use std::io;
 
 use crate::config::Config;
 use crate::error::{Error, Timeout};
@@ -56,12 +55,9 @@ impl<S: Stream> WebSocket<S> {
 
     /// The same WebSocket on another stream made from this one (the
     /// frame reader keeps what it has buffered).
-    pub(crate) fn map_stream<T>(
-        self,
-        f: impl FnOnce(S) -> io::Result<T>,
-    ) -> io::Result<WebSocket<T>> {
-        Ok(WebSocket {
-            stream: f(self.stream)?,
+    pub(crate) fn map_stream<T>(self, f: impl FnOnce(S) -> T) -> WebSocket<T> {
+        WebSocket {
+            stream: f(self.stream),
             reader: self.reader,
             writer: self.writer,
             role: self.role,
@@ -70,7 +66,7 @@ impl<S: Stream> WebSocket<S> {
             extensions: self.extensions,
             request: self.request,
             response: self.response,
-        })
+        }
     }
 
     /// Sets what a handshake agreed: subprotocol and extensions.

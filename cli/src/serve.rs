@@ -29,6 +29,11 @@ pub(crate) struct Serve {
     /// Serve files from DIR to plain HTTP GETs (no listings, nothing outside DIR).
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
+    /// Also serve clients of draft-hixie-thewebsocketprotocol-76 (2010-era
+    /// browsers, old devices), text only. That protocol has no masking: read
+    /// the security chapter of the docs before turning it on.
+    #[arg(long)]
+    hixie76: bool,
     #[command(flatten)]
     limits: LimitOptions,
     #[command(flatten)]
@@ -43,7 +48,8 @@ impl Serve {
             .config(self.limits.config())
             .route("/echo", Echo)
             .route("/chat", Chat)
-            .console(true);
+            .console(true)
+            .hixie76(self.hixie76);
         if let Some(root) = &self.root {
             builder = builder.document_root(root);
         }
@@ -147,6 +153,7 @@ mod tests {
             "--root",
             ".",
             "--deflate",
+            "--hixie76",
             "--max-connections",
             "7",
             "--tls-cert",
@@ -167,6 +174,7 @@ mod tests {
             &users,
         ]);
         assert_eq!(serve.addr, "127.0.0.1:0");
+        assert!(serve.hixie76);
         assert!(serve.tls.is_set());
         assert_eq!(serve.limits.config().max_connections, 7);
         assert_eq!(
@@ -182,6 +190,11 @@ mod tests {
 
     fn serve_addr(args: &[&str]) -> String {
         serve(args).addr
+    }
+
+    #[test]
+    fn hixie76_is_off_by_default() {
+        assert!(!serve(&[]).hixie76);
     }
 
     #[test]

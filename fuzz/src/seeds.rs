@@ -29,7 +29,38 @@ pub fn all() -> Vec<Seed> {
     connection(&mut seeds);
     url(&mut seeds);
     inflate(&mut seeds);
+    hixie76(&mut seeds);
     seeds
+}
+
+/// Hixie-76 clients: draft §1.3's request and key3, then frames.
+fn hixie76(seeds: &mut Vec<Seed>) {
+    const REQUEST: &str = "GET /demo HTTP/1.1\r\nHost: example.com\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\nSec-WebSocket-Protocol: sample\r\n\
+        Upgrade: WebSocket\r\nSec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\n\
+        Origin: http://example.com\r\n\r\n^n:ds[4U";
+    let with = |frames: &[u8]| [REQUEST.as_bytes(), frames].concat();
+    push(seeds, "hixie76", "draft_request", with(b""));
+    push(
+        seeds,
+        "hixie76",
+        "text_and_close",
+        with(b"\x00hello\xff\x00\xc3\xa9\xff\xff\x00"),
+    );
+    push(
+        seeds,
+        "hixie76",
+        "length_prefixed",
+        with(b"\x80\x81\x80\x05hello"),
+    );
+    push(
+        seeds,
+        "hixie76",
+        "unfinished_text",
+        with(b"\x00no end byte"),
+    );
+    let bad_key = REQUEST.replace("12998 5 Y3 1  .P00", "12998 5 Y3 1  .P01");
+    push(seeds, "hixie76", "key_not_a_multiple", bad_key.into_bytes());
 }
 
 /// Inflate inputs: parameter byte, 2-byte limit, then length-prefixed

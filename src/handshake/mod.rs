@@ -10,9 +10,12 @@
 //!
 //! [`server`] parses and checks a request and builds the 101 reply or an
 //! error page; [`client`] builds a request and checks the reply.
+//! [`hixie76`] is the server side of the pre-RFC handshake, for servers
+//! that opt in to it.
 
 pub mod auth;
 pub mod client;
+pub mod hixie76;
 pub mod server;
 
 use base64::Engine as _;

@@ -7,14 +7,12 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use crate::extension::{ExtensionOffer, SendOptions};
-use crate::frame::Role;
+use crate::extension::ExtensionOffer;
 use crate::handshake::server::Request;
 use crate::message::Message;
-use crate::protocol::Sender;
+use crate::prepared::Prepared;
 use crate::transport::link::Link;
 use crate::transport::sender::link_sender_methods;
-use crate::write::FrameWriter;
 
 /// A connected client: a cheap handle (`Clone + Send + Sync`) that sends,
 /// pings and closes from any thread, also while the client's own thread is
@@ -32,7 +30,7 @@ use crate::write::FrameWriter;
 /// the connection ends, whoever still holds handles.
 #[derive(Clone)]
 pub struct Client {
-    state: Arc<ClientState>,
+    inner: Arc<ClientState>,
 }
 
 struct ClientState {
@@ -63,7 +61,7 @@ pub(crate) struct ClientParts {
 impl Client {
     pub(crate) fn new(parts: ClientParts) -> Client {
         Client {
-            state: Arc::new(ClientState {
+            inner: Arc::new(ClientState {
                 id: parts.id,
                 peer: parts.peer,
                 request: parts.request,
@@ -79,71 +77,71 @@ impl Client {
 
     /// A number unique among this server's connections.
     pub fn id(&self) -> u64 {
-        self.state.id
+        self.inner.id
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.state.peer
+        self.inner.peer
     }
 
     /// The path the client asked for (`/chat` of `/chat?room=1`).
     pub fn path(&self) -> &str {
-        self.state.request.path()
+        self.inner.request.path()
     }
 
     /// The query, without `?`, if any.
     pub fn query(&self) -> Option<&str> {
-        self.state.request.query()
+        self.inner.request.query()
     }
 
     /// Path and query: RFC 6455's resource name.
     pub fn resource(&self) -> &str {
-        self.state.request.resource()
+        self.inner.request.resource()
     }
 
     /// The whole handshake request (headers, origin, offers).
     pub fn request(&self) -> &Request {
-        &self.state.request
+        &self.inner.request
     }
 
     /// The user name the client proved with HTTP authentication
     /// ([`ServerBuilder::authenticator`](crate::ServerBuilder::authenticator));
     /// `None` when the server does not ask for it.
     pub fn user(&self) -> Option<&str> {
-        self.state.user.as_deref()
+        self.inner.user.as_deref()
     }
 
     /// The subprotocol agreed in the handshake.
     pub fn protocol(&self) -> Option<&str> {
-        self.state.protocol.as_deref()
+        self.inner.protocol.as_deref()
     }
 
     /// The extensions agreed in the handshake.
     pub fn extensions(&self) -> &[ExtensionOffer] {
-        &self.state.extensions
+        &self.inner.extensions
     }
 
     /// The data the handshake hook attached
     /// ([`Admission::data`](crate::Admission::data)), if it is a `T`.
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.state.data.as_ref()?.downcast_ref()
+        self.inner.data.as_ref()?.downcast_ref()
     }
 
     /// Every client of the same server (to broadcast from a handler).
     pub fn clients(&self) -> &Clients {
-        &self.state.clients
+        &self.inner.clients
     }
 
     fn link(&self) -> Option<Arc<Link>> {
-        self.state.link.upgrade()
+        self.inner.link.upgrade()
     }
 
     link_sender_methods!();
 
-    pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> bool {
-        match self.state.link.upgrade() {
-            Some(link) => link.send_prepared(frame, message).is_ok(),
+    pub(crate) fn send_prepared(&self, prepared: &Prepared<'_>) -> bool {
+        match self.inner.link.upgrade() {
+            Some(link) => link.send_prepared(prepared).is_ok(),
             None => false,
         }
     }
@@ -152,18 +150,18 @@ impl Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("id", &self.state.id)
-            .field("peer", &self.state.peer)
+            .field("id", &self.inner.id)
+            .field("peer", &self.inner.peer)
             .field("resource", &self.resource())
-            .field("user", &self.state.user)
-            .field("protocol", &self.state.protocol)
+            .field("user", &self.inner.user)
+            .field("protocol", &self.inner.protocol)
             .finish_non_exhaustive()
     }
 }
 
 impl PartialEq for Client {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.state, &other.state)
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
 
@@ -235,18 +233,19 @@ impl Clients {
     }
 
     /// Sends `message` to the open clients `filter` selects; returns how
-    /// many took it. The frame is encoded once and the same bytes are
-    /// written to each client (clients whose extensions transform data,
-    /// such as compression, get their own encoding).
+    /// many took it. The frame is encoded once per protocol and the same
+    /// bytes are written to each client (clients whose extensions
+    /// transform data, such as compression, get their own encoding;
+    /// hixie-76 clients get the old framing, and do not take binary).
     pub fn broadcast_if(&self, message: &Message, filter: impl Fn(&Client) -> bool) -> usize {
         let targets: Vec<Client> = self.list().into_iter().filter(|c| filter(c)).collect();
         if targets.is_empty() {
             return 0;
         }
-        let frame = prepare(message, self.registry.fragment_size);
+        let prepared = Prepared::new(message, self.registry.fragment_size);
         targets
             .iter()
-            .filter(|c| c.send_prepared(&frame, message))
+            .filter(|c| c.send_prepared(&prepared))
             .count()
     }
 }
@@ -254,37 +253,5 @@ impl Clients {
 impl fmt::Debug for Clients {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Clients").field("len", &self.len()).finish()
-    }
-}
-
-/// Encodes a message once, as a server sends it (unmasked, fragmented
-/// like any other message): the bytes every recipient gets.
-fn prepare(message: &Message, fragment_size: Option<usize>) -> Arc<[u8]> {
-    let mut sender = Sender::new(Role::Server, Vec::new(), fragment_size);
-    let mut writer = FrameWriter::default();
-    let encoded = sender.message(
-        message.opcode(),
-        message.as_bytes(),
-        &SendOptions::default(),
-        |header, payload| {
-            writer.feed(header, payload);
-            Ok(())
-        },
-    );
-    debug_assert!(encoded.is_ok(), "encoding without extensions cannot fail");
-    writer.take_batch().into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_prepared_message_is_the_frames_a_server_sends() {
-        assert_eq!(&*prepare(&Message::Text("hi".into()), None), b"\x81\x02hi");
-        assert_eq!(
-            &*prepare(&Message::Binary(b"abcde".to_vec()), Some(2)),
-            b"\x02\x02ab\x00\x02cd\x80\x01e"
-        );
     }
 }

@@ -112,6 +112,7 @@ pub struct ServerBuilder {
     backlog: i32,
     acceptor: Option<Arc<dyn Acceptor>>,
     authenticator: Option<Authenticator>,
+    hixie76: bool,
 }
 
 /// The default stack of a client's thread.
@@ -136,6 +137,7 @@ impl Default for ServerBuilder {
             backlog: 1024,
             acceptor: None,
             authenticator: None,
+            hixie76: false,
         }
     }
 }
@@ -290,6 +292,34 @@ impl ServerBuilder {
         self
     }
 
+    /// Also serves clients of draft-hixie-thewebsocketprotocol-76, the
+    /// protocol of 2010-era browsers and of devices frozen since (off by
+    /// default: such a request is answered 426 with
+    /// `Sec-WebSocket-Version: 13`).
+    ///
+    /// A hixie-76 client meets the same routes, authentication, origin
+    /// allow-list and [`Handler`] (its
+    /// [`handshake`](Handler::handshake) hook included) as any other, and
+    /// gets [`Message::Text`](crate::Message::Text) in and out:
+    /// [`Client::send`] and broadcasts reach it in its own framing,
+    /// encoded once per protocol. It cannot carry binary messages: sending
+    /// one to it is [`Error::Usage`](crate::Error::Usage), and a binary
+    /// broadcast does not count it. It has no pings either: one that sends
+    /// nothing for [`Config::read_timeout`] is let go as idle, or, without
+    /// one, for [`Config::ping_interval`] + [`Config::pong_timeout`] (the
+    /// time a silent RFC 6455 client is given). Nor has it close codes
+    /// ([`Handler::on_close`] sees 1005 when it closes). Tell one apart with
+    /// [`Request::is_hixie76`](crate::Request::is_hixie76)
+    /// (`client.request()`).
+    ///
+    /// The protocol has no masking, which makes a browser on the same
+    /// network as a caching proxy a tool to poison that cache: see the
+    /// [`security`](crate::security) chapter before turning this on.
+    pub fn hixie76(mut self, on: bool) -> ServerBuilder {
+        self.hixie76 = on;
+        self
+    }
+
     /// Binds to `addr` and starts serving.
     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> Result<Server, Error> {
         let listener = Binding::bind(addr)?.listen(self.backlog)?.into_inner();
@@ -308,7 +338,7 @@ impl ServerBuilder {
                 STACK_SIZE
             },
         );
-        let state = Arc::new(ServerState {
+        let inner = Arc::new(ServerState {
             clients: Clients::new(self.config.fragment_size),
             config: self.config,
             router: self.router,
@@ -319,6 +349,7 @@ impl ServerBuilder {
             send_buffer_size: self.send_buffer_size,
             acceptor: self.acceptor,
             authenticator: self.authenticator,
+            hixie76: self.hixie76,
             timers,
             live: Mutex::new(HashMap::new()),
             live_changed: Condvar::new(),
@@ -330,20 +361,20 @@ impl ServerBuilder {
             local_addr,
             shutdown_timeout: self.shutdown_timeout,
         });
-        let accepting = Arc::clone(&state);
+        let accepting = Arc::clone(&inner);
         let accept_thread = thread::Builder::new()
             .name("stdws-accept".into())
             .spawn(move || accept_loop(&accepting, &listener));
         let accept_thread = match accept_thread {
             Ok(handle) => handle,
             Err(e) => {
-                state.timers.stop();
+                inner.timers.stop();
                 let _ = timer_thread.join();
                 return Err(e.into());
             }
         };
         Ok(Server {
-            state,
+            inner,
             threads: Mutex::new(Some((accept_thread, timer_thread))),
         })
     }
@@ -368,7 +399,7 @@ impl ServerBuilder {
 /// message, ping and pong received. Paths are logged without their query,
 /// credentials never.
 pub struct Server {
-    state: Arc<ServerState>,
+    inner: Arc<ServerState>,
     threads: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
 }
 
@@ -381,6 +412,7 @@ pub(crate) struct ServerState {
     pub(crate) origins: Option<Vec<String>>,
     pub(crate) acceptor: Option<Arc<dyn Acceptor>>,
     pub(crate) authenticator: Option<Authenticator>,
+    pub(crate) hixie76: bool,
     pub(crate) clients: Clients,
     pub(crate) timers: Arc<Timers>,
     pub(crate) stopping: AtomicBool,
@@ -411,32 +443,32 @@ impl Server {
     /// The address the server listens on (with the port chosen when
     /// binding port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.state.local_addr
+        self.inner.local_addr
     }
 
     /// The open clients, a handle to list them and broadcast.
     pub fn clients(&self) -> Clients {
-        self.state.clients.clone()
+        self.inner.clients.clone()
     }
 
     /// Sends `message` to every open client, encoded once; returns how many
     /// took it. Never blocks on a slow client.
     pub fn broadcast(&self, message: &crate::message::Message) -> usize {
-        self.state.clients.broadcast(message)
+        self.inner.clients.broadcast(message)
     }
 
     /// The number of connections (handshakes in progress included).
     pub fn connections(&self) -> usize {
-        self.state.live().len()
+        self.inner.live().len()
     }
 
     /// Blocks until the server is shut down (by [`shutdown`](Self::shutdown)
     /// from another thread).
     pub fn wait(&self) {
-        let mut stopped = self.state.stopped();
+        let mut stopped = self.inner.stopped();
         while !*stopped {
             stopped = self
-                .state
+                .inner
                 .stopped_changed
                 .wait(stopped)
                 .unwrap_or_else(|e| e.into_inner());
@@ -449,8 +481,8 @@ impl Server {
     /// again (or from another thread meanwhile) waits for the same end.
     /// Do not call it from a handler: it waits for that handler's thread.
     pub fn shutdown(&self) {
-        let state = &self.state;
-        if state.stopping.swap(true, Ordering::SeqCst) {
+        let inner = &self.inner;
+        if inner.stopping.swap(true, Ordering::SeqCst) {
             self.wait();
             return;
         }
@@ -463,11 +495,11 @@ impl Server {
             return;
         };
         // The accept thread is blocked in accept(): a connection wakes it.
-        let _ = TcpStream::connect_timeout(&wake_addr(state.local_addr), Duration::from_secs(1));
+        let _ = TcpStream::connect_timeout(&wake_addr(inner.local_addr), Duration::from_secs(1));
         let _ = accept_thread.join();
 
-        for (id, duplex) in state.live_sockets() {
-            match state.clients.get(id) {
+        for (id, duplex) in inner.live_sockets() {
+            match inner.clients.get(id) {
                 Some(client) => {
                     let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
                 }
@@ -476,13 +508,13 @@ impl Server {
             }
         }
         let start = Instant::now();
-        if !state.wait_for_no_connections(start + state.shutdown_timeout) {
-            for (_, duplex) in state.live_sockets() {
+        if !inner.wait_for_no_connections(start + inner.shutdown_timeout) {
+            for (_, duplex) in inner.live_sockets() {
                 duplex.shutdown(Shutdown::Both);
             }
-            state.wait_for_no_connections(Instant::now() + Duration::from_secs(2));
+            inner.wait_for_no_connections(Instant::now() + Duration::from_secs(2));
         }
-        let stragglers: Vec<JoinHandle<()>> = state
+        let stragglers: Vec<JoinHandle<()>> = inner
             .live()
             .drain()
             .filter_map(|(_, live)| live.thread)
@@ -497,10 +529,10 @@ impl Server {
                 );
             }
         }
-        state.timers.stop();
+        inner.timers.stop();
         let _ = timer_thread.join();
-        *state.stopped() = true;
-        state.stopped_changed.notify_all();
+        *inner.stopped() = true;
+        inner.stopped_changed.notify_all();
     }
 }
 
@@ -513,8 +545,8 @@ impl Drop for Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("local_addr", &self.state.local_addr)
-            .field("clients", &self.state.clients.len())
+            .field("local_addr", &self.inner.local_addr)
+            .field("clients", &self.inner.clients.len())
             .finish_non_exhaustive()
     }
 }
@@ -529,20 +561,20 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, addr.port())
 }
 
-fn accept_loop(state: &Arc<ServerState>, listener: &TcpListener) {
+fn accept_loop(inner: &Arc<ServerState>, listener: &TcpListener) {
     loop {
         let accepted = listener.accept();
-        if state.stopping.load(Ordering::SeqCst) {
+        if inner.stopping.load(Ordering::SeqCst) {
             return;
         }
         match accepted {
-            Ok((tcp, peer)) => state.admit(tcp, peer),
+            Ok((tcp, peer)) => inner.admit(tcp, peer),
             Err(e) if out_of_descriptors(&e) => {
                 // The connection waits in the backlog; retrying at once
                 // would spin. A connection ending frees a descriptor.
                 log::warn!("accept: {e}");
-                let live = state.live();
-                let _ = state
+                let live = inner.live();
+                let _ = inner
                     .live_changed
                     .wait_timeout(live, Duration::from_millis(100));
             }
@@ -599,7 +631,7 @@ impl ServerState {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         logging::accepted(peer, id);
         let duplex = Arc::new(Duplex::new(tcp));
-        let state = Arc::clone(self);
+        let inner = Arc::clone(self);
         let socket = Arc::clone(&duplex);
         // Spawned under the lock: the thread's end (which takes the lock)
         // always finds its entry.
@@ -609,8 +641,8 @@ impl ServerState {
             .spawn(move || {
                 // Runs even if a handler panics: the connection's slot and
                 // its registration are given back.
-                let _ended = Ended { state: &state, id };
-                worker::run(&state, socket, peer, id);
+                let _ended = Ended { inner: &inner, id };
+                worker::run(&inner, socket, peer, id);
             });
         match spawned {
             Ok(thread) => {
@@ -650,26 +682,26 @@ impl ServerState {
     fn ended(self: &Arc<Self>, id: u64) {
         let me = Arc::downgrade(self);
         self.timers.schedule(Instant::now(), move || {
-            let Some(state) = me.upgrade() else { return };
-            let thread = state.live().remove(&id).and_then(|live| live.thread);
+            let Some(inner) = me.upgrade() else { return };
+            let thread = inner.live().remove(&id).and_then(|live| live.thread);
             if let Some(thread) = thread {
                 let _ = thread.join();
             }
-            state.live_changed.notify_all();
+            inner.live_changed.notify_all();
         });
     }
 }
 
 /// Marks a connection's thread as ended when dropped (also by a panic).
 struct Ended<'a> {
-    state: &'a Arc<ServerState>,
+    inner: &'a Arc<ServerState>,
     id: u64,
 }
 
 impl Drop for Ended<'_> {
     fn drop(&mut self) {
-        self.state.clients.remove(self.id);
-        self.state.ended(self.id);
+        self.inner.clients.remove(self.id);
+        self.inner.ended(self.id);
     }
 }
 

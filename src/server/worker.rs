@@ -3,7 +3,8 @@
 //! ```text
 //!  accept ─► [TLS] ─► read head ─► [auth (401)] ──plain GET/HEAD──► file / console / 404 ─► end
 //!   (deadline timer armed)                   │
-//!                                            └─upgrade─► validate (400/405/426) ─► route (404)
+//!                                            └─upgrade─► validate (400/405/426;
+//!                                  hixie-76 if enabled: its checks, key3) ─► route (404)
 //!                                ─► origin (403) ─► Handler::handshake (any status)
 //!                                ─► register in Clients ─► 101 ─► queued frames
 //!                                ─► on_open ─► events … ─► unregister ─► on_error? ─► on_close
@@ -22,17 +23,20 @@ use super::router::origin_allowed;
 use super::ServerState;
 use crate::close_code::CloseCode;
 use crate::close_frame::{truncate_reason, CloseFrame};
-use crate::error::{Error, Timeout};
-use crate::frame::{OpCode, Role};
+use crate::config::Config;
+use crate::error::{Error, HandshakeError, Timeout};
+use crate::frame::{OpCode, Role, Status};
+use crate::handshake::hixie76;
 use crate::handshake::server::Reject;
+use crate::hixie76::read::Hixie76Reader;
 use crate::protocol::Event;
-use crate::session::{no_status, Session};
+use crate::session::{no_status, Framing, Session};
 use crate::stream::Stream;
 use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream};
 use crate::transport::link::{Link, LocalEnd};
 use crate::transport::link_session::{self, LinkSetup, LinkTransport};
 use crate::transport::timer::Timers;
-use crate::upgrade::{agree, write_before, ServerAgreement, ServerHandshake};
+use crate::upgrade::{agree, agree_hixie76, write_before, ServerAgreement, ServerHandshake};
 use crate::websocket::WebSocket;
 
 /// Time past the handshake deadline after which the socket is shut down
@@ -48,8 +52,8 @@ struct Opened {
 }
 
 /// Runs one accepted connection to its end.
-pub(crate) fn run(state: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
-    let deadline = Instant::now() + state.config.handshake_timeout;
+pub(crate) fn run(inner: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
+    let deadline = Instant::now() + inner.config.handshake_timeout;
     let handshaking = Arc::new(AtomicBool::new(true));
     {
         // The whole handshake (TLS, head, hook, 101) has one deadline. Reads
@@ -58,7 +62,7 @@ pub(crate) fn run(state: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAdd
         // a moment later, whatever the thread is blocked on.
         let duplex = Arc::downgrade(&duplex);
         let handshaking = Arc::clone(&handshaking);
-        state.timers.schedule(deadline + HANDSHAKE_GRACE, move || {
+        inner.timers.schedule(deadline + HANDSHAKE_GRACE, move || {
             if handshaking.load(Ordering::SeqCst) {
                 if let Some(d) = duplex.upgrade() {
                     d.shutdown(Shutdown::Both);
@@ -66,10 +70,10 @@ pub(crate) fn run(state: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAdd
             }
         });
     }
-    let opened = open(state, duplex, peer, id, deadline, &handshaking);
+    let opened = open(inner, duplex, peer, id, deadline, &handshaking);
     handshaking.store(false, Ordering::SeqCst);
     if let Some(opened) = opened {
-        converse(state, opened);
+        converse(inner, opened);
     }
 }
 
@@ -85,16 +89,16 @@ fn sends_plain_http(duplex: &Duplex, deadline: Instant) -> bool {
 }
 
 fn open(
-    state: &Arc<ServerState>,
+    inner: &Arc<ServerState>,
     duplex: Arc<Duplex>,
     peer: SocketAddr,
     id: u64,
     deadline: Instant,
     handshaking: &AtomicBool,
 ) -> Option<Opened> {
-    let config = &state.config;
-    let plain_http_on_tls = state.acceptor.is_some() && sends_plain_http(&duplex, deadline);
-    let early = match &state.acceptor {
+    let config = &inner.config;
+    let plain_http_on_tls = inner.acceptor.is_some() && sends_plain_http(&duplex, deadline);
+    let early = match &inner.acceptor {
         Some(_) if plain_http_on_tls => Vec::new(),
         Some(acceptor) => match acceptor.accept(duplex.tcp(), deadline) {
             Ok(established) => {
@@ -134,7 +138,7 @@ fn open(
     // Authentication comes first, for plain HTTP as for upgrades (RFC 6455
     // §4.1 lets a server answer 401 before the upgrade). The reason logged
     // names what failed, never the credentials.
-    let user = match &state.authenticator {
+    let user = match &inner.authenticator {
         Some(auth) => match auth.check(pending.request()) {
             Ok(user) => Some(user),
             Err(reject) => {
@@ -149,23 +153,41 @@ fn open(
     if !request.is_upgrade() {
         handshaking.store(false, Ordering::SeqCst);
         let site = Site {
-            console: state.console,
-            root: state.root.as_ref(),
-            is_route: state.router.has_route(request.path()),
+            console: inner.console,
+            root: inner.root.as_ref(),
+            is_route: inner.router.has_route(request.path()),
             write_timeout: config.write_timeout,
         };
         files::respond(&site, pending);
         return None;
     }
-    if let Err(e) = request.validate() {
-        refuse(pending, Reject::from(e));
-        return None;
-    }
-    let Some(handler) = state.router.find(request.path()).cloned() else {
+    // Hixie-76 (opt-in) has its own checks and an 8-byte body, read under
+    // the same deadline; without the option it fails `validate` with 426.
+    let hixie76 = inner.hixie76 && request.is_hixie76();
+    let checked = if hixie76 {
+        hixie76::validate(request).and_then(|keys| {
+            pending.read_body(hixie76::KEY3_LEN)?;
+            match hixie76::key3(pending.after_head()) {
+                Status::Complete((key3, _)) => Ok(Some((keys, key3))),
+                Status::Partial => Err(HandshakeError::ConnectionClosed),
+            }
+        })
+    } else {
+        request.validate().map(|()| None)
+    };
+    let hixie76_keys = match checked {
+        Ok(keys) => keys,
+        Err(e) => {
+            refuse(pending, Reject::from(e));
+            return None;
+        }
+    };
+    let request = pending.request();
+    let Some(handler) = inner.router.find(request.path()).cloned() else {
         refuse(pending, Reject::new(404, "no such resource"));
         return None;
     };
-    if !origin_allowed(state.origins.as_deref(), request) {
+    if !origin_allowed(inner.origins.as_deref(), request) {
         refuse(pending, Reject::new(403, "origin not allowed"));
         return None;
     }
@@ -176,7 +198,14 @@ fn open(
             return None;
         }
     };
-    let agreed = match agree(request, admission.accept, config) {
+    let agreed = match hixie76_keys {
+        Some((keys, key3)) => {
+            let secure = inner.acceptor.is_some();
+            agree_hixie76(request, admission.accept, keys, &key3, secure)
+        }
+        None => agree(request, admission.accept, config),
+    };
+    let agreed = match agreed {
         Ok(agreed) => agreed,
         Err(e) => {
             log::error!("{peer}: handshake hook: {e}");
@@ -190,16 +219,24 @@ fn open(
         extensions,
     } = agreed;
     let (stream, request, leftover) = pending.into_parts();
-    let mut ws = WebSocket::from_raw(stream, Role::Server, config.clone(), &leftover);
+    // A hixie-76 client's first frames follow key3, and go to its own reader.
+    let (early, hixie76_early) = match hixie76 {
+        true => (&[][..], Some(&leftover[hixie76::KEY3_LEN..])),
+        false => (&leftover[..], None),
+    };
+    let mut ws = WebSocket::from_raw(stream, Role::Server, config.clone(), early);
     ws.set_agreed(protocol, extensions);
     let protocol = ws.protocol().map(str::to_owned);
     let extensions = ws.extensions().to_vec();
     let setup = LinkSetup {
-        timers: Arc::downgrade(&state.timers),
+        timers: Arc::downgrade(&inner.timers),
         name: format!("stdws-client-{id}"),
         handshaking: true,
     };
     let (link, mut session) = link_session::open(ws, setup);
+    if let Some(early) = hixie76_early {
+        speak_hixie76(&link, &mut session, early, config);
+    }
     let client = Client::new(ClientParts {
         id,
         peer,
@@ -209,16 +246,16 @@ fn open(
         extensions,
         data: admission.data,
         link: Arc::downgrade(&link),
-        clients: state.clients.clone(),
+        clients: inner.clients.clone(),
     });
     // Registered before the 101 goes out: a broadcast that starts once the
     // client has its 101 reaches it; frames sent meanwhile wait in the
     // link's queue and follow the 101.
-    state.clients.insert(client.clone());
+    inner.clients.insert(client.clone());
     let stream = &mut session.transport.stream;
     let written = write_before(stream, &response, deadline)
         .and_then(|()| {
-            stream.set_read_timeout(config.read_timeout)?;
+            stream.set_read_timeout(session.policy.read_timeout)?;
             stream.set_write_timeout(config.write_timeout)?;
             Ok(())
         })
@@ -226,7 +263,7 @@ fn open(
     handshaking.store(false, Ordering::SeqCst);
     if let Err(e) = written {
         log::debug!("{peer}: sending 101: {e}");
-        state.clients.remove(id);
+        inner.clients.remove(id);
         link.abandon();
         return None;
     }
@@ -244,6 +281,25 @@ fn open(
     })
 }
 
+/// Makes a session just opened speak hixie-76: its reader takes the
+/// frames, its link sends text the old way and refuses what the protocol
+/// cannot carry. Nobody has sent yet: the client is not registered.
+///
+/// Without pings a dead peer would hold its thread for ever: unless
+/// `read_timeout` says otherwise, a hixie-76 client that sends nothing for
+/// `ping_interval` + `pong_timeout` (the time a silent RFC 6455 client is
+/// given) is let go as idle.
+fn speak_hixie76(link: &Link, session: &mut Session<LinkTransport>, early: &[u8], config: &Config) {
+    session.incoming.hixie76 = Some(Hixie76Reader::new(config.max_message_size, early));
+    session.policy.read_timeout = config.read_timeout.or(config
+        .ping_interval
+        .map(|every| every + config.pong_timeout));
+    let _ = link.with_out(|out, _| {
+        out.framing = Framing::Hixie76;
+        Ok(())
+    });
+}
+
 /// How the conversation ended.
 enum End {
     /// The peer's close frame arrived (after ours, or first).
@@ -254,18 +310,23 @@ enum End {
     Error(Error),
 }
 
-fn converse(state: &ServerState, opened: Opened) {
+fn converse(inner: &ServerState, opened: Opened) {
     let Opened {
         client,
         link,
         mut session,
         handler,
     } = opened;
-    if state.stopping.load(Ordering::SeqCst) {
+    if inner.stopping.load(Ordering::SeqCst) {
         let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
     }
-    if let Some(interval) = state.config.ping_interval {
-        keep_alive(&state.timers, &link, interval, state.config.pong_timeout);
+    // Hixie-76 has no pings: the idle timeout stands in (`speak_hixie76`).
+    let pings = inner
+        .config
+        .ping_interval
+        .filter(|_| !client.request().is_hixie76());
+    if let Some(interval) = pings {
+        keep_alive(&inner.timers, &link, interval, inner.config.pong_timeout);
     }
     let failed = |e: Error| {
         if matches!(e, Error::Closed) && link.is_closing() {
@@ -319,7 +380,7 @@ fn converse(state: &ServerState, opened: Opened) {
         }
     };
     link.shutdown_write();
-    state.clients.remove(client.id());
+    inner.clients.remove(client.id());
     link.finish();
     let (frame, error) = match end {
         End::Peer(frame) => (frame.unwrap_or_else(no_status), None),

@@ -1,5 +1,5 @@
-//! One socket, one reader, many writers: the transport under the server's
-//! clients.
+//! One socket, one reader, many writers: the carrier under the server's
+//! clients, the halves of a split connection and the client's TLS stream.
 //!
 //! A client's own thread blocks reading its socket while any other thread
 //! may send to it. Over plain TCP both sides use the same `TcpStream`

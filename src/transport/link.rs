@@ -38,8 +38,8 @@ use crate::close_frame::CloseFrame;
 use crate::error::{CapacityError, Error, Timeout};
 use crate::extension::SendOptions;
 use crate::frame::OpCode;
-use crate::message::Message;
-use crate::session::Outgoing;
+use crate::prepared::Prepared;
+use crate::session::{Outgoing, HIXIE76_TEXT_ONLY};
 
 /// Why we ended a connection ourselves: the close frame we sent (or tried
 /// to send) and the error to report.
@@ -213,10 +213,13 @@ impl Link {
         })
     }
 
-    /// Sends a broadcast: `frame` is `message` encoded once for every
-    /// client without a data-transforming extension. Never blocks.
-    pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> Result<(), Error> {
+    /// Sends a broadcast: the bytes `prepared` holds for this client's
+    /// framing, shared with every recipient of the same protocol (its own
+    /// encoding when a data-transforming extension is in force). Never
+    /// blocks.
+    pub(crate) fn send_prepared(&self, prepared: &Prepared<'_>) -> Result<(), Error> {
         if self.options.transforms {
+            let message = prepared.message();
             let (opcode, payload) = (message.opcode(), message.as_bytes());
             return self.write(Mode::Other, |out, wire| {
                 out.message(wire, opcode, payload, &SendOptions::default(), false)
@@ -226,6 +229,7 @@ impl Link {
             if out.close_sent || out.broken {
                 return Err(Error::Closed);
             }
+            let frame = prepared.frames(out.framing).ok_or(HIXIE76_TEXT_ONLY)?;
             wire.send_shared(frame).map_err(|e| {
                 out.broken = true;
                 Error::Io(e)
@@ -565,7 +569,9 @@ impl TlsOutput for Link {
 mod tests {
     use super::*;
     use crate::frame::Role;
+    use crate::message::Message;
     use crate::protocol::Sender;
+    use crate::session::Framing;
     use crate::transport::duplex::tests::{pair, Xor};
     use crate::transport::duplex::DuplexReader;
     use crate::transport::queue::{CHUNK_COST, OWNED_JOIN};
@@ -669,8 +675,10 @@ mod tests {
         let started = Instant::now();
         // 1,000 broadcasts of 4 KiB to a peer that is not reading: none blocks.
         thread::spawn(move || {
+            let prepared = Prepared::new(&message, None);
+            assert_eq!(prepared.frames(Framing::Rfc6455), Some(&frame));
             for _ in 0..1000 {
-                sender.send_prepared(&frame, &message).unwrap();
+                sender.send_prepared(&prepared).unwrap();
             }
         })
         .join()
@@ -768,11 +776,11 @@ mod tests {
         assert!(chunks <= 200_000 / OWNED_JOIN + 2, "{chunks} chunks");
         assert!(accounted >= 100_000, "{accounted}");
         // Shared frames cannot be merged: each is charged its overhead.
-        let frame: Arc<[u8]> = Arc::from(&[0x82u8, 0][..]);
         let message = Message::Binary(Vec::new());
+        let prepared = Prepared::new(&message, None);
         let before = link.lock().queue.queued;
         for _ in 0..1000 {
-            link.send_prepared(&frame, &message).unwrap();
+            link.send_prepared(&prepared).unwrap();
         }
         assert_eq!(link.lock().queue.queued - before, 1000 * (2 + CHUNK_COST));
     }

@@ -13,6 +13,8 @@
 //!   handshake and failure from any thread.
 //! - [`link_session`]: the connection policy over a link, built by one
 //!   constructor for the server and for `split`.
+//! - [`sender`]: the sending methods of every handle on a link
+//!   ([`Client`](crate::Client), [`SendHalf`](crate::SendHalf)), written once.
 //! - [`timer`]: one thread for the deadlines of many connections.
 //! - `tls_stream`: [`TlsStream`](crate::tls::TlsStream), the duplex with a
 //!   TLS session for one owner (the `wss://` client's stream).

@@ -5,6 +5,7 @@
 #![cfg(any(feature = "tls", feature = "rustls"))]
 
 mod duplex;
+mod hixie76;
 mod server;
 #[path = "../tls_support/mod.rs"]
 mod tls_support;
