@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop interop-browser bench bench-quick fuzz soak doc
+.PHONY: test lint autobahn interop interop-proxy interop-browser bench bench-quick fuzz soak doc
 
 ## Unit, integration and doc tests of the library and the command: no
 ## network, no services.
@@ -33,9 +33,14 @@ examples:
 autobahn:
 	scripts/autobahn.sh
 
-## Real peers: Python websockets, node ws, headless Chromium.
+## Real peers: Python websockets, node ws, real proxies, headless Chromium.
 interop:
 	scripts/interop.sh
+
+## `stdws connect` through tinyproxy, stunnel + tinyproxy and dante (HTTP
+## CONNECT, https:// proxy, SOCKS5), the proxy variables and no_proxy.
+interop-proxy:
+	scripts/interop-proxy.sh
 
 ## Headless Chromium against `stdws serve`: the console's self-test and a typed echo.
 interop-browser:

@@ -44,7 +44,7 @@ sanitizer="${FUZZ_SANITIZER:-address}"
 corpus="${FUZZ_CORPUS:-$root/fuzz/corpus}"
 cargo_fuzz_version="${CARGO_FUZZ_VERSION:-0.13.2}"
 
-all_targets=(frame_header handshake_request handshake_response extensions connection url inflate hixie76)
+all_targets=(frame_header handshake_request handshake_response extensions connection url inflate hixie76 proxy)
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=("${all_targets[@]}")
@@ -62,6 +62,7 @@ max_len() {
         connection) echo 70000 ;;
         url) echo 1024 ;;
         inflate) echo 16384 ;;
+        proxy) echo 2048 ;;
         *) echo "unknown fuzz target $1" >&2; exit 2 ;;
     esac
 }

@@ -8,7 +8,8 @@
 # (scripts/interop-browser.sh). Hixie-76: Autobahn|Python 0.10.9's client
 # (protocol version 0) against `stdws serve --hixie76` (echo, a chat mixing
 # hixie-76 and RFC 6455 clients, shutdown) and the Server of
-# examples/interop_server (a close the server starts).
+# examples/interop_server (a close the server starts). `stdws connect`
+# through real proxies (scripts/interop-proxy.sh).
 #
 #   scripts/interop.sh
 #
@@ -113,6 +114,12 @@ if timeout 60 "$AB_PY" interop/hixie76_peer.py shutdown "ws://127.0.0.1:$port/ec
   echo "== serve-hixie76-shutdown: passed"
 else
   echo "== serve-hixie76-shutdown: FAILED (server log: target/interop/serve-hixie76-shutdown.server.log)" >&2
+  failed=1
+fi
+
+echo "== proxies"
+if ! scripts/interop-proxy.sh; then
+  echo "== proxies: FAILED" >&2
   failed=1
 fi
 

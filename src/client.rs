@@ -12,6 +12,7 @@ use crate::handshake::auth::{answer, basic, is_stale, parse_challenges, ClientSc
 use crate::handshake::client::{build_request, new_key, RequestParts, Response};
 use crate::handshake::{HeadError, HeadLimits};
 use crate::maybe_tls::MaybeTlsStream;
+use crate::proxy::{tunnel, ProxyChoice};
 use crate::stream::Stream;
 use crate::upgrade::read_head;
 use crate::url::Url;
@@ -49,6 +50,7 @@ pub struct Connector {
     headers: Vec<(String, String)>,
     credentials: Option<Credentials>,
     max_redirects: usize,
+    proxy: ProxyChoice,
     #[cfg(any(feature = "tls", feature = "rustls"))]
     tls: crate::tls::TlsConnector,
 }
@@ -73,7 +75,8 @@ impl std::fmt::Debug for Connector {
             .field("origin", &self.origin)
             .field("headers", &headers)
             .field("credentials", &self.credentials)
-            .field("max_redirects", &self.max_redirects);
+            .field("max_redirects", &self.max_redirects)
+            .field("proxy", &self.proxy);
         #[cfg(any(feature = "tls", feature = "rustls"))]
         d.field("tls", &self.tls);
         d.finish()
@@ -116,6 +119,7 @@ impl Connector {
             headers: Vec::new(),
             credentials: None,
             max_redirects: 0,
+            proxy: ProxyChoice::Environment,
             #[cfg(any(feature = "tls", feature = "rustls"))]
             tls: crate::tls::TlsConnector::new(),
         }
@@ -204,6 +208,32 @@ impl Connector {
         self
     }
 
+    /// Connects through this proxy, for every host: `http://` (CONNECT),
+    /// `https://` (TLS to the proxy, then CONNECT; the proxy's certificate
+    /// is checked with the same [`tls`](Self::tls) settings), `socks5://`
+    /// (this client resolves the server's name) or `socks5h://` (the proxy
+    /// does). `user:password@` in the URL is sent as Basic
+    /// `Proxy-Authorization` or RFC 1929 credentials, to the proxy only.
+    /// Without this, the proxy comes from the environment (see the
+    /// [`proxy`](crate::proxy) module). A bad URL fails at
+    /// [`connect`](Self::connect) with [`ProxyError::InvalidUrl`](crate::ProxyError::InvalidUrl).
+    ///
+    /// A `Proxy-Authorization` field given with [`header`](Self::header) is
+    /// sent in the CONNECT request (it wins over the URL's credentials)
+    /// and never to the WebSocket server; like `Authorization`, it is
+    /// dropped when a redirect leaves the origin.
+    pub fn proxy(mut self, url: impl Into<String>) -> Connector {
+        self.proxy = ProxyChoice::Url(url.into());
+        self
+    }
+
+    /// Connects directly: no proxy from the environment, and none set
+    /// earlier with [`proxy`](Self::proxy).
+    pub fn no_proxy(mut self) -> Connector {
+        self.proxy = ProxyChoice::Off;
+        self
+    }
+
     /// TLS settings for `wss://` (trust anchors, backend, client
     /// certificate).
     #[cfg(any(feature = "tls", feature = "rustls"))]
@@ -233,12 +263,12 @@ impl Connector {
     pub fn connect(self) -> Result<WebSocket<MaybeTlsStream>, Error> {
         let mut url = Url::parse(&self.url)?;
         let deadline = Instant::now() + self.config.handshake_timeout;
-        let mut headers = self.headers.clone();
+        let (mut proxy_authorization, mut headers) = split_proxy_authorization(&self.headers);
         let mut credentials = self.credentials.clone().or_else(|| userinfo(&url));
         let mut seen = vec![url_key(&url)];
         let mut auth = AuthAttempts::first(credentials.as_ref());
         loop {
-            let stream = self.open(&url, deadline)?;
+            let stream = self.open(&url, deadline, proxy_authorization.as_deref())?;
             let mut request_headers = headers.clone();
             if let Some(value) = &auth.authorization {
                 request_headers.push(("Authorization".into(), value.clone()));
@@ -283,6 +313,7 @@ impl Connector {
                 headers
                     .retain(|(n, _)| !CREDENTIAL_HEADERS.iter().any(|c| n.eq_ignore_ascii_case(c)));
                 credentials = None;
+                proxy_authorization = None;
             }
             if let Some(c) = userinfo(&next) {
                 credentials = Some(c);
@@ -299,17 +330,42 @@ impl Connector {
     pub fn connect_on<S: Stream>(self, stream: S) -> Result<WebSocket<S>, Error> {
         let url = Url::parse(&self.url)?;
         let deadline = Instant::now() + self.config.handshake_timeout;
-        self.handshake(stream, &url, deadline, &self.headers)
+        let (_, headers) = split_proxy_authorization(&self.headers);
+        self.handshake(stream, &url, deadline, &headers)
     }
 
-    /// TCP, then TLS for `wss://`.
-    fn open(&self, url: &Url, deadline: Instant) -> Result<MaybeTlsStream, Error> {
+    /// TCP (to the proxy for this hop, then through its tunnel), then TLS
+    /// for `wss://`.
+    fn open(
+        &self,
+        url: &Url,
+        deadline: Instant,
+        proxy_authorization: Option<&str>,
+    ) -> Result<MaybeTlsStream, Error> {
         #[cfg(not(any(feature = "tls", feature = "rustls")))]
         if url.secure {
             return Err(UrlError::TlsNotEnabled.into());
         }
-        let tcp = connect_tcp(url, deadline)?;
+        let proxy = self.proxy.select(url)?;
+        let (host, port) = match &proxy {
+            Some(p) => (p.host.as_str(), p.port),
+            None => (url.host.as_str(), url.port),
+        };
+        let mut tcp = connect_tcp(host, port, deadline)?;
         tcp.set_nodelay(self.config.nodelay)?;
+        if let Some(proxy) = proxy {
+            let settings = tunnel::Settings {
+                limits: HeadLimits::from_config(&self.config),
+                authorization: proxy_authorization,
+                #[cfg(any(feature = "tls", feature = "rustls"))]
+                tls: &self.tls,
+            };
+            tcp = match tunnel::open(&proxy, tcp, url, deadline, &settings)? {
+                tunnel::Tunnel::Tcp(tcp) => tcp,
+                #[cfg(any(feature = "tls", feature = "rustls"))]
+                tunnel::Tunnel::Tls(tls) => return Ok(MaybeTlsStream::Tls(tls)),
+            };
+        }
         if !url.secure {
             return Ok(MaybeTlsStream::Plain(tcp));
         }
@@ -474,17 +530,27 @@ fn resolve(base: &Url, location: &str) -> Result<Url, UrlError> {
     base.join(&format!("{dir}{location}"))
 }
 
-/// Connects to the first address of the URL's host that answers before
-/// the deadline.
-fn connect_tcp(url: &Url, deadline: Instant) -> Result<TcpStream, Error> {
-    let addrs = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            Error::Io(std::io::Error::new(
-                e.kind(),
-                format!("cannot resolve {}: {e}", url.host),
-            ))
-        })?;
+/// `Proxy-Authorization` is for the proxy only: taken out of the fields
+/// sent to the WebSocket server (through a tunnel, they reach it).
+fn split_proxy_authorization(
+    headers: &[(String, String)],
+) -> (Option<String>, Vec<(String, String)>) {
+    let (proxy, rest): (Vec<_>, Vec<_>) = headers
+        .iter()
+        .cloned()
+        .partition(|(n, _)| n.eq_ignore_ascii_case("Proxy-Authorization"));
+    (proxy.into_iter().next().map(|(_, v)| v), rest)
+}
+
+/// Connects to the first address of `host` that answers before the
+/// deadline.
+fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, Error> {
+    let addrs = (host, port).to_socket_addrs().map_err(|e| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot resolve {host}: {e}"),
+        ))
+    })?;
     let mut last = None;
     for addr in addrs {
         let left = time_left(deadline).map_err(|_| Error::Timeout(Timeout::Connect))?;
@@ -493,7 +559,7 @@ fn connect_tcp(url: &Url, deadline: Instant) -> Result<TcpStream, Error> {
             Err(e) => last = Some(Error::from_io(e, Timeout::Connect)),
         }
     }
-    Err(last.unwrap_or_else(|| Error::Url(UrlError::InvalidHost(url.host.clone()))))
+    Err(last.unwrap_or_else(|| Error::Url(UrlError::InvalidHost(host.to_owned()))))
 }
 
 impl WebSocket<MaybeTlsStream> {

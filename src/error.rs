@@ -33,6 +33,9 @@ pub enum Error {
     Capacity(CapacityError),
     /// A `ws://` or `wss://` URL could not be used.
     Url(UrlError),
+    /// The proxy on the way to the server failed or refused (the variant
+    /// names the step).
+    Proxy(ProxyError),
     /// TLS setup or the TLS session failed; [`source`](std::error::Error::source)
     /// is the TLS library's own error when there is one.
     Tls(TlsError),
@@ -86,6 +89,13 @@ impl Error {
             Error::Handshake(HandshakeError::ConnectionClosed) => io::ErrorKind::UnexpectedEof,
             Error::Closed => io::ErrorKind::ConnectionAborted,
             Error::Url(_) | Error::Usage(_) => io::ErrorKind::InvalidInput,
+            Error::Proxy(
+                ProxyError::InvalidUrl(_) | ProxyError::TlsNotEnabled | ProxyError::TlsInTls,
+            ) => io::ErrorKind::InvalidInput,
+            Error::Proxy(ProxyError::InvalidReply(_)) => io::ErrorKind::InvalidData,
+            Error::Proxy(ProxyError::TunnelClosed) => io::ErrorKind::UnexpectedEof,
+            // The proxy said no: to us, to our credentials or to the target.
+            Error::Proxy(_) => io::ErrorKind::ConnectionRefused,
             Error::Handshake(_) | Error::Tls(_) | Error::Extension(_) => io::ErrorKind::Other,
         }
     }
@@ -115,6 +125,7 @@ impl fmt::Display for Error {
             Error::Protocol(e) => write!(f, "protocol violation: {e}"),
             Error::Capacity(e) => write!(f, "limit exceeded: {e}"),
             Error::Url(e) => write!(f, "bad URL: {e}"),
+            Error::Proxy(e) => write!(f, "{e}"),
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             Error::Closed => f.write_str("connection closed"),
             Error::Extension(e) => write!(f, "extension error: {e}"),
@@ -176,6 +187,12 @@ impl From<HandshakeError> for Error {
     }
 }
 
+impl From<ProxyError> for Error {
+    fn from(e: ProxyError) -> Self {
+        Error::Proxy(e)
+    }
+}
+
 impl From<UrlError> for Error {
     fn from(e: UrlError) -> Self {
         Error::Url(e)
@@ -199,6 +216,9 @@ pub enum Timeout {
     Close,
     /// The peer did not answer a keep-alive ping in time.
     Pong,
+    /// The proxy exchange (CONNECT or SOCKS5) did not finish before the
+    /// handshake deadline, which covers it.
+    Proxy,
 }
 
 impl fmt::Display for Timeout {
@@ -210,6 +230,7 @@ impl fmt::Display for Timeout {
             Timeout::Write => "write",
             Timeout::Close => "closing handshake",
             Timeout::Pong => "pong",
+            Timeout::Proxy => "proxy exchange",
         })
     }
 }
@@ -554,6 +575,121 @@ impl fmt::Display for UrlError {
 }
 
 impl std::error::Error for UrlError {}
+
+/// Why the way through a proxy could not be opened. Each variant names the
+/// step that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The proxy URL cannot be used (scheme, host, port, or credentials
+    /// longer than RFC 1929 allows).
+    InvalidUrl(String),
+    /// An `https://` proxy, but stdws was built without a TLS feature.
+    TlsNotEnabled,
+    /// A `wss://` server through an `https://` proxy: TLS inside TLS is not
+    /// supported (use an `http://` proxy: the tunnel still carries TLS to
+    /// the server).
+    TlsInTls,
+    /// The HTTP proxy answered CONNECT with a status other than 2xx
+    /// (RFC 9110 §9.3.6).
+    Refused {
+        /// The status code (407: the proxy wants credentials; some proxies
+        /// send 401 instead).
+        status: u16,
+        /// Its reason phrase.
+        reason: String,
+        /// The schemes of the proxy's challenges (`Basic`, `Digest`, ...)
+        /// in `Proxy-Authenticate`, or `WWW-Authenticate` with a 401, in
+        /// order.
+        authenticate: Vec<String>,
+    },
+    /// The SOCKS5 proxy accepts none of the methods offered (RFC 1928 §3:
+    /// `X'FF'`); it may want credentials that were not given.
+    NoAcceptableMethod,
+    /// The SOCKS5 proxy refused the user name and password (RFC 1929 §2:
+    /// a status other than 0).
+    AuthFailed(u8),
+    /// The SOCKS5 proxy answered the CONNECT request with this reply code
+    /// (RFC 1928 §6: 1 general failure, 2 not allowed by ruleset, 3
+    /// network unreachable, 4 host unreachable, 5 connection refused, 6 TTL
+    /// expired, 7 command not supported, 8 address type not supported).
+    Socks(u8),
+    /// The proxy broke its protocol: a malformed or oversized reply, or
+    /// data sent before the tunnel was used.
+    InvalidReply(String),
+    /// The proxy closed the connection before the tunnel was open.
+    TunnelClosed,
+}
+
+impl ProxyError {
+    /// The HTTP status of a refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ProxyError::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// RFC 1928 §6's words for a SOCKS5 reply code.
+fn socks_reply_text(code: u8) -> &'static str {
+    match code {
+        1 => "general SOCKS server failure",
+        2 => "connection not allowed by ruleset",
+        3 => "network unreachable",
+        4 => "host unreachable",
+        5 => "connection refused",
+        6 => "TTL expired",
+        7 => "command not supported",
+        8 => "address type not supported",
+        _ => "unassigned reply code",
+    }
+}
+
+impl fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxyError::InvalidUrl(e) => write!(f, "bad proxy URL: {e}"),
+            ProxyError::TlsNotEnabled => f.write_str("an https:// proxy needs a TLS feature"),
+            ProxyError::TlsInTls => {
+                f.write_str("wss:// through an https:// proxy (TLS inside TLS) is not supported")
+            }
+            ProxyError::Refused {
+                status,
+                reason,
+                authenticate,
+            } => {
+                write!(f, "proxy refused CONNECT: {status} {reason}")?;
+                if !authenticate.is_empty() {
+                    write!(f, " (it asks for {})", authenticate.join(", "))?;
+                }
+                Ok(())
+            }
+            ProxyError::NoAcceptableMethod => {
+                f.write_str("SOCKS5 proxy accepts none of the offered authentication methods")
+            }
+            ProxyError::AuthFailed(status) => {
+                write!(
+                    f,
+                    "SOCKS5 proxy refused the user name and password (status {status})"
+                )
+            }
+            ProxyError::Socks(code) => {
+                write!(
+                    f,
+                    "SOCKS5 proxy refused CONNECT: reply {code} ({})",
+                    socks_reply_text(*code)
+                )
+            }
+            ProxyError::InvalidReply(e) => write!(f, "invalid proxy reply: {e}"),
+            ProxyError::TunnelClosed => {
+                f.write_str("proxy closed the connection before the tunnel was open")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProxyError {}
 
 #[cfg(test)]
 mod tests {

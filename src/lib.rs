@@ -24,7 +24,9 @@
 //! [`handshake::auth`]. A [`Server`] takes both: `ServerBuilder::tls` and
 //! [`ServerBuilder::authenticator`]. It can also serve clients of the
 //! pre-RFC hixie-76 protocol ([`ServerBuilder::hixie76`], off by default;
-//! the [`hixie76`] module).
+//! the [`hixie76`] module). Clients reach servers through HTTP
+//! CONNECT and SOCKS5 proxies, taken from the environment as curl takes
+//! them or set with [`Connector::proxy`] (the [`proxy`] module).
 //!
 //! Fallible functions return [`Error`], which converts to and from
 //! `std::io::Error` (the few that return `io::Result`, such as
@@ -129,6 +131,7 @@ mod maybe_tls;
 mod message;
 mod prepared;
 mod protocol;
+pub mod proxy;
 mod read;
 pub mod security;
 #[cfg(unix)]
@@ -155,8 +158,8 @@ pub use close_frame::CloseFrame;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
 pub use error::{
-    CapacityError, Error, HandshakeError, ProtocolError, ResponseError, Result, Timeout, TlsError,
-    UrlError,
+    CapacityError, Error, HandshakeError, ProtocolError, ProxyError, ResponseError, Result,
+    Timeout, TlsError, UrlError,
 };
 pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};

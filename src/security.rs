@@ -25,7 +25,7 @@
 //! The fuzz targets in `fuzz/` (`make fuzz`) feed the frame header parser,
 //! both handshake parsers, the extension parser and negotiation,
 //! permessage-deflate decoding, the URL parser, the hixie-76 handshake and
-//! frames, and whole connections with arbitrary bytes, built with overflow
+//! frames, proxy replies (SOCKS5 and CONNECT), and whole connections with arbitrary bytes, built with overflow
 //! checks and run under a memory cap (512 MiB by default). What they found is kept as tests:
 //! `tests/security.rs::send_after_the_peer_vanished_is_closed_without_writing`,
 //! `tests/security.rs::server_accepts_an_extension_offered_in_two_cases_once`
@@ -344,8 +344,8 @@
 //! goes from `wss` to `ws`; a loop, or one redirect too many, fails with
 //! [`HandshakeError::Redirect`](crate::HandshakeError::Redirect).
 //!
-//! `Proxy-Authorization` is dropped with them (follow-redirects
-//! CVE-2024-28849).
+//! `Proxy-Authorization` never reaches a server at all, on any hop (next
+//! section).
 //!
 //! *Not covered.* Other header fields added with
 //! [`Connector::header`](crate::Connector::header) follow every
@@ -363,6 +363,52 @@
 //! `tests/redirect.rs::the_maximum_is_enforced`,
 //! `src/client.rs::credentials_stay_within_host_port_and_security`; fuzz
 //! target `fuzz/fuzz_targets/url.rs` (a `Location` is hostile input).
+//!
+//! ### Proxy credentials sent through the tunnel (follow-redirects CVE-2024-28849, httpoxy CVE-2016-5385)
+//!
+//! *What.* follow-redirects before 1.15.6 kept `Proxy-Authorization` on a
+//! redirect to another host; a client that puts the proxy's credentials
+//! among the request's fields sends them, through a CONNECT tunnel, to the
+//! server at its end. httpoxy: CGI programs got `HTTP_PROXY` from a
+//! request's `Proxy:` header, and HTTP clients that read the variable sent
+//! their traffic to the attacker's proxy.
+//!
+//! *Here.* `Proxy-Authorization` goes to the proxy only: the proxy URL's
+//! `user:pass@` becomes the CONNECT request's field (or RFC 1929 for
+//! SOCKS5), and a `Proxy-Authorization` given with
+//! [`Connector::header`](crate::Connector::header) is moved into
+//! the CONNECT request; neither is ever among the fields of the WebSocket
+//! request, with a proxy or without one, on the first hop or after a
+//! redirect. The proxy is decided again at each redirect hop (`no_proxy`
+//! may send the next hop direct). TLS to a `wss://` server runs through the
+//! tunnel and checks the server's own name, so a proxy cannot read or
+//! change the traffic. A proxy's reply is hostile input: its head has the
+//! caps of any response head, a SOCKS5 reply is read to at most 262 bytes,
+//! bytes sent after the reply are an error rather than the server's, and
+//! the whole exchange runs within the handshake deadline
+//! ([`Timeout::Proxy`](crate::Timeout::Proxy)).
+//!
+//! *Not covered.* `HTTP_PROXY` is read as well as `http_proxy` (curl
+//! ignores the upper-case form for httpoxy's sake): a client run as a CGI
+//! program, where request headers become `HTTP_*` variables, should call
+//! [`Connector::no_proxy`](crate::Connector::no_proxy) or set its
+//! proxy with [`Connector::proxy`](crate::Connector::proxy).
+//! `wss://` through an `https://` proxy (TLS inside TLS) is refused with
+//! [`ProxyError::TlsInTls`](crate::ProxyError::TlsInTls).
+//!
+//! *Proof.* `tests/proxy.rs::connect_names_the_host_as_written_and_credentials_stay_with_the_proxy`,
+//! `tests/proxy.rs::a_proxy_authorization_header_goes_to_the_proxy_never_to_the_server`,
+//! `tests/proxy.rs::environment_picks_the_proxy_per_redirect_hop_and_no_proxy_bypasses`,
+//! `tests/proxy.rs::wss_through_a_tunnel_checks_the_servers_name_not_the_proxys`,
+//! `tests/proxy.rs::a_server_certificate_for_another_name_fails_through_the_tunnel`,
+//! `tests/proxy.rs::a_huge_connect_reply_head_is_an_invalid_reply`,
+//! `tests/proxy.rs::data_after_the_connect_reply_is_an_invalid_reply`,
+//! `tests/proxy.rs::a_garbage_socks_reply_is_an_invalid_reply`,
+//! `tests/proxy.rs::a_proxy_that_never_answers_times_out_within_the_deadline`,
+//! `src/proxy/socks5.rs::garbage_replies_are_invalid`,
+//! `src/proxy/env.rs::a_bad_variable_is_an_error_that_names_it_not_its_password`;
+//! fuzz target `fuzz/fuzz_targets/proxy.rs` (the proxy's replies are
+//! hostile input).
 //!
 //! ### Connection floods: silent, slow and dead peers
 //!

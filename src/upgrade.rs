@@ -43,13 +43,13 @@ impl Head {
 
 /// Reads an HTTP head before `deadline`, enforcing `limits`; a broken cap
 /// becomes `over_cap(which)` (a 431 for a server, an invalid response for
-/// a client). The stream's read timeout is left set to the time that was
-/// left at the last read.
-pub(crate) fn read_head<S: Stream + ?Sized>(
+/// a client, an invalid reply for a proxy). The stream's read timeout is
+/// left set to the time that was left at the last read.
+pub(crate) fn read_head<S: Stream + ?Sized, E: Into<Error>>(
     stream: &mut S,
     limits: HeadLimits,
     deadline: Instant,
-    over_cap: fn(HeadError) -> HandshakeError,
+    over_cap: fn(HeadError) -> E,
 ) -> Result<Head, Error> {
     let mut scanner = HeadScanner::new(limits);
     let mut buf = Vec::new();

@@ -17,6 +17,9 @@ use crate::Failure;
 /// to stdout. End of input closes the connection (1000).
 /// A 401 is answered with --user (or the first USER:PASS line of
 /// --user-file) or the URL's user:pass@ (Digest preferred, else Basic).
+/// Without --proxy, the proxy comes from https_proxy (wss://) or http_proxy
+/// (ws://), then all_proxy, and no_proxy lists the hosts reached directly
+/// (upper case names too), as curl reads them.
 #[derive(Debug, Args)]
 #[command(args_override_self = true)]
 pub(crate) struct Connect {
@@ -46,6 +49,13 @@ pub(crate) struct Connect {
     /// process list).
     #[arg(long, value_name = "FILE")]
     user_file: Option<String>,
+    /// Connect through this proxy: http://, https://, socks5:// or
+    /// socks5h:// (the proxy resolves the name), with user:pass@ for it.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    proxy: Option<String>,
+    /// Connect directly, whatever the proxy environment variables say.
+    #[arg(long)]
+    no_proxy: bool,
     #[command(flatten)]
     tls: ClientTlsOptions,
 }
@@ -86,6 +96,11 @@ impl Connect {
         }
         if let Some((user, pass)) = self.user()? {
             builder = builder.credentials(user, pass);
+        }
+        if let Some(proxy) = &self.proxy {
+            builder = builder.proxy(proxy.clone());
+        } else if self.no_proxy {
+            builder = builder.no_proxy();
         }
         builder = self.tls.apply(builder)?;
         let ws = builder.connect()?;
@@ -162,12 +177,20 @@ mod tests {
             "--tls-backend",
             "rustls",
             "--insecure",
+            "--proxy",
+            "socks5h://p:1080",
         ]);
         assert_eq!(c.url, "wss://h/echo");
         assert!(c.binary && c.deflate);
         assert_eq!(c.subprotocol, ["a", "b"]);
         assert_eq!(c.headers().unwrap(), [("X-A".to_owned(), "1".to_owned())]);
         assert_eq!(c.user().unwrap(), Some(("u".to_owned(), "p".to_owned())));
+        assert_eq!(c.proxy.as_deref(), Some("socks5h://p:1080"));
+        assert!(connect(&["ws://h/", "--no-proxy"]).no_proxy);
+        assert!(
+            Cli::try_parse_from(["stdws", "connect", "ws://h/", "--proxy", "p", "--no-proxy"])
+                .is_err()
+        );
         let why = usage(connect(&["ws://h/", "--header", "no colon"]).headers());
         assert_eq!(why, "--header needs 'Name: value'");
     }
