@@ -68,7 +68,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
-use crate::listener::{out_of_descriptors, Binding};
+use crate::listener::Binding;
 use crate::transport::duplex::{Acceptor, Duplex};
 use crate::transport::timer::Timers;
 use files::DocumentRoot;
@@ -569,7 +569,7 @@ fn accept_loop(inner: &Arc<ServerState>, listener: &TcpListener) {
         }
         match accepted {
             Ok((tcp, peer)) => inner.admit(tcp, peer),
-            Err(e) if out_of_descriptors(&e) => {
+            Err(e) if crate::listener::out_of_descriptors(&e) => {
                 // The connection waits in the backlog; retrying at once
                 // would spin. A connection ending frees a descriptor.
                 log::warn!("accept: {e}");

@@ -77,17 +77,6 @@ pub(crate) fn run(inner: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAdd
     }
 }
 
-/// True when the first byte from a client of a TLS port is an HTTP
-/// method's first letter: no TLS record starts with one (RFC 8446 §5.1).
-fn sends_plain_http(duplex: &Duplex, deadline: Instant) -> bool {
-    let tcp = duplex.tcp();
-    let mut first = [0u8; 1];
-    let waited = crate::deadline::time_left(deadline)
-        .and_then(|left| Ok(tcp.set_read_timeout(Some(left))?))
-        .and_then(|()| Ok(tcp.peek(&mut first)?));
-    matches!(waited, Ok(1) if first[0].is_ascii_uppercase())
-}
-
 fn open(
     inner: &Arc<ServerState>,
     duplex: Arc<Duplex>,
@@ -456,4 +445,15 @@ impl Beat {
             });
         }
     }
+}
+
+/// True when the first byte from a client of a TLS port is an HTTP
+/// method's first letter: no TLS record starts with one (RFC 8446 §5.1).
+fn sends_plain_http(duplex: &Duplex, deadline: Instant) -> bool {
+    let tcp = duplex.tcp();
+    let mut first = [0u8; 1];
+    let waited = crate::deadline::time_left(deadline)
+        .and_then(|left| Ok(tcp.set_read_timeout(Some(left))?))
+        .and_then(|()| Ok(tcp.peek(&mut first)?));
+    matches!(waited, Ok(1) if first[0].is_ascii_uppercase())
 }
