@@ -54,7 +54,7 @@ pub use client::{Client, Clients};
 pub use handler::{Admission, Handler};
 
 use std::collections::HashMap;
-use std::io::IoSlice;
+use std::io::{self, IoSlice};
 use std::net::ToSocketAddrs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -328,6 +328,11 @@ impl ServerBuilder {
 
     /// Starts serving on a listening socket.
     pub fn listen(self, listener: TcpListener) -> Result<Server, Error> {
+        Ok(self.start(listener)?)
+    }
+
+    /// What `listen` does; every failure here is the operating system's.
+    fn start(self, listener: TcpListener) -> io::Result<Server> {
         let root = self.root.as_deref().map(DocumentRoot::new).transpose()?;
         let local_addr = listener.local_addr()?;
         let (timers, timer_thread) = Timers::start()?;
@@ -370,7 +375,7 @@ impl ServerBuilder {
             Err(e) => {
                 inner.timers.stop();
                 let _ = timer_thread.join();
-                return Err(e.into());
+                return Err(e);
             }
         };
         Ok(Server {
