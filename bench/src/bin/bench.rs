@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use stdws_bench::chart;
 use stdws_bench::idle;
 use stdws_bench::load::Load;
 use stdws_bench::micro;
@@ -39,6 +40,39 @@ struct Options {
     command: String,
 }
 
+/// The servers of a default run (paths from `bench/`, where `run.sh`
+/// installs and builds them): stdws, the peers a user would weigh instead,
+/// and the raw TCP floor.
+const DEFAULT_SERVERS: &[(&str, &str, Protocol)] = &[
+    (
+        "stdws",
+        "../target/release/examples/echo_server",
+        Protocol::WebSocket,
+    ),
+    (
+        "tungstenite",
+        "target/release/tungstenite_echo",
+        Protocol::WebSocket,
+    ),
+    (
+        "tokio-tungstenite",
+        "target/release/tokio_tungstenite_echo",
+        Protocol::WebSocket,
+    ),
+    (
+        "fastwebsockets",
+        "target/release/fastwebsockets_echo",
+        Protocol::WebSocket,
+    ),
+    ("node ws", "node peers/node_echo.js", Protocol::WebSocket),
+    (
+        "py websockets",
+        "target/venv/bin/python peers/py_echo.py",
+        Protocol::WebSocket,
+    ),
+    ("raw", "target/release/raw_echo", Protocol::Raw),
+];
+
 fn list(v: &str) -> Vec<usize> {
     if v == "none" {
         return Vec::new();
@@ -59,8 +93,8 @@ fn usage(why: &str) -> ! {
 
 fn options() -> Options {
     let mut o = Options {
-        rounds: 3,
-        window: 2.0,
+        rounds: 5,
+        window: 1.5,
         warmup: 0.3,
         sizes: vec![64, 4 << 10, 64 << 10, 1 << 20],
         conns: vec![1, 16, 256],
@@ -103,37 +137,20 @@ fn options() -> Options {
                 let (name, rest) = v
                     .split_once('=')
                     .unwrap_or_else(|| usage("--server NAME=PROGRAM"));
-                let (program, protocol) = match rest.strip_suffix(",raw") {
+                let (command, protocol) = match rest.strip_suffix(",raw") {
                     Some(p) => (p, Protocol::Raw),
                     None => (rest, Protocol::WebSocket),
                 };
-                o.servers.push(Spec {
-                    name: name.into(),
-                    program: program.into(),
-                    protocol,
-                });
+                o.servers.push(Spec::new(name, command, protocol));
             }
             other => usage(&format!("unknown argument {other}")),
         }
     }
     if o.servers.is_empty() {
-        o.servers = vec![
-            Spec {
-                name: "stdws".into(),
-                program: "../target/release/examples/echo_server".into(),
-                protocol: Protocol::WebSocket,
-            },
-            Spec {
-                name: "tungstenite".into(),
-                program: "target/release/tungstenite_echo".into(),
-                protocol: Protocol::WebSocket,
-            },
-            Spec {
-                name: "raw".into(),
-                program: "target/release/raw_echo".into(),
-                protocol: Protocol::Raw,
-            },
-        ];
+        o.servers = DEFAULT_SERVERS
+            .iter()
+            .map(|(name, command, protocol)| Spec::new(name, command, *protocol))
+            .collect();
     }
     o
 }
@@ -351,6 +368,7 @@ fn main() {
         idle: idle_results,
         micro: micro_results,
         wall_secs: started.elapsed().as_secs_f64(),
+        servers: o.servers.iter().map(|s| s.name.clone()).collect(),
     };
     let md = report::markdown(&run);
     print!("{md}");
@@ -363,7 +381,7 @@ fn main() {
         ("md", md),
         ("json", report::json(&run)),
         ("csv", report::csv(&run)),
-        ("svg", report::svg(&run)),
+        ("svg", chart::svg(&run)),
     ];
     for (ext, text) in &files {
         let path = base.with_extension(ext);
