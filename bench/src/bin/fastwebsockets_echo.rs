@@ -58,11 +58,7 @@ async fn main() {
             while let Ok(frame) = ws.read_frame().await {
                 match frame.opcode {
                     OpCode::Close => break,
-                    OpCode::Text | OpCode::Binary => {
-                        if ws.write_frame(frame).await.is_err() {
-                            break;
-                        }
-                    }
+                    OpCode::Text | OpCode::Binary if ws.write_frame(frame).await.is_err() => break,
                     _ => {}
                 }
             }
