@@ -56,10 +56,9 @@ async fn main() {
             }
             let mut ws = FragmentCollector::new(WebSocket::after_handshake(stream, Role::Server));
             while let Ok(frame) = ws.read_frame().await {
-                match frame.opcode {
-                    OpCode::Close => break,
-                    OpCode::Text | OpCode::Binary if ws.write_frame(frame).await.is_err() => break,
-                    _ => {}
+                let echo = matches!(frame.opcode, OpCode::Text | OpCode::Binary);
+                if frame.opcode == OpCode::Close || (echo && ws.write_frame(frame).await.is_err()) {
+                    break;
                 }
             }
         });
