@@ -44,6 +44,7 @@ mod auth_tests;
 mod client;
 mod files;
 mod handler;
+mod idle;
 pub(crate) mod link;
 mod router;
 #[cfg(test)]

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use super::client::{Client, ClientParts};
 use super::files::{self, Site};
 use super::handler::Handler;
+use super::idle::IdleRelease;
 use super::link::{Link, LinkOptions, LinkTransport, LocalEnd};
 use super::router::origin_allowed;
 use super::timer::Timers;
@@ -278,11 +279,19 @@ fn converse(inner: &Inner, opened: Opened) {
     if let Err(e) = handler.on_open(&client) {
         failed(e);
     }
+    let mut idle = IdleRelease::new(&inner.config);
+    idle.arm(&mut session);
     let end = loop {
         if link.has_failed() {
             break End::Local;
         }
-        let result = match session.next_event() {
+        let event = session.next_event();
+        match &event {
+            Err(e) if e.is_timeout() && idle.timed_out(&mut session) => continue,
+            Err(_) => {}
+            Ok(_) => idle.woke(&mut session),
+        }
+        let result = match event {
             // After our close frame, data is dropped (RFC 6455 §1.4: the
             // closing side reads on only to find the peer's close).
             Ok(Event::Message(_)) if link.is_closing() => Ok(()),

@@ -73,6 +73,11 @@ const DEFAULT_SERVERS: &[(&str, &str, Protocol)] = &[
     ("raw", "target/release/raw_echo", Protocol::Raw),
 ];
 
+/// How long the idle test leaves its connections quiet before reading the
+/// server's memory: past stdws's default `Config::idle_release` (1 s), as a
+/// connection idle for minutes would be.
+const IDLE_SETTLE: Duration = Duration::from_millis(1500);
+
 fn list(v: &str) -> Vec<usize> {
     if v == "none" {
         return Vec::new();
@@ -319,7 +324,7 @@ fn main() {
     let mut idle_results = Vec::new();
     for &count in &o.idle {
         for spec in &o.servers {
-            match idle::run(spec, count, Duration::from_millis(500)) {
+            match idle::run(spec, count, IDLE_SETTLE) {
                 Ok(r) => {
                     eprintln!(
                         "idle {count:>6} {:<12} {:>6.1} KiB/connection, {} threads, echo {}/{}",
