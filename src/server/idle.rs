@@ -32,7 +32,7 @@ impl IdleRelease {
         IdleRelease {
             after: config
                 .idle_release
-                .filter(|after| read_timeout.is_none_or(|r| *after < r)),
+                .filter(|after| !matches!(read_timeout, Some(r) if r <= *after)),
             read_timeout,
             quiet: false,
         }
