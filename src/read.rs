@@ -86,25 +86,36 @@ impl ReadBuf {
     /// Reads once from `r` behind the unconsumed bytes; `Ok(0)` is the end
     /// of the stream.
     ///
-    /// With nothing unconsumed and no full buffer, the read lands on the
-    /// stack and only the bytes that came are kept (in a buffer sized to
-    /// them, reused while they fit): a connection that receives one small
-    /// message per read never takes the full buffer, and one that waits
-    /// holds nothing but those bytes. A landing filled to the brim, or a
-    /// frame cut short, takes the full buffer for good (until released).
+    /// A connection starts, and goes back after [`ReadBuf::release`], with
+    /// no buffer: the read lands on the stack and only the bytes that came
+    /// are kept, in a small buffer sized to them. Later reads go into that
+    /// small buffer while each one's bytes fit it (small messages, one per
+    /// read: no copy, no allocation); a read that fills it, or a frame cut
+    /// short, takes the full buffer, kept until released.
     pub(crate) fn fill<R: Read + ?Sized>(&mut self, r: &mut R) -> io::Result<usize> {
+        if self.buf.is_empty() {
+            let mut landing = [0u8; LANDING];
+            let n = read_retrying(r, &mut landing)?;
+            if n == LANDING {
+                self.preload(&landing);
+            } else if n > 0 {
+                // Rounded up, so messages of about one size share it.
+                self.buf = vec![0; n.next_multiple_of(SMALL_STEP)];
+                self.buf[..n].copy_from_slice(&landing[..n]);
+                self.end = n;
+            }
+            return Ok(n);
+        }
         if self.buf.len() < READ_BUF {
             if self.start == self.end {
-                let mut landing = [0u8; LANDING];
-                let n = read_retrying(r, &mut landing)?;
-                self.keep(&landing[..n]);
+                let n = read_retrying(r, &mut self.buf)?;
+                self.end = n;
+                if n == self.buf.len() {
+                    self.grow();
+                }
                 return Ok(n);
             }
-            let mut full = vec![0; READ_BUF];
-            full[..self.end - self.start].copy_from_slice(self.data());
-            self.end -= self.start;
-            self.start = 0;
-            self.buf = full;
+            self.grow();
         }
         if self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
@@ -116,20 +127,14 @@ impl ReadBuf {
         Ok(n)
     }
 
-    /// Keeps `landed` (bytes read on the stack, nothing else unconsumed).
-    fn keep(&mut self, landed: &[u8]) {
-        let n = landed.len();
-        if n == LANDING {
-            self.preload(landed);
-            return;
-        }
-        if self.buf.len() < n {
-            // Rounded up, so messages of about one size share one buffer.
-            self.buf = vec![0; n.next_multiple_of(SMALL_STEP)];
-        }
-        self.buf[..n].copy_from_slice(landed);
+    /// Moves the unconsumed bytes into a full buffer.
+    fn grow(&mut self) {
+        let mut full = vec![0; READ_BUF];
+        let len = self.end - self.start;
+        full[..len].copy_from_slice(self.data());
+        self.buf = full;
         self.start = 0;
-        self.end = n;
+        self.end = len;
     }
 
     /// Gives the buffer's memory back if nothing is left in it; true if the
