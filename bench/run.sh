@@ -93,7 +93,7 @@ cd "$root"
 
 {
     echo
-    echo "## Compression: permessage-deflate echo vs raw miniz_oxide"
+    echo "## Compression: stdws's permessage-deflate vs raw miniz_oxide"
     echo
     echo "Command: \`target/release/examples/deflate_bench\` (client and server in one process, loopback)."
     echo

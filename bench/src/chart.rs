@@ -182,6 +182,7 @@ mod tests {
             ],
             idle: Vec::new(),
             micro: Vec::new(),
+            deflate: Vec::new(),
             wall_secs: 1.0,
             servers: vec!["stdws".into(), "node ws".into(), "raw".into()],
         };

@@ -8,6 +8,7 @@
 //! time from `/proc` ([`procfs`]), then writes tables ([`report`]) and a chart ([`chart`]).
 
 pub mod chart;
+pub mod deflate;
 pub mod idle;
 pub mod load;
 pub mod micro;

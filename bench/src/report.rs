@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::deflate::DeflateResult;
 use crate::idle::IdleResult;
 use crate::micro::MicroResult;
 use crate::procfs::{Machine, TICKS_PER_SEC};
@@ -214,6 +215,8 @@ pub struct Run {
     pub idle: Vec<IdleResult>,
     /// Micro-benchmarks.
     pub micro: Vec<MicroResult>,
+    /// Compressed echoes, every round.
+    pub deflate: Vec<DeflateResult>,
     /// Total wall time of the run, seconds.
     pub wall_secs: f64,
     /// Messages were binary frames (text otherwise).
@@ -415,6 +418,51 @@ fn overview(s: &mut String, run: &Run, sums: &[Summary]) {
     s.push('\n');
 }
 
+/// The compression table: medians over the rounds per server.
+fn compression(s: &mut String, run: &Run) {
+    if run.deflate.is_empty() {
+        return;
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for d in &run.deflate {
+        if !names.contains(&d.server.as_str()) {
+            names.push(&d.server);
+        }
+    }
+    names.sort_by_key(|n| run.servers.iter().position(|s| s == n));
+    let conns = run.deflate[0].conns;
+    let _ = write!(
+        s,
+        "\n## Compression: permessage-deflate echo, every server that has it\n\n\
+         stdws's client offers permessage-deflate on {conns} connections (one message in flight each, \
+         JSON-like text of 100 B to 16 KiB, every echo checked); each server keeps its own default \
+         settings (node ws compresses messages of 1 KiB and more). Medians over the rounds.\n\n\
+         | server | msgs/s | MB/s (uncompressed) | CPU µs/msg | CPU vs stdws | spread CPU |\n|---|---:|---:|---:|---:|---:|\n"
+    );
+    let cpu = |name: &str| -> (f64, f64, f64, f64, bool) {
+        let ds: Vec<&DeflateResult> = run.deflate.iter().filter(|d| d.server == name).collect();
+        let failed = ds.iter().any(|d| d.error.is_some());
+        let cpus: Vec<f64> = ds.iter().map(|d| d.cpu_us).collect();
+        (
+            median(ds.iter().map(|d| d.msgs_per_sec).collect()),
+            median(ds.iter().map(|d| d.mb_per_sec).collect()),
+            median(cpus.clone()),
+            spread(&cpus),
+            failed,
+        )
+    };
+    let base = cpu(CANDIDATE).2;
+    for name in names {
+        let (rate, mb, us, sp, failed) = cpu(name);
+        let _ = writeln!(
+            s,
+            "| {name}{} | {rate:.0} | {mb:.1} | {us:.1} | {} | {sp:.0}% |",
+            if failed { " **FAILED**" } else { "" },
+            fmt_ratio(ratio(us, Some(base)))
+        );
+    }
+}
+
 /// The Markdown report.
 pub fn markdown(run: &Run) -> String {
     let sums = summarize(&run.measures);
@@ -495,6 +543,7 @@ pub fn markdown(run: &Run) -> String {
             );
         }
     }
+    compression(&mut s, run);
     if !run.micro.is_empty() {
         s.push_str(
             "\n## Micro-benchmarks (GB/s, best of 5 batches)\n\nThe same buffer each time, in cache as a received frame is. Text: the echo payload (chat-like \

@@ -3,7 +3,7 @@
 //! ```text
 //! bench [--quick] [--rounds N] [--window SECS] [--warmup SECS]
 //!       [--sizes 64,4096,...] [--conns 1,16,256] [--idle 1000,10000|none]
-//!       [--no-micro] [--binary] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]
+//!       [--no-micro] [--no-deflate] [--binary] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]
 //! ```
 //!
 //! Servers run pinned to core 0; run this on core 1 (`taskset -c 1`).
@@ -16,6 +16,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use stdws_bench::chart;
+use stdws_bench::deflate;
 use stdws_bench::idle;
 use stdws_bench::load::Load;
 use stdws_bench::micro;
@@ -33,6 +34,7 @@ struct Options {
     idle: Vec<usize>,
     micro: bool,
     micro_span: f64,
+    deflate: bool,
     binary: bool,
     servers: Vec<Spec>,
     out: PathBuf,
@@ -73,6 +75,13 @@ const DEFAULT_SERVERS: &[(&str, &str, Protocol)] = &[
     ("raw", "target/release/raw_echo", Protocol::Raw),
 ];
 
+/// The servers that speak permessage-deflate (started with `deflate`),
+/// for the compression table.
+const DEFLATE_SERVERS: &[&str] = &["stdws", "node ws", "py websockets"];
+
+/// Connections of the compression table.
+const DEFLATE_CONNS: usize = 16;
+
 /// How long the idle test leaves its connections quiet before reading the
 /// server's memory: past stdws's default `Config::idle_release` (1 s), as a
 /// connection idle for minutes would be.
@@ -92,7 +101,7 @@ fn list(v: &str) -> Vec<usize> {
 }
 
 fn usage(why: &str) -> ! {
-    eprintln!("bench: {why}\nusage: bench [--quick] [--rounds N] [--window SECS] [--warmup SECS] [--sizes LIST] [--conns LIST] [--idle LIST|none] [--no-micro] [--binary] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]");
+    eprintln!("bench: {why}\nusage: bench [--quick] [--rounds N] [--window SECS] [--warmup SECS] [--sizes LIST] [--conns LIST] [--idle LIST|none] [--no-micro] [--no-deflate] [--binary] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]");
     std::process::exit(2)
 }
 
@@ -106,6 +115,7 @@ fn options() -> Options {
         idle: vec![1_000, 10_000],
         micro: true,
         micro_span: 0.5,
+        deflate: true,
         binary: false,
         servers: Vec::new(),
         out: PathBuf::from("results"),
@@ -134,6 +144,7 @@ fn options() -> Options {
             "--conns" => o.conns = list(&val()),
             "--idle" => o.idle = list(&val()),
             "--no-micro" => o.micro = false,
+            "--no-deflate" => o.deflate = false,
             "--binary" => o.binary = true,
             "--out" => o.out = PathBuf::from(val()),
             "--tag" => o.tag = format!("-{}", val()),
@@ -340,6 +351,38 @@ fn main() {
             }
         }
     }
+    let mut deflate_results = Vec::new();
+    let deflaters: Vec<&Spec> = o
+        .servers
+        .iter()
+        .filter(|s| DEFLATE_SERVERS.contains(&s.name.as_str()))
+        .collect();
+    if o.deflate && !deflaters.is_empty() {
+        let corpus = std::sync::Arc::new(deflate::corpus(500));
+        for round in 1..=o.rounds {
+            for k in 0..deflaters.len() {
+                let spec = deflaters[(k + round) % deflaters.len()];
+                let r = deflate::run(
+                    spec,
+                    DEFLATE_CONNS,
+                    Duration::from_secs_f64(o.warmup),
+                    Duration::from_secs_f64(o.window),
+                    &corpus,
+                );
+                eprintln!(
+                    "deflate round {round} {:<14} {:>8.0} msgs/s {:>7.1} MB/s {:>7.2} µs/msg{}",
+                    r.server,
+                    r.msgs_per_sec,
+                    r.mb_per_sec,
+                    r.cpu_us,
+                    r.error
+                        .as_ref()
+                        .map_or(String::new(), |e| format!("  FAILED: {e}"))
+                );
+                deflate_results.push(r);
+            }
+        }
+    }
     let micro_results = if o.micro {
         let r = micro::run(
             &[4 << 10, 64 << 10, 1 << 20],
@@ -371,6 +414,7 @@ fn main() {
         warmup: o.warmup,
         measures,
         idle: idle_results,
+        deflate: deflate_results,
         micro: micro_results,
         wall_secs: started.elapsed().as_secs_f64(),
         servers: o.servers.iter().map(|s| s.name.clone()).collect(),
@@ -407,7 +451,8 @@ fn main() {
     eprintln!("results: {}.{{md,json,csv,svg}}", base.display());
     let failed = run.measures.iter().any(|m| m.error.is_some())
         || run.idle.iter().any(|i| i.echo_ok != i.connections)
-        || run.idle.len() != o.idle.len() * o.servers.len();
+        || run.idle.len() != o.idle.len() * o.servers.len()
+        || run.deflate.iter().any(|d| d.error.is_some());
     if failed {
         eprintln!("bench: some cells failed (see the report)");
         std::process::exit(1);
