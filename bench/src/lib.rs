@@ -12,6 +12,7 @@ pub mod deflate;
 pub mod idle;
 pub mod load;
 pub mod micro;
+pub mod pong;
 pub mod procfs;
 pub mod report;
 pub mod server;

@@ -525,21 +525,23 @@ pub fn markdown(run: &Run) -> String {
     if !run.idle.is_empty() {
         s.push_str(
             "\n## Idle connections\n\nEach connection handshaken and used for one 64 B echo, then idle \
-             for a moment; RSS is the server's VmRSS growth over the count. Afterwards every connection \
-             echoes once more.\n\n| server | connections | RSS per connection | threads | echo after idle | open time |\n\
-             |---|---:|---:|---:|---:|---:|\n",
+             (1.5 s after the last one opened; the server's keep-alive pings answered meanwhile, as a \
+             real client does); RSS is the server's VmRSS growth over the count. Afterwards every \
+             connection echoes once more.\n\n| server | connections | RSS per connection | threads | echo after idle | open time | pings answered |\n\
+             |---|---:|---:|---:|---:|---:|---:|\n",
         );
         for i in &run.idle {
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.1} KiB | {} | {}/{} | {:.1} s |",
+                "| {} | {} | {:.1} KiB | {} | {}/{} | {:.1} s | {} |",
                 i.server,
                 i.connections,
                 i.kib_per_connection(),
                 i.threads,
                 i.echo_ok,
                 i.connections,
-                i.open_secs
+                i.open_secs,
+                i.pings_answered
             );
         }
     }
