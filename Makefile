@@ -3,17 +3,20 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop interop-browser bench bench-quick fuzz soak doc
+.PHONY: test lint autobahn interop interop-proxy interop-browser bench bench-quick fuzz soak doc
 
-## Unit, integration and doc tests: no network, no services.
+## Unit, integration and doc tests of the library and the command: no
+## network, no services.
 test:
-	$(CARGO) test --all-features --all-targets
-	$(CARGO) test --all-features --doc
+	$(CARGO) test --workspace --all-features --all-targets
+	$(CARGO) test --workspace --all-features --doc
 
 ## Formatting and lints, as CI runs them.
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets --all-features -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	@# The library's default build compiles none of the command's crates.
+	! $(CARGO) tree -p stdws -e normal --prefix none | grep -E '^(clap|env_logger|signal-hook) '
 	$(CARGO) fmt --manifest-path bench/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --release --manifest-path bench/Cargo.toml --all-targets -- -D warnings
@@ -24,9 +27,14 @@ lint:
 autobahn:
 	scripts/autobahn.sh
 
-## Real peers: Python websockets, node ws, headless Chromium.
+## Real peers: Python websockets, node ws, real proxies, headless Chromium.
 interop:
 	scripts/interop.sh
+
+## `stdws connect` through tinyproxy, stunnel + tinyproxy and dante (HTTP
+## CONNECT, https:// proxy, SOCKS5), the proxy variables and no_proxy.
+interop-proxy:
+	scripts/interop-proxy.sh
 
 ## Headless Chromium against `stdws serve`: the console's self-test and a typed echo.
 interop-browser:
@@ -51,4 +59,4 @@ soak:
 	scripts/soak.sh
 
 doc:
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --all-features
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --all-features

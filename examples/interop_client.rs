@@ -10,8 +10,8 @@
 use std::process::exit;
 
 use stdws::{
-    ClientBuilder, CloseCode, CloseFrame, Config, Connection, Error, Event, MaybeTlsStream,
-    Message, PerMessageDeflate, WebSocket,
+    CloseCode, CloseFrame, Config, Connection, Connector, Error, Event, MaybeTlsStream, Message,
+    PerMessageDeflate, WebSocket,
 };
 
 const SIZES: [usize; 6] = [0, 125, 126, 64 << 10, 1 << 20, 16 << 20];
@@ -48,7 +48,7 @@ struct Tls {
 
 impl Tls {
     #[cfg(any(feature = "tls", feature = "rustls"))]
-    fn apply(&self, builder: ClientBuilder) -> Result<ClientBuilder, Error> {
+    fn apply(&self, builder: Connector) -> Result<Connector, Error> {
         let mut tls = stdws::tls::TlsConnector::new();
         if let Some(ca) = &self.ca {
             tls = tls.ca_file(ca);
@@ -60,7 +60,7 @@ impl Tls {
     }
 
     #[cfg(not(any(feature = "tls", feature = "rustls")))]
-    fn apply(&self, builder: ClientBuilder) -> Result<ClientBuilder, Error> {
+    fn apply(&self, builder: Connector) -> Result<Connector, Error> {
         if self.ca.is_some() || self.backend.is_some() {
             eprintln!("interop_client: --ca needs the `tls` or `rustls` feature");
             exit(2);

@@ -4,18 +4,23 @@
 //!
 //! ```text
 //! cargo run --example interop_server -- 9001 [--deflate]
+//! cargo run --example interop_server -- 9001 --hixie76
 //! cargo run --example interop_server -- 9443 --tls-cert cert.pem --tls-key key.pem [--tls-backend rustls]
 //! ```
 //!
 //! Plain `ws://` runs on `Listener` + `Connection` (a thread per client,
 //! written out); with `--tls-cert` it is `wss://` on the `Server` (its
 //! `Handler` below), the TLS transport that lets other threads send while
-//! a client's thread is blocked reading.
+//! a client's thread is blocked reading. `--hixie76` runs the `Server` on
+//! `ws://` with hixie-76 clients welcome too.
 
 use std::sync::Arc;
 use std::thread;
 
-use stdws::{CloseCode, Config, Connection, Listener, Message, PerMessageDeflate};
+use stdws::{
+    Client, CloseCode, Config, Connection, Error, Handler, Listener, Message, PerMessageDeflate,
+    Server, ServerBuilder,
+};
 
 /// `--deflate`: permessage-deflate offered (client) or accepted (server).
 fn deflate() -> bool {
@@ -42,6 +47,29 @@ fn close_command(message: &Message) -> Option<(CloseCode, &str)> {
     Some((CloseCode(code.parse().unwrap_or(1000)), reason))
 }
 
+/// The `Server`'s handler: echo, or close on command.
+struct Echo;
+
+impl Handler for Echo {
+    fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
+        match close_command(&message) {
+            Some((code, reason)) => client.close(code, reason),
+            None => client.send(message),
+        }
+    }
+}
+
+/// Serves [`Echo`] with the `Server` until killed.
+fn serve(port: u16, builder: ServerBuilder, what: &str) {
+    let server = builder
+        .config(config())
+        .fallback(Echo)
+        .bind(("127.0.0.1", port))
+        .expect("bind");
+    eprintln!("interop_server ({what}) listening on 127.0.0.1:{port}");
+    server.wait();
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let port: u16 = args.first().and_then(|p| p.parse().ok()).unwrap_or(9001);
@@ -54,6 +82,9 @@ fn main() {
     if let Some(cert) = flag("--tls-cert") {
         let key = flag("--tls-key").expect("--tls-cert needs --tls-key");
         return tls::serve(port, &cert, &key, flag("--tls-backend"));
+    }
+    if args.iter().any(|a| a == "--hixie76") {
+        return serve(port, Server::builder().hixie76(true), "ws:// and hixie-76");
     }
     let listener = Arc::new(
         Listener::bind(("127.0.0.1", port))
@@ -85,18 +116,7 @@ fn main() {
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 mod tls {
     use stdws::tls::{Identity, TlsAcceptor};
-    use stdws::{Client, Error, Handler, Message, Server};
-
-    struct Echo;
-
-    impl Handler for Echo {
-        fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
-            match super::close_command(&message) {
-                Some((code, reason)) => client.close(code, reason),
-                None => client.send(message),
-            }
-        }
-    }
+    use stdws::Server;
 
     pub fn serve(port: u16, cert: &str, key: &str, backend: Option<String>) {
         let mut acceptor = TlsAcceptor::builder(Identity::from_pem_files(cert, key).expect("PEM"));
@@ -104,15 +124,12 @@ mod tls {
             acceptor = acceptor.backend(name.parse().expect("TLS backend"));
         }
         let acceptor = acceptor.build().expect("TLS setup");
-        let backend = acceptor.backend();
-        let server = Server::builder()
-            .config(super::config())
-            .tls(acceptor)
-            .fallback(Echo)
-            .bind(("127.0.0.1", port))
-            .expect("bind");
-        eprintln!("interop_server ({backend}) listening on wss://127.0.0.1:{port}");
-        server.wait();
+        let backend = acceptor.backend().to_string();
+        super::serve(
+            port,
+            Server::builder().tls(acceptor),
+            &format!("wss://, {backend}"),
+        );
     }
 }
 

@@ -44,7 +44,7 @@ sanitizer="${FUZZ_SANITIZER:-address}"
 corpus="${FUZZ_CORPUS:-$root/fuzz/corpus}"
 cargo_fuzz_version="${CARGO_FUZZ_VERSION:-0.13.2}"
 
-all_targets=(frame_header handshake_request handshake_response extensions connection url inflate)
+all_targets=(frame_header handshake_request handshake_response extensions connection url inflate hixie76 proxy)
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=("${all_targets[@]}")
@@ -57,18 +57,19 @@ fi
 max_len() {
     case "$1" in
         frame_header) echo 32 ;;
-        handshake_request | handshake_response) echo 8192 ;;
+        handshake_request | handshake_response | hixie76) echo 8192 ;;
         extensions) echo 2048 ;;
         connection) echo 70000 ;;
         url) echo 1024 ;;
         inflate) echo 16384 ;;
+        proxy) echo 2048 ;;
         *) echo "unknown fuzz target $1" >&2; exit 2 ;;
     esac
 }
 
 dict() {
     case "$1" in
-        handshake_request | handshake_response) echo "-dict=$root/fuzz/dicts/http.dict" ;;
+        handshake_request | handshake_response | hixie76) echo "-dict=$root/fuzz/dicts/http.dict" ;;
         extensions) echo "-dict=$root/fuzz/dicts/extensions.dict" ;;
     esac
 }

@@ -5,14 +5,20 @@
 # without permessage-deflate; Python `websockets` over TLS both ways, with
 # each stdws TLS backend (a CA and a certificate for localhost made with
 # `openssl` at run time); then headless Chromium against the console
-# (scripts/interop-browser.sh).
+# (scripts/interop-browser.sh). Hixie-76: Autobahn|Python 0.10.9's client
+# (protocol version 0) against `stdws serve --hixie76` (echo, a chat mixing
+# hixie-76 and RFC 6455 clients, shutdown) and the Server of
+# examples/interop_server (a close the server starts). `stdws connect`
+# through real proxies (scripts/interop-proxy.sh).
 #
 #   scripts/interop.sh
 #
 # Installs its peers on first use: a virtualenv in target/interop/venv with
 # interop/requirements.txt, and `npm ci` in interop/ (node_modules). Needs
-# python3 (with venv) and node/npm. Every run is bounded in time; a failed
-# check fails the script.
+# python3 (with venv) and node/npm. The hixie-76 client runs in the
+# virtualenv of the Autobahn tools (AUTOBAHN_TOOLS, default
+# ../shared/tools/autobahn beside this repository; its setup.sh builds it).
+# Every run is bounded in time; a failed check fails the script.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,6 +92,36 @@ for backend in native-tls rustls; do
     --tls-cert "$CERTS/cert.pem" --tls-key "$CERTS/key.pem" \
     -- "$BIN/interop_client" wss://localhost:PORT/ --ca "$CERTS/ca.pem" --tls-backend "$backend"
 done
+
+# Hixie-76, opt-in: a real client of the old protocol (Autobahn|Python).
+TOOLS="${AUTOBAHN_TOOLS:-$ROOT/../shared/tools/autobahn}"
+[[ -x "$TOOLS/setup.sh" ]] || { echo "interop.sh: no Autobahn tools at $TOOLS (set AUTOBAHN_TOOLS)" >&2; exit 2; }
+"$TOOLS/setup.sh" >/dev/null
+AB_PY="${AUTOBAHN_VENV:-$HOME/.cache/autobahn-py3}/bin/python"
+run_pair serve-hixie76-echo "${SERVE[@]}" --hixie76 -- "$AB_PY" interop/hixie76_peer.py echo ws://127.0.0.1:PORT/echo
+run_pair serve-hixie76-chat "${SERVE[@]}" --hixie76 -- "$AB_PY" interop/hixie76_peer.py chat ws://127.0.0.1:PORT/chat
+run_pair hixie76-server-close "$BIN/interop_server" PORT --hixie76 -- "$AB_PY" interop/hixie76_peer.py server-close ws://127.0.0.1:PORT/
+# Shutdown: the client sends SIGTERM to the server, is closed cleanly, and
+# the server exits by itself.
+echo "== serve-hixie76-shutdown"
+port="$(free_port)"
+"${SERVE[@]/PORT/$port}" --hixie76 > target/interop/serve-hixie76-shutdown.server.log 2>&1 &
+pid=$!
+PIDS+=("$pid")
+wait_port "$port"
+if timeout 60 "$AB_PY" interop/hixie76_peer.py shutdown "ws://127.0.0.1:$port/echo" "$pid" \
+   && timeout 10 tail --pid="$pid" -f /dev/null && wait "$pid"; then
+  echo "== serve-hixie76-shutdown: passed"
+else
+  echo "== serve-hixie76-shutdown: FAILED (server log: target/interop/serve-hixie76-shutdown.server.log)" >&2
+  failed=1
+fi
+
+echo "== proxies"
+if ! scripts/interop-proxy.sh; then
+  echo "== proxies: FAILED" >&2
+  failed=1
+fi
 
 echo "== browser"
 if ! scripts/interop-browser.sh; then

@@ -4,18 +4,30 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::error::{Error, HandshakeError, Timeout, UrlError};
+use crate::deadline::time_left;
+use crate::error::{Error, HandshakeError, ResponseError, Timeout, UrlError};
 use crate::extension::{format_extensions, negotiate_client, ExtensionOffer};
 use crate::frame::Role;
 use crate::handshake::auth::{answer, is_stale, parse_challenges, ClientScheme};
 use crate::handshake::client::{build_request, new_key, RequestParts, Response};
 use crate::handshake::HeadLimits;
-use crate::stream::{MaybeTlsStream, Stream};
-use crate::upgrade::{read_head, time_left};
+use crate::maybe_tls::MaybeTlsStream;
+use crate::proxy::{tunnel, ProxyChoice};
+use crate::stream::Stream;
+use crate::upgrade::read_head;
 use crate::url::Url;
 use crate::websocket::WebSocket;
 
-/// Options for a client connection; made by [`WebSocket::builder`].
+/// The former name of [`Connector`], kept so that older code builds.
+#[deprecated(
+    note = "renamed `Connector`: the server's handle to a peer is `Client`, the client's connection builder `Connector`"
+)]
+pub type ClientBuilder = Connector;
+
+/// Connects to a WebSocket server: the client side's options (subprotocols,
+/// headers, credentials, TLS, redirects, limits), then
+/// [`connect`](Self::connect). Made by [`WebSocket::builder`]. (The
+/// server's handle to one of its peers is [`Client`](crate::Client).)
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -29,7 +41,8 @@ use crate::websocket::WebSocket;
 /// # Ok::<(), stdws::Error>(())
 /// ```
 #[derive(Clone)]
-pub struct ClientBuilder {
+#[doc(alias = "ClientBuilder")]
+pub struct Connector {
     url: String,
     config: Config,
     protocols: Vec<String>,
@@ -37,11 +50,12 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     credentials: Option<Credentials>,
     max_redirects: usize,
+    proxy: ProxyChoice,
     #[cfg(any(feature = "tls", feature = "rustls"))]
     tls: crate::tls::TlsConnector,
 }
 
-impl std::fmt::Debug for ClientBuilder {
+impl std::fmt::Debug for Connector {
     /// The URL without its password; credentials show the user only.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let url =
@@ -54,14 +68,15 @@ impl std::fmt::Debug for ClientBuilder {
                 (n.as_str(), if secret { "***" } else { v.as_str() })
             })
             .collect();
-        let mut d = f.debug_struct("ClientBuilder");
+        let mut d = f.debug_struct("Connector");
         d.field("url", &url)
             .field("config", &self.config)
             .field("protocols", &self.protocols)
             .field("origin", &self.origin)
             .field("headers", &headers)
             .field("credentials", &self.credentials)
-            .field("max_redirects", &self.max_redirects);
+            .field("max_redirects", &self.max_redirects)
+            .field("proxy", &self.proxy);
         #[cfg(any(feature = "tls", feature = "rustls"))]
         d.field("tls", &self.tls);
         d.finish()
@@ -90,10 +105,10 @@ const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
 /// follow-redirects, ws 8.x fixes).
 const CREDENTIAL_HEADERS: [&str; 3] = ["Authorization", "Proxy-Authorization", "Cookie"];
 
-impl ClientBuilder {
+impl Connector {
     /// A builder for `url`.
-    pub fn new(url: &str) -> ClientBuilder {
-        ClientBuilder {
+    pub fn new(url: &str) -> Connector {
+        Connector {
             url: url.to_owned(),
             config: Config::default(),
             protocols: Vec::new(),
@@ -101,38 +116,39 @@ impl ClientBuilder {
             headers: Vec::new(),
             credentials: None,
             max_redirects: 0,
+            proxy: ProxyChoice::Environment,
             #[cfg(any(feature = "tls", feature = "rustls"))]
             tls: crate::tls::TlsConnector::new(),
         }
     }
 
     /// Uses this configuration (limits, timeouts, extensions).
-    pub fn config(mut self, config: Config) -> ClientBuilder {
+    pub fn config(mut self, config: Config) -> Connector {
         self.config = config;
         self
     }
 
     /// Offers a subprotocol (call again for more, most preferred first).
-    pub fn protocol(mut self, protocol: impl Into<String>) -> ClientBuilder {
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Connector {
         self.protocols.push(protocol.into());
         self
     }
 
     /// Sends an `Origin` header.
-    pub fn origin(mut self, origin: impl Into<String>) -> ClientBuilder {
+    pub fn origin(mut self, origin: impl Into<String>) -> Connector {
         self.origin = Some(origin.into());
         self
     }
 
     /// Adds a header field to the request.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> ClientBuilder {
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Connector {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Sets the time for TCP connect, TLS and the handshake together (all
     /// attempts, when following redirects or answering a 401).
-    pub fn handshake_timeout(mut self, timeout: Duration) -> ClientBuilder {
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Connector {
         self.config.handshake_timeout = timeout;
         self
     }
@@ -145,7 +161,7 @@ impl ClientBuilder {
         mut self,
         user: impl Into<String>,
         password: impl Into<String>,
-    ) -> ClientBuilder {
+    ) -> Connector {
         self.credentials = Some(Credentials {
             user: user.into(),
             password: password.into(),
@@ -159,22 +175,48 @@ impl ClientBuilder {
     /// one redirect too many. `Authorization`, `Cookie` and credentials
     /// are dropped when a redirect goes to another host or port, or from
     /// `wss` to `ws`.
-    pub fn max_redirects(mut self, max: usize) -> ClientBuilder {
+    pub fn max_redirects(mut self, max: usize) -> Connector {
         self.max_redirects = max;
+        self
+    }
+
+    /// Connects through this proxy, for every host: `http://` (CONNECT),
+    /// `https://` (TLS to the proxy, then CONNECT; the proxy's certificate
+    /// is checked with the same [`tls`](Self::tls) settings), `socks5://`
+    /// (this client resolves the server's name) or `socks5h://` (the proxy
+    /// does). `user:password@` in the URL is sent as Basic
+    /// `Proxy-Authorization` or RFC 1929 credentials, to the proxy only.
+    /// Without this, the proxy comes from the environment (see the
+    /// [`proxy`](crate::proxy) module). A bad URL fails at
+    /// [`connect`](Self::connect) with [`ProxyError::InvalidUrl`](crate::ProxyError::InvalidUrl).
+    ///
+    /// A `Proxy-Authorization` field given with [`header`](Self::header) is
+    /// sent in the CONNECT request (it wins over the URL's credentials)
+    /// and never to the WebSocket server; like `Authorization`, it is
+    /// dropped when a redirect leaves the origin.
+    pub fn proxy(mut self, url: impl Into<String>) -> Connector {
+        self.proxy = ProxyChoice::Url(url.into());
+        self
+    }
+
+    /// Connects directly: no proxy from the environment, and none set
+    /// earlier with [`proxy`](Self::proxy).
+    pub fn no_proxy(mut self) -> Connector {
+        self.proxy = ProxyChoice::Off;
         self
     }
 
     /// TLS settings for `wss://` (trust anchors, backend, client
     /// certificate).
     #[cfg(any(feature = "tls", feature = "rustls"))]
-    pub fn tls(mut self, tls: crate::tls::TlsConnector) -> ClientBuilder {
+    pub fn tls(mut self, tls: crate::tls::TlsConnector) -> Connector {
         self.tls = tls;
         self
     }
 
     /// Also trusts the CA certificates in this PEM file (`wss://`).
     #[cfg(any(feature = "tls", feature = "rustls"))]
-    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> ClientBuilder {
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Connector {
         self.tls = self.tls.ca_file(path);
         self
     }
@@ -183,7 +225,7 @@ impl ClientBuilder {
     /// against a self-signed certificate only (see
     /// [`TlsConnector::danger_accept_invalid_certs`](crate::tls::TlsConnector::danger_accept_invalid_certs)).
     #[cfg(any(feature = "tls", feature = "rustls"))]
-    pub fn danger_accept_invalid_certs(mut self, on: bool) -> ClientBuilder {
+    pub fn danger_accept_invalid_certs(mut self, on: bool) -> Connector {
         self.tls = self.tls.danger_accept_invalid_certs(on);
         self
     }
@@ -193,12 +235,12 @@ impl ClientBuilder {
     pub fn connect(self) -> Result<WebSocket<MaybeTlsStream>, Error> {
         let mut url = Url::parse(&self.url)?;
         let deadline = Instant::now() + self.config.handshake_timeout;
-        let mut headers = self.headers.clone();
+        let (mut proxy_authorization, mut headers) = split_proxy_authorization(&self.headers);
         let mut credentials = self.credentials.clone().or_else(|| userinfo(&url));
         let mut seen = vec![url_key(&url)];
         let mut auth = AuthAttempts::default();
         loop {
-            let stream = self.open(&url, deadline)?;
+            let stream = self.open(&url, deadline, proxy_authorization.as_deref())?;
             let mut request_headers = headers.clone();
             if let Some(value) = &auth.authorization {
                 request_headers.push(("Authorization".into(), value.clone()));
@@ -243,6 +285,7 @@ impl ClientBuilder {
                 headers
                     .retain(|(n, _)| !CREDENTIAL_HEADERS.iter().any(|c| n.eq_ignore_ascii_case(c)));
                 credentials = None;
+                proxy_authorization = None;
             }
             if let Some(c) = userinfo(&next) {
                 credentials = Some(c);
@@ -259,17 +302,42 @@ impl ClientBuilder {
     pub fn connect_on<S: Stream>(self, stream: S) -> Result<WebSocket<S>, Error> {
         let url = Url::parse(&self.url)?;
         let deadline = Instant::now() + self.config.handshake_timeout;
-        self.handshake(stream, &url, deadline, &self.headers)
+        let (_, headers) = split_proxy_authorization(&self.headers);
+        self.handshake(stream, &url, deadline, &headers)
     }
 
-    /// TCP, then TLS for `wss://`.
-    fn open(&self, url: &Url, deadline: Instant) -> Result<MaybeTlsStream, Error> {
+    /// TCP (to the proxy for this hop, then through its tunnel), then TLS
+    /// for `wss://`.
+    fn open(
+        &self,
+        url: &Url,
+        deadline: Instant,
+        proxy_authorization: Option<&str>,
+    ) -> Result<MaybeTlsStream, Error> {
         #[cfg(not(any(feature = "tls", feature = "rustls")))]
         if url.secure {
             return Err(UrlError::TlsNotEnabled.into());
         }
-        let tcp = connect_tcp(url, deadline)?;
+        let proxy = self.proxy.select(url)?;
+        let (host, port) = match &proxy {
+            Some(p) => (p.host.as_str(), p.port),
+            None => (url.host.as_str(), url.port),
+        };
+        let mut tcp = connect_tcp(host, port, deadline)?;
         tcp.set_nodelay(self.config.nodelay)?;
+        if let Some(proxy) = proxy {
+            let settings = tunnel::Settings {
+                limits: HeadLimits::from_config(&self.config),
+                authorization: proxy_authorization,
+                #[cfg(any(feature = "tls", feature = "rustls"))]
+                tls: &self.tls,
+            };
+            tcp = match tunnel::open(&proxy, tcp, url, deadline, &settings)? {
+                tunnel::Tunnel::Tcp(tcp) => tcp,
+                #[cfg(any(feature = "tls", feature = "rustls"))]
+                tunnel::Tunnel::Tls(tls) => return Ok(MaybeTlsStream::Tls(tls)),
+            };
+        }
         if !url.secure {
             return Ok(MaybeTlsStream::Plain(tcp));
         }
@@ -325,12 +393,17 @@ impl ClientBuilder {
             &mut stream,
             HeadLimits::from_config(&self.config),
             deadline,
-            |e| HandshakeError::InvalidResponse(format!("response head: {}", e.describe())),
+            |e| {
+                HandshakeError::InvalidResponse(ResponseError::Malformed(format!(
+                    "response head: {}",
+                    e.describe()
+                )))
+            },
         )?;
         let response = Response::parse(head.bytes(), &head.scanner)?;
         let agreed = response.validate(&key, &self.protocols)?;
         let extensions = negotiate_client(&self.config.extensions, &agreed.extensions)
-            .map_err(HandshakeError::InvalidResponse)?;
+            .map_err(|e| HandshakeError::InvalidResponse(ResponseError::Extension(e)))?;
         let mut ws =
             WebSocket::from_raw(stream, Role::Client, self.config.clone(), head.leftover());
         ws.set_agreed(agreed.protocol, extensions);
@@ -421,17 +494,27 @@ fn resolve(base: &Url, location: &str) -> Result<Url, UrlError> {
     base.join(&format!("{dir}{location}"))
 }
 
-/// Connects to the first address of the URL's host that answers before
-/// the deadline.
-fn connect_tcp(url: &Url, deadline: Instant) -> Result<TcpStream, Error> {
-    let addrs = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            Error::Io(std::io::Error::new(
-                e.kind(),
-                format!("cannot resolve {}: {e}", url.host),
-            ))
-        })?;
+/// `Proxy-Authorization` is for the proxy only: taken out of the fields
+/// sent to the WebSocket server (through a tunnel, they reach it).
+fn split_proxy_authorization(
+    headers: &[(String, String)],
+) -> (Option<String>, Vec<(String, String)>) {
+    let (proxy, rest): (Vec<_>, Vec<_>) = headers
+        .iter()
+        .cloned()
+        .partition(|(n, _)| n.eq_ignore_ascii_case("Proxy-Authorization"));
+    (proxy.into_iter().next().map(|(_, v)| v), rest)
+}
+
+/// Connects to the first address of `host` that answers before the
+/// deadline.
+fn connect_tcp(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, Error> {
+    let addrs = (host, port).to_socket_addrs().map_err(|e| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot resolve {host}: {e}"),
+        ))
+    })?;
     let mut last = None;
     for addr in addrs {
         let left = time_left(deadline).map_err(|_| Error::Timeout(Timeout::Connect))?;
@@ -440,12 +523,41 @@ fn connect_tcp(url: &Url, deadline: Instant) -> Result<TcpStream, Error> {
             Err(e) => last = Some(Error::from_io(e, Timeout::Connect)),
         }
     }
-    Err(last.unwrap_or_else(|| Error::Url(UrlError::InvalidHost(url.host.clone()))))
+    Err(last.unwrap_or_else(|| Error::Url(UrlError::InvalidHost(host.to_owned()))))
+}
+
+impl WebSocket<MaybeTlsStream> {
+    /// Connects to a `ws://` (or `wss://`) URL and performs the client
+    /// handshake with the default [`Config`].
+    ///
+    /// ```no_run
+    /// let mut ws = stdws::WebSocket::connect("ws://127.0.0.1:9001/echo")?;
+    /// ws.send(&stdws::Frame::text("hello"))?;
+    /// let echo = ws.recv()?;
+    /// # Ok::<(), stdws::Error>(())
+    /// ```
+    pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
+        Connector::new(url).connect()
+    }
+
+    /// A builder for a client connection: headers, subprotocols, origin,
+    /// limits and timeouts.
+    pub fn builder(url: &str) -> Connector {
+        Connector::new(url)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn code_using_the_former_name_client_builder_still_builds() {
+        let old: crate::ClientBuilder = WebSocket::builder("ws://127.0.0.1:1/");
+        let new: Connector = old.protocol("chat");
+        assert_eq!(new.protocols, ["chat"]);
+    }
 
     #[test]
     fn locations_resolve_like_rfc_3986() {
@@ -464,9 +576,7 @@ mod tests {
     #[cfg(not(any(feature = "tls", feature = "rustls")))]
     #[test]
     fn wss_without_a_tls_feature_fails_before_connecting() {
-        let err = ClientBuilder::new("wss://127.0.0.1:1/")
-            .connect()
-            .unwrap_err();
+        let err = Connector::new("wss://127.0.0.1:1/").connect().unwrap_err();
         assert!(
             matches!(err, Error::Url(UrlError::TlsNotEnabled)),
             "{err:?}"

@@ -27,15 +27,18 @@ use std::fmt;
 use std::io::{self, Write};
 use std::time::Duration;
 
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::error::Error;
 use crate::extension::{ExtensionOffer, SendOptions};
 use crate::frame::{OpCode, Role};
 use crate::handshake::client::Response;
 use crate::handshake::server::Request;
-use crate::message::{CloseCode, CloseFrame, Message};
+use crate::maybe_tls::MaybeTlsStream;
+use crate::message::Message;
 use crate::protocol::Event;
-use crate::session::{assemble, no_status, FrameHook, Outgoing, Session, Transport};
-use crate::stream::{MaybeTlsStream, Stream};
+use crate::session::{FrameHook, Outgoing, Session, Transport};
+use crate::stream::Stream;
 use crate::websocket::WebSocket;
 
 /// Both halves of one stream, owned by one thread.
@@ -103,28 +106,19 @@ impl<S: Stream> Connection<S> {
             role,
             config,
             protocol,
-            extensions,
+            mut extensions,
             request,
             response,
         } = ws;
-        let (incoming, out, policy) = assemble(
-            role,
-            &config,
-            reader,
-            writer,
-            extensions.encoders,
-            extensions.decoders,
-        );
+        let names = std::mem::take(&mut extensions.names);
         Connection {
-            session: Session {
-                transport: Owned { stream, out },
-                incoming,
-                policy,
-                ending: crate::session::Ending::Open,
-            },
+            session: Session::new(role, &config, reader, writer, extensions, |out| Owned {
+                stream,
+                out,
+            }),
             role,
             protocol,
-            extensions: extensions.names,
+            extensions: names,
             request,
             response,
         }
@@ -139,13 +133,7 @@ impl<S: Stream> Connection<S> {
     /// `recv` again to go on. Any other error has failed the connection,
     /// with the close code it maps to sent to the peer.
     pub fn recv(&mut self) -> Result<Option<Message>, Error> {
-        loop {
-            match self.session.next_event()? {
-                Event::Message(m) => return Ok(Some(m)),
-                Event::Close(_) => return Ok(None),
-                Event::Ping(_) | Event::Pong(_) => {}
-            }
-        }
+        self.session.next_message()
     }
 
     /// Receives the next event of any kind: a message, a ping, a pong, or
@@ -279,26 +267,29 @@ impl<S: Stream> Connection<S> {
     /// The peer's close frame once the connection is closed; a close frame
     /// without a code reads as 1005 (no status).
     pub fn close_frame(&self) -> Option<CloseFrame> {
-        match &self.session.ending {
-            crate::session::Ending::Closed(frame) => Some(frame.clone().unwrap_or_else(no_status)),
-            _ => None,
-        }
+        self.session.close_frame()
     }
 
     /// True once the connection is closed or failed.
     pub fn is_closed(&self) -> bool {
-        self.session.ending != crate::session::Ending::Open
+        self.session.is_closed()
     }
 
     /// Adds a hook that sees every frame we send (header, unmasked payload).
-    pub fn on_send_frame(&mut self, hook: impl FnMut(&crate::FrameHeader, &[u8]) + Send + 'static) {
+    pub fn on_send_frame(
+        &mut self,
+        hook: impl FnMut(&crate::frame::FrameHeader, &[u8]) + Send + 'static,
+    ) {
         let hook: FrameHook = Box::new(hook);
         self.session.transport.out.hooks.push(hook);
     }
 
     /// Adds a hook that sees every frame we receive (header, unmasked
     /// payload as on the wire, before extensions decode it).
-    pub fn on_recv_frame(&mut self, hook: impl FnMut(&crate::FrameHeader, &[u8]) + Send + 'static) {
+    pub fn on_recv_frame(
+        &mut self,
+        hook: impl FnMut(&crate::frame::FrameHeader, &[u8]) + Send + 'static,
+    ) {
         let hook: FrameHook = Box::new(hook);
         self.session.incoming.hooks.push(hook);
     }
@@ -342,7 +333,7 @@ impl<S: Stream> Connection<S> {
             Err(e) if self.is_closed() => Err(e),
             Err(e) => {
                 let code = e.close_code().unwrap_or(CloseCode::INTERNAL_ERROR);
-                let reason = crate::message::truncate_reason(&e.to_string()).to_owned();
+                let reason = crate::close_frame::truncate_reason(&e.to_string()).to_owned();
                 let _ = self.close(code, &reason);
                 Err(e)
             }

@@ -8,10 +8,11 @@
 //! Every error that reaches the wire knows its close code
 //! ([`Error::close_code`]) or HTTP status ([`HandshakeError::status`]).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
-use crate::message::CloseCode;
+use crate::close_code::CloseCode;
 
 /// Shorthand for `Result<T, stdws::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -32,13 +33,19 @@ pub enum Error {
     Capacity(CapacityError),
     /// A `ws://` or `wss://` URL could not be used.
     Url(UrlError),
-    /// TLS setup or the TLS session failed (the message names the cause).
-    Tls(String),
+    /// The proxy on the way to the server failed or refused (the variant
+    /// names the step).
+    Proxy(ProxyError),
+    /// TLS setup or the TLS session failed; [`source`](std::error::Error::source)
+    /// is the TLS library's own error when there is one.
+    Tls(TlsError),
     /// The connection is closed (the closing handshake finished, or the
     /// connection failed earlier); nothing more can be sent or received.
     Closed,
-    /// An extension failed on our side (for example a compressor error).
-    Extension(String),
+    /// An extension failed on our side (for example a compressor error);
+    /// the extension's own error, also [`source`](std::error::Error::source).
+    /// Close code 1011.
+    Extension(Box<dyn std::error::Error + Send + Sync>),
     /// The caller asked for something the API does not allow, such as
     /// sending a close code that must not appear on the wire.
     Usage(&'static str),
@@ -98,6 +105,7 @@ impl fmt::Display for Error {
             Error::Protocol(e) => write!(f, "protocol violation: {e}"),
             Error::Capacity(e) => write!(f, "limit exceeded: {e}"),
             Error::Url(e) => write!(f, "bad URL: {e}"),
+            Error::Proxy(e) => write!(f, "{e}"),
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             Error::Closed => f.write_str("connection closed"),
             Error::Extension(e) => write!(f, "extension error: {e}"),
@@ -110,6 +118,10 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
+            // The backend's error itself (native-tls, rustls, or the I/O
+            // error under them), not our wrapper of it.
+            Error::Tls(e) => std::error::Error::source(e),
+            Error::Extension(e) => Some(e.as_ref()),
             _ => None,
         }
     }
@@ -139,6 +151,12 @@ impl From<HandshakeError> for Error {
     }
 }
 
+impl From<ProxyError> for Error {
+    fn from(e: ProxyError) -> Self {
+        Error::Proxy(e)
+    }
+}
+
 impl From<UrlError> for Error {
     fn from(e: UrlError) -> Self {
         Error::Url(e)
@@ -162,6 +180,9 @@ pub enum Timeout {
     Close,
     /// The peer did not answer a keep-alive ping in time.
     Pong,
+    /// The proxy exchange (CONNECT or SOCKS5) did not finish before the
+    /// handshake deadline, which covers it.
+    Proxy,
 }
 
 impl fmt::Display for Timeout {
@@ -173,6 +194,7 @@ impl fmt::Display for Timeout {
             Timeout::Write => "write",
             Timeout::Close => "closing handshake",
             Timeout::Pong => "pong",
+            Timeout::Proxy => "proxy exchange",
         })
     }
 }
@@ -213,6 +235,9 @@ pub enum ProtocolError {
     /// A negotiated extension rejected a frame (for example a compressed
     /// continuation frame, or a payload that does not inflate).
     Extension(String),
+    /// A hixie-76 frame other than text or the closing frame: its type
+    /// byte (a length-prefixed frame has the high bit set).
+    Hixie76Frame(u8),
 }
 
 impl ProtocolError {
@@ -253,14 +278,19 @@ impl fmt::Display for ProtocolError {
             ProtocolError::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
             ProtocolError::DataAfterClose => f.write_str("frame after the close frame"),
             ProtocolError::Extension(e) => write!(f, "extension: {e}"),
+            ProtocolError::Hixie76Frame(t) if t & 0x80 != 0 => {
+                write!(f, "hixie-76 length-prefixed frame (type {t:#04x})")
+            }
+            ProtocolError::Hixie76Frame(t) => write!(f, "hixie-76 frame of type {t:#04x}"),
         }
     }
 }
 
 impl std::error::Error for ProtocolError {}
 
-/// A configured limit was exceeded. Close code 1009 (or HTTP 431 during the
-/// handshake).
+/// A configured limit was exceeded: close code 1009 when the peer sent too
+/// much (frame, message, fragments; HTTP 431 for a handshake's headers), 1008
+/// when the peer does not read what we send ([`WriteBufferFull`](Self::WriteBufferFull)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CapacityError {
@@ -282,7 +312,9 @@ pub enum CapacityError {
         max: usize,
     },
     /// More data was queued for sending than `max_write_buffer` allows
-    /// (the peer does not read, or the caller never flushes).
+    /// (the peer does not read, or the caller never flushes). Close code
+    /// 1008: the peer breaks our policy (RFC 6455 §7.4.1), it sent nothing
+    /// too big.
     WriteBufferFull {
         /// The limit.
         max: usize,
@@ -332,8 +364,9 @@ pub enum HandshakeError {
         /// The response headers (name, value).
         headers: Vec<(String, String)>,
     },
-    /// Client side: the server's 101 response broke RFC 6455 §4.2.2.
-    InvalidResponse(String),
+    /// Client side: the server's response could not be read, or its 101
+    /// broke RFC 6455 §4.2.2; the [`ResponseError`] says how.
+    InvalidResponse(ResponseError),
     /// Client side: the server answered a request with `Location` that
     /// cannot be followed (loop, too many, unsupported scheme).
     Redirect(String),
@@ -377,6 +410,105 @@ impl fmt::Display for HandshakeError {
 
 impl std::error::Error for HandshakeError {}
 
+/// How a server's response to our opening handshake was unusable
+/// (RFC 6455 §4.1, the client's checks of the server's response).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// The head is not HTTP/1.1, is incomplete, or is over the header limits.
+    Malformed(String),
+    /// No `Upgrade: websocket`: not a WebSocket server.
+    NoUpgrade,
+    /// No `Connection: Upgrade`.
+    NoConnectionUpgrade,
+    /// `Sec-WebSocket-Accept` is missing, repeated or not derived from our
+    /// key: not a WebSocket server, or something between us answered (a
+    /// cache, a proxy).
+    WrongAccept,
+    /// The server chose a subprotocol we did not offer, or more than one.
+    Subprotocol(String),
+    /// The server's `Sec-WebSocket-Extensions` cannot be used (malformed,
+    /// not offered, or parameters we cannot honour): connecting again
+    /// without offering extensions may work.
+    Extension(String),
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResponseError::Malformed(e) | ResponseError::Subprotocol(e) => f.write_str(e),
+            ResponseError::Extension(e) => f.write_str(e),
+            ResponseError::NoUpgrade => f.write_str("Upgrade is not websocket"),
+            ResponseError::NoConnectionUpgrade => {
+                f.write_str("Connection does not include Upgrade")
+            }
+            ResponseError::WrongAccept => f.write_str("wrong Sec-WebSocket-Accept"),
+        }
+    }
+}
+
+impl std::error::Error for ResponseError {}
+
+/// A TLS failure: what failed, in stdws's words ([`context`](Self::context)),
+/// and the TLS library's own error ([`source`](std::error::Error::source):
+/// `native_tls::Error`, `rustls::Error`, or the `io::Error` under them) when
+/// the failure came from it.
+#[derive(Debug)]
+pub struct TlsError {
+    context: Cow<'static, str>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl TlsError {
+    /// A failure found by stdws itself (no backend error behind it).
+    #[cfg_attr(not(any(feature = "tls", feature = "rustls", test)), allow(dead_code))]
+    pub(crate) fn new(context: impl Into<Cow<'static, str>>) -> TlsError {
+        TlsError {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A failure of the TLS library (or of the I/O under it).
+    #[cfg_attr(not(any(feature = "tls", feature = "rustls")), allow(dead_code))]
+    pub(crate) fn caused_by(
+        context: impl Into<Cow<'static, str>>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> TlsError {
+        TlsError {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// What failed, without the backend's words (e.g. "TLS handshake
+    /// failed", "cannot read CA file ca.pem").
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Some(source) => write!(f, "{}: {source}", self.context),
+            None => f.write_str(&self.context),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Self {
+        Error::Tls(e)
+    }
+}
+
 /// Why a URL could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -403,3 +535,164 @@ impl fmt::Display for UrlError {
 }
 
 impl std::error::Error for UrlError {}
+
+/// Why the way through a proxy could not be opened. Each variant names the
+/// step that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The proxy URL cannot be used (scheme, host, port, or credentials
+    /// longer than RFC 1929 allows).
+    InvalidUrl(String),
+    /// An `https://` proxy, but stdws was built without a TLS feature.
+    TlsNotEnabled,
+    /// A `wss://` server through an `https://` proxy: TLS inside TLS is not
+    /// supported (use an `http://` proxy: the tunnel still carries TLS to
+    /// the server).
+    TlsInTls,
+    /// The HTTP proxy answered CONNECT with a status other than 2xx
+    /// (RFC 9110 §9.3.6).
+    Refused {
+        /// The status code (407: the proxy wants credentials; some proxies
+        /// send 401 instead).
+        status: u16,
+        /// Its reason phrase.
+        reason: String,
+        /// The schemes of the proxy's challenges (`Basic`, `Digest`, ...)
+        /// in `Proxy-Authenticate`, or `WWW-Authenticate` with a 401, in
+        /// order.
+        authenticate: Vec<String>,
+    },
+    /// The SOCKS5 proxy accepts none of the methods offered (RFC 1928 §3:
+    /// `X'FF'`); it may want credentials that were not given.
+    NoAcceptableMethod,
+    /// The SOCKS5 proxy refused the user name and password (RFC 1929 §2:
+    /// a status other than 0).
+    AuthFailed(u8),
+    /// The SOCKS5 proxy answered the CONNECT request with this reply code
+    /// (RFC 1928 §6: 1 general failure, 2 not allowed by ruleset, 3
+    /// network unreachable, 4 host unreachable, 5 connection refused, 6 TTL
+    /// expired, 7 command not supported, 8 address type not supported).
+    Socks(u8),
+    /// The proxy broke its protocol: a malformed or oversized reply, or
+    /// data sent before the tunnel was used.
+    InvalidReply(String),
+    /// The proxy closed the connection before the tunnel was open.
+    TunnelClosed,
+}
+
+impl ProxyError {
+    /// The HTTP status of a refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ProxyError::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// RFC 1928 §6's words for a SOCKS5 reply code.
+fn socks_reply_text(code: u8) -> &'static str {
+    match code {
+        1 => "general SOCKS server failure",
+        2 => "connection not allowed by ruleset",
+        3 => "network unreachable",
+        4 => "host unreachable",
+        5 => "connection refused",
+        6 => "TTL expired",
+        7 => "command not supported",
+        8 => "address type not supported",
+        _ => "unassigned reply code",
+    }
+}
+
+impl fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxyError::InvalidUrl(e) => write!(f, "bad proxy URL: {e}"),
+            ProxyError::TlsNotEnabled => f.write_str("an https:// proxy needs a TLS feature"),
+            ProxyError::TlsInTls => {
+                f.write_str("wss:// through an https:// proxy (TLS inside TLS) is not supported")
+            }
+            ProxyError::Refused {
+                status,
+                reason,
+                authenticate,
+            } => {
+                write!(f, "proxy refused CONNECT: {status} {reason}")?;
+                if !authenticate.is_empty() {
+                    write!(f, " (it asks for {})", authenticate.join(", "))?;
+                }
+                Ok(())
+            }
+            ProxyError::NoAcceptableMethod => {
+                f.write_str("SOCKS5 proxy accepts none of the offered authentication methods")
+            }
+            ProxyError::AuthFailed(status) => {
+                write!(
+                    f,
+                    "SOCKS5 proxy refused the user name and password (status {status})"
+                )
+            }
+            ProxyError::Socks(code) => {
+                write!(
+                    f,
+                    "SOCKS5 proxy refused CONNECT: reply {code} ({})",
+                    socks_reply_text(*code)
+                )
+            }
+            ProxyError::InvalidReply(e) => write!(f, "invalid proxy reply: {e}"),
+            ProxyError::TunnelClosed => {
+                f.write_str("proxy closed the connection before the tunnel was open")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProxyError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn capacity_errors_close_with_1009_except_an_unread_write_buffer_with_1008() {
+        let too_big = [
+            CapacityError::FrameTooBig { size: 2, max: 1 },
+            CapacityError::MessageTooBig { max: 1 },
+            CapacityError::TooManyFragments { max: 1 },
+        ];
+        for e in too_big {
+            assert_eq!(Error::from(e).close_code(), Some(CloseCode::TOO_BIG));
+        }
+        let unread = Error::from(CapacityError::WriteBufferFull { max: 1 });
+        assert_eq!(unread.close_code(), Some(CloseCode::POLICY_VIOLATION));
+    }
+
+    #[test]
+    fn extension_and_tls_errors_keep_their_cause() {
+        let cause = io::Error::new(io::ErrorKind::InvalidData, "deflate stream corrupt");
+        let e = Error::Extension(Box::new(cause));
+        assert_eq!(e.close_code(), Some(CloseCode::INTERNAL_ERROR));
+        let source = e.source().expect("the extension's error");
+        let io = source
+            .downcast_ref::<io::Error>()
+            .expect("the io::Error itself");
+        assert_eq!(io.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(e.to_string(), "extension error: deflate stream corrupt");
+
+        let e = Error::from(TlsError::caused_by(
+            "TLS handshake failed",
+            io::Error::from(io::ErrorKind::ConnectionReset),
+        ));
+        let source = e.source().expect("the backend's error");
+        assert_eq!(
+            source.downcast_ref::<io::Error>().map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+        let Error::Tls(tls) = &e else { unreachable!() };
+        assert_eq!(tls.context(), "TLS handshake failed");
+        assert!(Error::from(TlsError::new("no hello")).source().is_none());
+    }
+}

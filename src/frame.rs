@@ -25,6 +25,8 @@
 
 use std::fmt;
 
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::error::{CapacityError, Error, ProtocolError};
 pub use crate::mask::{apply_mask, random_mask_key};
 
@@ -404,9 +406,9 @@ impl Frame {
     }
 
     /// A close frame with a code and reason (the reason is cut to fit).
-    pub fn close(code: crate::CloseCode, reason: &str) -> Frame {
+    pub fn close(code: CloseCode, reason: &str) -> Frame {
         let mut payload = Vec::with_capacity(2 + reason.len().min(123));
-        crate::CloseFrame::new(code, reason).encode_into(&mut payload);
+        CloseFrame::new(code, reason).encode_into(&mut payload);
         Frame::new(OpCode::Close, payload)
     }
 

@@ -22,7 +22,11 @@
 //! `TlsAcceptor` and how a TLS stream is read and written from two
 //! threads at once. HTTP Basic and Digest authentication live in
 //! [`handshake::auth`]. A [`Server`] takes both: `ServerBuilder::tls` and
-//! [`ServerBuilder::authenticator`].
+//! [`ServerBuilder::authenticator`]. It can also serve clients of the
+//! pre-RFC hixie-76 protocol ([`ServerBuilder::hixie76`], off by default;
+//! the [`hixie76`] module). Clients reach servers through HTTP
+//! CONNECT and SOCKS5 proxies, taken from the environment as curl takes
+//! them or set with [`Connector::proxy`] (the [`proxy`] module).
 //!
 //! ## A client
 //!
@@ -96,22 +100,24 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
-#[cfg(all(feature = "cli", unix))]
-#[doc(hidden)]
-pub mod cli;
 mod client;
+mod close_code;
+mod close_frame;
 mod config;
 mod connection;
-#[cfg(unix)]
-mod duplex;
+mod deadline;
 mod error;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
+pub mod hixie76;
 mod listener;
 mod mask;
+mod maybe_tls;
 mod message;
+mod prepared;
 mod protocol;
+pub mod proxy;
 mod read;
 pub mod security;
 #[cfg(unix)]
@@ -122,29 +128,38 @@ pub mod split;
 mod stream;
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub mod tls;
+#[cfg(unix)]
+mod transport;
 mod upgrade;
 mod url;
 pub mod utf8;
 mod websocket;
 mod write;
 
-pub use client::ClientBuilder;
+#[allow(deprecated)]
+pub use client::{ClientBuilder, Connector};
+pub use close_code::CloseCode;
+pub use close_frame::CloseFrame;
 pub use config::Config;
 pub use connection::{Callbacks, Connection};
-pub use error::{CapacityError, Error, HandshakeError, ProtocolError, Result, Timeout, UrlError};
+pub use error::{
+    CapacityError, Error, HandshakeError, ProtocolError, ProxyError, ResponseError, Result,
+    Timeout, TlsError, UrlError,
+};
 pub use extension::{DeflateFrame, PerMessageDeflate, SendOptions};
 pub use frame::{Frame, FrameHeader, OpCode, Role, Rsv};
 pub use handshake::auth::Authenticator;
 pub use handshake::server::{Accept, Reject, Request};
 pub use listener::{Binding, Listener};
-pub use message::{CloseCode, CloseFrame, Message};
+pub use maybe_tls::MaybeTlsStream;
+pub use message::Message;
 pub use protocol::Event;
 #[cfg(unix)]
 pub use server::{Admission, Client, Clients, Handler, Server, ServerBuilder};
 pub use session::FrameHook;
 #[cfg(unix)]
 pub use split::{RecvHalf, SendHalf};
-pub use stream::{MaybeTlsStream, Stream};
+pub use stream::Stream;
 #[cfg(all(unix, any(feature = "tls", feature = "rustls")))]
 pub use tls::{TlsAcceptor, TlsConnector, TlsStream};
 pub use upgrade::ServerHandshake;

@@ -131,3 +131,21 @@ impl Listener {
         std::iter::repeat_with(move || self.accept())
     }
 }
+
+impl WebSocket<TcpStream> {
+    /// Binds a TCP socket for a WebSocket server (twspy's `bind`); call
+    /// [`listen`](Binding::listen) next, then
+    /// [`accept`](crate::Listener::accept).
+    ///
+    /// ```no_run
+    /// use stdws::WebSocket;
+    /// let listener = WebSocket::bind("127.0.0.1:9001")?.listen(128)?;
+    /// let mut ws = listener.accept()?;
+    /// let frame = ws.recv()?;
+    /// ws.send(&frame)?; // echo one frame back
+    /// # Ok::<(), stdws::Error>(())
+    /// ```
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<Binding> {
+        Binding::bind(addr)
+    }
+}

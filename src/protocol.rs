@@ -19,11 +19,12 @@
 //! [`Sender`] turns a message into frames: fragmentation, extensions,
 //! masking keys. It hands each frame to a callback and never touches I/O.
 
+use crate::close_frame::CloseFrame;
 use crate::error::{CapacityError, Error, ProtocolError};
 use crate::extension::{FrameDecoder, FrameEncoder, SendOptions};
 use crate::frame::{FrameHeader, OpCode, Role, Rsv};
 use crate::mask::random_mask_key;
-use crate::message::{CloseFrame, Message};
+use crate::message::Message;
 use crate::utf8::Utf8Validator;
 
 /// What a connection receives.
@@ -458,6 +459,7 @@ impl Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::close_code::CloseCode;
 
     fn limits() -> Limits {
         Limits {
@@ -566,7 +568,7 @@ mod tests {
             err,
             Error::Capacity(CapacityError::MessageTooBig { max: 10 })
         ));
-        assert_eq!(err.close_code(), Some(crate::CloseCode::TOO_BIG));
+        assert_eq!(err.close_code(), Some(CloseCode::TOO_BIG));
     }
 
     #[test]
@@ -593,10 +595,7 @@ mod tests {
         let mut r = Receiver::new(limits(), Vec::new());
         assert_eq!(
             frame(&mut r, true, OpCode::Close, b"\x03\xe8ok", 1).unwrap(),
-            Some(Event::Close(Some(CloseFrame::new(
-                crate::CloseCode::NORMAL,
-                "ok"
-            ))))
+            Some(Event::Close(Some(CloseFrame::new(CloseCode::NORMAL, "ok"))))
         );
         assert!(matches!(
             frame(&mut r, true, OpCode::Close, b"\x03", 1),

@@ -24,9 +24,9 @@
 //!
 //! The fuzz targets in `fuzz/` (`make fuzz`) feed the frame header parser,
 //! both handshake parsers, the extension parser and negotiation,
-//! permessage-deflate decoding, the URL parser and whole connections with
-//! arbitrary bytes, built with overflow checks and run under a memory cap
-//! (512 MiB by default). What they found is kept as tests:
+//! permessage-deflate decoding, the URL parser, the hixie-76 handshake and
+//! frames, proxy replies (SOCKS5 and CONNECT), and whole connections with arbitrary bytes, built with overflow
+//! checks and run under a memory cap (512 MiB by default). What they found is kept as tests:
 //! `tests/security.rs::send_after_the_peer_vanished_is_closed_without_writing`,
 //! `tests/security.rs::server_accepts_an_extension_offered_in_two_cases_once`
 //! and `src/url.rs::join_refuses_a_location_that_would_break_the_request_line`.
@@ -146,10 +146,10 @@
 //!   `Timeout(Write)` and 1008 "write timed out" within 3 s of the first
 //!   message (the write timeout is 1 s), the connection is cut, and the canary never waits more than
 //!   750 ms meanwhile.
-//! - `tests/server.rs::a_slow_reader_never_stalls_the_others_and_is_closed_with_1008`,
-//!   `tests/server.rs::a_client_that_stops_reading_is_closed_with_1008_at_the_write_timeout`,
-//!   `src/server/link.rs::a_queue_over_its_cap_fails_the_client_with_1008`,
-//!   `src/server/link.rs::tiny_queued_frames_share_chunks_and_count_their_overhead`,
+//! - `tests/server/flow.rs::a_slow_reader_never_stalls_the_others_and_is_closed_with_1008`,
+//!   `tests/server/flow.rs::a_client_that_stops_reading_is_closed_with_1008_at_the_write_timeout`,
+//!   `src/transport/link.rs::a_queue_over_its_cap_fails_the_client_with_1008`,
+//!   `src/transport/link.rs::tiny_queued_frames_share_chunks_and_count_their_overhead`,
 //!   `tests/security.rs::feed_past_max_write_buffer_is_refused`.
 //!
 //! ### gorilla/websocket CVE-2020-27813 (GHSA-3xh2-74w9-5vxm): length overflow
@@ -251,7 +251,7 @@
 //!
 //! *Here.* [`Authenticator`](crate::handshake::auth::Authenticator)
 //! compares secrets (the Basic password, the Digest response) with
-//! `src/handshake/auth.rs::ct_eq`: it hashes both sides with SHA-256 and
+//! `src/handshake/auth/digest.rs::ct_eq`: it hashes both sides with SHA-256 and
 //! ORs together the XOR of all 32 byte pairs, with no early exit, so
 //! neither the position of a difference nor the lengths show in the
 //! timing. An unknown user is compared the same way, against an empty
@@ -265,9 +265,9 @@
 //! same file). The tests prove the answers:
 //! - `tests/security.rs::unknown_user_is_refused_like_a_wrong_password`
 //!   (Basic and Digest: same status, reason and challenge).
-//! - `src/handshake/auth.rs::basic_accepts_the_right_password_only`,
-//!   `src/handshake/auth.rs::digest_wrong_password_uri_or_opaque_is_401_not_stale`,
-//!   `src/handshake/auth.rs::digest_round_trip_then_replay_is_refused`,
+//! - `src/handshake/auth/server.rs::basic_accepts_the_right_password_only`,
+//!   `src/handshake/auth/server.rs::digest_wrong_password_uri_or_opaque_is_401_not_stale`,
+//!   `src/handshake/auth/server.rs::digest_round_trip_then_replay_is_refused`,
 //!   `tests/auth.rs::basic_wrong_password_ends_with_the_401`,
 //!   `src/server/auth_tests.rs::basic_guards_upgrades_files_and_the_console_alike`.
 //!
@@ -336,19 +336,19 @@
 //! (websockets/ws#2013), without an advisory since its redirects are off
 //! by default.
 //!
-//! *Here.* [`ClientBuilder::max_redirects`](crate::ClientBuilder::max_redirects)
+//! *Here.* [`Connector::max_redirects`](crate::Connector::max_redirects)
 //! is 0 by default: a redirect is an error, not followed. When it is
 //! raised, `Authorization`, `Cookie` and the credentials of the URL or of
-//! [`ClientBuilder::credentials`](crate::ClientBuilder::credentials) are
+//! [`Connector::credentials`](crate::Connector::credentials) are
 //! dropped when a redirect leaves the origin (another host or port) or
 //! goes from `wss` to `ws`; a loop, or one redirect too many, fails with
 //! [`HandshakeError::Redirect`](crate::HandshakeError::Redirect).
 //!
-//! `Proxy-Authorization` is dropped with them (follow-redirects
-//! CVE-2024-28849).
+//! `Proxy-Authorization` never reaches a server at all, on any hop (next
+//! section).
 //!
 //! *Not covered.* Other header fields added with
-//! [`ClientBuilder::header`](crate::ClientBuilder::header) follow every
+//! [`Connector::header`](crate::Connector::header) follow every
 //! redirect: a secret in such a field (an `X-API-Key`) would reach the new
 //! origin, as in follow-redirects before 1.16.0 (CVE-2026-40895). Follow
 //! redirects only toward servers you trust, or carry secrets in
@@ -363,6 +363,52 @@
 //! `tests/redirect.rs::the_maximum_is_enforced`,
 //! `src/client.rs::credentials_stay_within_host_port_and_security`; fuzz
 //! target `fuzz/fuzz_targets/url.rs` (a `Location` is hostile input).
+//!
+//! ### Proxy credentials sent through the tunnel (follow-redirects CVE-2024-28849, httpoxy CVE-2016-5385)
+//!
+//! *What.* follow-redirects before 1.15.6 kept `Proxy-Authorization` on a
+//! redirect to another host; a client that puts the proxy's credentials
+//! among the request's fields sends them, through a CONNECT tunnel, to the
+//! server at its end. httpoxy: CGI programs got `HTTP_PROXY` from a
+//! request's `Proxy:` header, and HTTP clients that read the variable sent
+//! their traffic to the attacker's proxy.
+//!
+//! *Here.* `Proxy-Authorization` goes to the proxy only: the proxy URL's
+//! `user:pass@` becomes the CONNECT request's field (or RFC 1929 for
+//! SOCKS5), and a `Proxy-Authorization` given with
+//! [`Connector::header`](crate::Connector::header) is moved into
+//! the CONNECT request; neither is ever among the fields of the WebSocket
+//! request, with a proxy or without one, on the first hop or after a
+//! redirect. The proxy is decided again at each redirect hop (`no_proxy`
+//! may send the next hop direct). TLS to a `wss://` server runs through the
+//! tunnel and checks the server's own name, so a proxy cannot read or
+//! change the traffic. A proxy's reply is hostile input: its head has the
+//! caps of any response head, a SOCKS5 reply is read to at most 262 bytes,
+//! bytes sent after the reply are an error rather than the server's, and
+//! the whole exchange runs within the handshake deadline
+//! ([`Timeout::Proxy`](crate::Timeout::Proxy)).
+//!
+//! *Not covered.* `HTTP_PROXY` is read as well as `http_proxy` (curl
+//! ignores the upper-case form for httpoxy's sake): a client run as a CGI
+//! program, where request headers become `HTTP_*` variables, should call
+//! [`Connector::no_proxy`](crate::Connector::no_proxy) or set its
+//! proxy with [`Connector::proxy`](crate::Connector::proxy).
+//! `wss://` through an `https://` proxy (TLS inside TLS) is refused with
+//! [`ProxyError::TlsInTls`](crate::ProxyError::TlsInTls).
+//!
+//! *Proof.* `tests/proxy.rs::connect_names_the_host_as_written_and_credentials_stay_with_the_proxy`,
+//! `tests/proxy.rs::a_proxy_authorization_header_goes_to_the_proxy_never_to_the_server`,
+//! `tests/proxy.rs::environment_picks_the_proxy_per_redirect_hop_and_no_proxy_bypasses`,
+//! `tests/proxy.rs::wss_through_a_tunnel_checks_the_servers_name_not_the_proxys`,
+//! `tests/proxy.rs::a_server_certificate_for_another_name_fails_through_the_tunnel`,
+//! `tests/proxy.rs::a_huge_connect_reply_head_is_an_invalid_reply`,
+//! `tests/proxy.rs::data_after_the_connect_reply_is_an_invalid_reply`,
+//! `tests/proxy.rs::a_garbage_socks_reply_is_an_invalid_reply`,
+//! `tests/proxy.rs::a_proxy_that_never_answers_times_out_within_the_deadline`,
+//! `src/proxy/socks5.rs::garbage_replies_are_invalid`,
+//! `src/proxy/env.rs::a_bad_variable_is_an_error_that_names_it_not_its_password`;
+//! fuzz target `fuzz/fuzz_targets/proxy.rs` (the proxy's replies are
+//! hostile input).
 //!
 //! ### Connection floods: silent, slow and dead peers
 //!
@@ -395,11 +441,11 @@
 //!   get 408 and the other 1,937 get 503; a good client is refused 503
 //!   while the server is full and served once the slots are free.
 //! - `tests/hostile.rs::a_request_sent_byte_by_byte_gets_408_at_the_handshake_deadline`,
-//!   `tests/server.rs::a_silent_connection_gets_408_at_the_handshake_deadline`,
-//!   `tests/server.rs::connections_over_max_connections_get_503`,
-//!   `tests/server.rs::a_dead_peer_is_closed_with_1011_when_its_pong_does_not_come`,
-//!   `tests/server.rs::an_idle_client_is_closed_with_1001_after_the_read_timeout`,
-//!   `tests/server.rs::a_panicking_handler_ends_its_client_and_frees_its_slot`.
+//!   `tests/server/handshake.rs::a_silent_connection_gets_408_at_the_handshake_deadline`,
+//!   `tests/server/handshake.rs::connections_over_max_connections_get_503`,
+//!   `tests/server/flow.rs::a_dead_peer_is_closed_with_1011_when_its_pong_does_not_come`,
+//!   `tests/server/flow.rs::an_idle_client_is_closed_with_1001_after_the_read_timeout`,
+//!   `tests/server/main.rs::a_panicking_handler_ends_its_client_and_frees_its_slot`.
 //!
 //! ### Protocol violations and invalid UTF-8
 //!
@@ -425,6 +471,65 @@
 //! `tests/hostile.rs::surrogates_get_1007_at_once` (each 1007 within 1 s
 //! of a message left unfinished); Autobahn TestSuite cases 1 to 10 in
 //! both roles (`make autobahn`).
+//!
+//! ### Hixie-76 clients: no masking (opt-in, off by default)
+//!
+//! *What.* In 2010 Huang, Chen, Barth, Rescorla and Jackson ("Talking to
+//! Yourself for Fun and Profit", cited by RFC 6455 §10.3) showed that a
+//! script speaking the WebSocket drafts of the time could poison the cache
+//! of a transparent proxy on its network: a proxy that does not understand
+//! the `Upgrade` reads the bytes after the handshake as more HTTP, and
+//! draft-hixie-thewebsocketprotocol-76 puts a script's text on the wire
+//! byte for byte (`0x00`, the text, `0xFF`). The script writes a request
+//! for another site's script, its own server answers it, and the proxy
+//! serves that answer to everyone behind it. Browsers turned WebSocket off
+//! until RFC 6455 made clients mask every frame with a fresh random key
+//! (§5.3), so that a script no longer chooses the bytes on the wire.
+//! Hixie-76 has no masking, no close codes and no pings, and its MD5
+//! challenge proves only that the server read the request.
+//!
+//! *Here.* A hixie-76 request is answered 426 with
+//! `Sec-WebSocket-Version: 13` unless the server opts in with
+//! [`ServerBuilder::hixie76`](crate::ServerBuilder::hixie76) (`stdws serve
+//! --hixie76`), for a deployment that must keep old devices alive. A server
+//! cannot mask on its clients' behalf: the risk is to the proxies between
+//! such clients and it, so turn it on for clients you know, preferably
+//! over `wss://` (a TLS tunnel is opaque to a transparent proxy). The rest
+//! is strict and bounded like everything else: keys whose digits are not
+//! a multiple of their spaces, keys without spaces or above 32 bits (a key
+//! of thousands of digits is refused at the eleventh) and a missing 8-byte
+//! body are answered 400, the body is read under
+//! [`handshake_timeout`](crate::Config::handshake_timeout) (408); a text
+//! frame has no length, so one without its end byte is cut off at
+//! [`max_message_size`](crate::Config::max_message_size); the
+//! length-prefixed frames of the draft (which a server was to skip by
+//! their declared length) and every type byte but text and close close
+//! the connection, as does invalid UTF-8, at the byte that makes it so.
+//! Without pings, an idle timeout is what lets a dead hixie-76 client go:
+//! [`read_timeout`](crate::Config::read_timeout) if set, else
+//! `ping_interval` + `pong_timeout` (60 s by default), the time a silent
+//! RFC 6455 client is given.
+//!
+//! *Proof.*
+//! - `tests/hixie76.rs::without_the_option_a_hixie76_request_gets_426_with_version_13`,
+//!   `tests/hixie76.rs::the_drafts_handshake_is_answered_byte_for_byte`,
+//!   `tests/hixie76.rs::the_8_byte_body_is_required_within_the_handshake_deadline`
+//!   (400 when the stream ends, 408 at the deadline),
+//!   `tests/hixie76.rs::no_pings_reach_a_hixie76_client_and_the_idle_timeout_lets_it_go`,
+//!   `tests/hixie76.rs::without_a_read_timeout_a_silent_hixie76_client_goes_when_a_dead_one_would`.
+//! - `tests/hostile_hixie76.rs::a_hixie76_key_flood_gets_400_at_once`
+//!   (7,000 digits in a key, 30 keys: 400 within 1 s),
+//!   `tests/hostile_hixie76.rs::a_hixie76_frame_without_its_end_byte_is_closed_at_max_message_size`
+//!   (64 MiB offered, closed at 64 KiB, memory within 4 MiB),
+//!   `tests/hostile_hixie76.rs::hixie76_frames_of_other_types_close_the_connection`
+//!   (a length-prefixed frame declaring 2^35 bytes among them),
+//!   `tests/hostile_hixie76.rs::invalid_utf8_from_a_hixie76_client_closes_it_at_once`.
+//! - `src/handshake/hixie76.rs::keys_that_no_client_sends_are_refused`,
+//!   `src/hixie76/frame.rs::text_without_its_end_byte_is_cut_off_at_the_limit`,
+//!   `src/hixie76/frame.rs::invalid_utf8_fails_as_soon_as_it_arrives`,
+//!   `src/hixie76/read.rs::a_frame_without_its_end_is_refused_at_the_limit_with_bounded_memory`;
+//!   fuzz target `fuzz/fuzz_targets/hixie76.rs` (keys against a reference
+//!   computation, frames the same whole and in pieces).
 //!
 //! ## Every limit and its default
 //!
@@ -482,7 +587,7 @@
 //! |---|---|---|
 //! | [`MAX_NONCES`](crate::handshake::auth::MAX_NONCES) | 4,096 Digest nonces remembered | the oldest is forgotten; an answer to it is treated as expired |
 //! | [`nonce_lifetime`](crate::handshake::auth::Authenticator::nonce_lifetime) | 300 s | 401 with `stale=true`: the client retries with a fresh nonce |
-//! | [`max_redirects`](crate::ClientBuilder::max_redirects) | 0 | at 0 a redirect is returned as [`HandshakeError::UnexpectedStatus`](crate::HandshakeError::UnexpectedStatus); past a raised maximum, or on a loop, [`HandshakeError::Redirect`](crate::HandshakeError::Redirect) |
+//! | [`max_redirects`](crate::Connector::max_redirects) | 0 | at 0 a redirect is returned as [`HandshakeError::UnexpectedStatus`](crate::HandshakeError::UnexpectedStatus); past a raised maximum, or on a loop, [`HandshakeError::Redirect`](crate::HandshakeError::Redirect) |
 //!
 //! ### Fixed in the code
 //!

@@ -18,17 +18,21 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::time::{Duration, Instant};
 
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::config::Config;
+use crate::deadline::remaining;
 use crate::error::{CapacityError, Error, Timeout};
-use crate::extension::{FrameDecoder, FrameEncoder, SendOptions};
+use crate::extension::{Extensions, SendOptions};
 use crate::frame::{FrameHeader, OpCode, Role};
-use crate::message::{CloseCode, CloseFrame};
+use crate::hixie76::read::Hixie76Reader;
+use crate::message::Message;
 use crate::protocol::{Event, Limits, Receiver, Sender};
 use crate::read::FrameReader;
-use crate::write::FrameWriter;
+use crate::write::{write_all_vectored, FrameWriter};
 
 /// An observer of frames as they are sent or received: header and
 /// (unmasked) payload. twspy's send and receive hooks.
@@ -42,12 +46,17 @@ pub(crate) struct Incoming {
     pub(crate) reader: FrameReader,
     pub(crate) receiver: Receiver,
     pub(crate) hooks: Vec<FrameHook>,
+    /// Set for a hixie-76 peer: its frames are read by this instead.
+    pub(crate) hixie76: Option<Hixie76Reader>,
 }
 
 impl Incoming {
     /// Reads until the next event. Resumable: after a timeout, the next
     /// call carries on inside the same frame.
     pub(crate) fn next_event<R: Read + ?Sized>(&mut self, r: &mut R) -> Result<Event, Error> {
+        if let Some(hixie) = &mut self.hixie76 {
+            return hixie.next_event(r);
+        }
         loop {
             if !self.receiver.in_frame() {
                 let header = self.reader.read_header(r)?;
@@ -129,7 +138,23 @@ pub(crate) struct Outgoing {
     pub(crate) max_write_buffer: usize,
     pub(crate) pings: Pings,
     pub(crate) hooks: Vec<FrameHook>,
+    pub(crate) framing: Framing,
 }
+
+/// How messages go on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// RFC 6455 frames.
+    Rfc6455,
+    /// Hixie-76: text between `0x00` and `0xFF`, no control frames but the
+    /// closing `0xFF 0x00` (see [`crate::hixie76`]).
+    Hixie76,
+}
+
+/// What a hixie-76 peer cannot be sent.
+pub(crate) const HIXIE76_TEXT_ONLY: Error =
+    Error::Usage("a hixie-76 client takes text messages only");
+const HIXIE76_NO_CONTROL: Error = Error::Usage("a hixie-76 client has no pings or pongs");
 
 impl Outgoing {
     pub(crate) fn new(writer: FrameWriter, sender: Sender, max_write_buffer: usize) -> Outgoing {
@@ -141,6 +166,7 @@ impl Outgoing {
             max_write_buffer,
             pings: Pings::default(),
             hooks: Vec::new(),
+            framing: Framing::Rfc6455,
         }
     }
 
@@ -162,6 +188,9 @@ impl Outgoing {
         buffered: bool,
     ) -> Result<(), Error> {
         self.check_open()?;
+        if self.framing == Framing::Hixie76 {
+            return self.hixie76_text(w, opcode, payload);
+        }
         if buffered && self.writer.buffered() + payload.len() > self.max_write_buffer {
             return Err(CapacityError::WriteBufferFull {
                 max: self.max_write_buffer,
@@ -194,6 +223,37 @@ impl Outgoing {
         result
     }
 
+    /// A text message to a hixie-76 peer, in one vectored write.
+    fn hixie76_text<W: Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        opcode: OpCode,
+        payload: &[u8],
+    ) -> Result<(), Error> {
+        if opcode != OpCode::Text {
+            return Err(HIXIE76_TEXT_ONLY);
+        }
+        let mut parts = [
+            IoSlice::new(&[crate::hixie76::TEXT]),
+            IoSlice::new(payload),
+            IoSlice::new(&[crate::hixie76::END]),
+        ];
+        self.write_raw(w, &mut parts)
+    }
+
+    /// Writes bytes that are already a frame.
+    fn write_raw<W: Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        parts: &mut [IoSlice<'_>],
+    ) -> Result<(), Error> {
+        let result = write_all_vectored(w, parts).map_err(|e| Error::from_io(e, Timeout::Write));
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
     /// Sends a control frame (ping or pong).
     pub(crate) fn control<W: Write + ?Sized>(
         &mut self,
@@ -202,6 +262,9 @@ impl Outgoing {
         payload: &[u8],
     ) -> Result<(), Error> {
         self.check_open()?;
+        if self.framing == Framing::Hixie76 {
+            return Err(HIXIE76_NO_CONTROL);
+        }
         if payload.len() > crate::frame::MAX_CONTROL_PAYLOAD {
             return Err(Error::Usage("control frame payload longer than 125 bytes"));
         }
@@ -242,6 +305,11 @@ impl Outgoing {
         }
         if self.broken {
             return Err(Error::Closed);
+        }
+        if self.framing == Framing::Hixie76 {
+            // No code or reason: the closing frame is two fixed bytes.
+            self.close_sent = true;
+            return self.write_raw(w, &mut [IoSlice::new(&crate::hixie76::CLOSE)]);
         }
         let mut payload = Vec::with_capacity(125);
         if let Some(f) = frame {
@@ -297,37 +365,6 @@ pub(crate) fn echo_close(peer: Option<&CloseFrame>) -> Option<CloseFrame> {
     peer.map(|f| CloseFrame::new(f.code, ""))
 }
 
-/// The read side, write side and policy of a connection past its opening
-/// handshake, built from its configuration and negotiated extensions
-/// (shared by `Connection` and the server).
-pub(crate) fn assemble(
-    role: Role,
-    config: &Config,
-    reader: FrameReader,
-    writer: FrameWriter,
-    encoders: Vec<Box<dyn FrameEncoder>>,
-    decoders: Vec<Box<dyn FrameDecoder>>,
-) -> (Incoming, Outgoing, Policy) {
-    let limits = Limits {
-        max_message_size: config.max_message_size,
-        max_fragments: config.max_fragments,
-    };
-    let incoming = Incoming {
-        reader,
-        receiver: Receiver::new(limits, decoders),
-        hooks: Vec::new(),
-    };
-    let sender = Sender::new(role, encoders, config.fragment_size);
-    let out = Outgoing::new(writer, sender, config.max_write_buffer);
-    let policy = Policy {
-        role,
-        auto_pong: config.auto_pong,
-        close_timeout: config.close_timeout,
-        read_timeout: config.read_timeout,
-    };
-    (incoming, out, policy)
-}
-
 /// Limits and switches the policy needs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Policy {
@@ -357,6 +394,71 @@ pub(crate) struct Session<T: Transport> {
 }
 
 impl<T: Transport> Session<T> {
+    /// The session of a connection past its opening handshake: its read
+    /// side, write side and policy built from its configuration and
+    /// negotiated extensions. `transport` gets the write side: a
+    /// `Connection` owns it beside its stream, a link shares it between
+    /// threads. Every session is built here.
+    pub(crate) fn new(
+        role: Role,
+        config: &Config,
+        reader: FrameReader,
+        writer: FrameWriter,
+        extensions: Extensions,
+        transport: impl FnOnce(Outgoing) -> T,
+    ) -> Session<T> {
+        let limits = Limits {
+            max_message_size: config.max_message_size,
+            max_fragments: config.max_fragments,
+        };
+        let incoming = Incoming {
+            reader,
+            receiver: Receiver::new(limits, extensions.decoders),
+            hooks: Vec::new(),
+            hixie76: None,
+        };
+        let sender = Sender::new(role, extensions.encoders, config.fragment_size);
+        let out = Outgoing::new(writer, sender, config.max_write_buffer);
+        let policy = Policy {
+            role,
+            auto_pong: config.auto_pong,
+            close_timeout: config.close_timeout,
+            read_timeout: config.read_timeout,
+        };
+        Session {
+            transport: transport(out),
+            incoming,
+            policy,
+            ending: Ending::Open,
+        }
+    }
+
+    /// The next message; pings and pongs are handled on the way.
+    /// `Ok(None)`: the closing handshake is done.
+    pub(crate) fn next_message(&mut self) -> Result<Option<Message>, Error> {
+        loop {
+            match self.next_event()? {
+                Event::Message(message) => return Ok(Some(message)),
+                Event::Close(_) => return Ok(None),
+                Event::Ping(_) | Event::Pong(_) => {}
+            }
+        }
+    }
+
+    /// The peer's close frame once the closing handshake is done (1005
+    /// when it carried no code); `None` before, or if the connection failed.
+    pub(crate) fn close_frame(&self) -> Option<CloseFrame> {
+        match &self.ending {
+            Ending::Closed(frame) => Some(frame.clone().unwrap_or_else(no_status)),
+            _ => None,
+        }
+    }
+
+    /// True once the closing handshake is done or the connection failed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.ending != Ending::Open
+    }
+
     /// The next event, with the policy applied: pings answered, the peer's
     /// close answered and the connection closed, errors turned into the
     /// right close frame. Timeouts leave the connection usable.
@@ -451,10 +553,7 @@ impl<T: Transport> Session<T> {
     fn drain(&mut self, limit: Duration) {
         let deadline = Instant::now() + limit;
         let mut sink = [0u8; 4096];
-        while let Some(left) = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-        {
+        while let Some(left) = remaining(deadline) {
             if self.transport.set_read_timeout(Some(left)).is_err() {
                 break;
             }
@@ -478,10 +577,7 @@ impl<T: Transport> Session<T> {
         }
         let deadline = Instant::now() + self.policy.close_timeout;
         loop {
-            let Some(left) = deadline
-                .checked_duration_since(Instant::now())
-                .filter(|d| !d.is_zero())
-            else {
+            let Some(left) = remaining(deadline) else {
                 self.ending = Ending::Failed;
                 self.transport.shutdown_write();
                 return Err(Error::Timeout(Timeout::Close));
@@ -515,7 +611,7 @@ fn short_reason(error: &Error) -> String {
         Error::Capacity(e) => e.to_string(),
         other => other.to_string(),
     };
-    crate::message::truncate_reason(&text).to_owned()
+    crate::close_frame::truncate_reason(&text).to_owned()
 }
 
 /// The close frame reported when the peer closed without a code (1005).

@@ -46,19 +46,20 @@
 //! deadlines, which ends when both halves are dropped.
 
 use std::fmt;
-use std::io;
 use std::net::TcpStream;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
-use crate::duplex::{Duplex, DuplexReader, TlsOutput, TlsSession};
+use crate::close_frame::CloseFrame;
 use crate::error::Error;
-use crate::frame::OpCode;
-use crate::message::{CloseCode, CloseFrame, Message};
+use crate::maybe_tls::MaybeTlsStream;
+use crate::message::Message;
 use crate::protocol::Event;
-use crate::server::link::{Link, LinkOptions, LinkTransport};
-use crate::server::timer::Timers;
-use crate::session::{assemble, Ending, Session};
-use crate::stream::MaybeTlsStream;
+use crate::session::Session;
+use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream};
+use crate::transport::link::Link;
+use crate::transport::link_session::{self, LinkSetup, LinkTransport};
+use crate::transport::sender::link_sender_methods;
+use crate::transport::timer::Timers;
 use crate::websocket::WebSocket;
 
 /// Stops the deadline thread when the last half is dropped.
@@ -89,14 +90,11 @@ impl WebSocket<MaybeTlsStream> {
     /// receiving half (see the [`split`](crate::split) module). Frames
     /// that arrived behind the handshake are kept.
     pub fn split(self) -> Result<(SendHalf, RecvHalf), Error> {
-        halves(self, |stream| match stream {
-            MaybeTlsStream::Plain(tcp) => Ok((tcp, None, Vec::new())),
+        halves(self.map_stream(|stream| match stream {
+            MaybeTlsStream::Plain(tcp) => plain(tcp),
             #[cfg(any(feature = "tls", feature = "rustls"))]
-            MaybeTlsStream::Tls(tls) => {
-                let (tcp, established) = tls.into_parts()?;
-                Ok((tcp, Some(established.session), established.plaintext))
-            }
-        })
+            MaybeTlsStream::Tls(tls) => tls.into_duplex(),
+        }))
     }
 }
 
@@ -105,67 +103,23 @@ impl WebSocket<TcpStream> {
     /// or a client built on a `TcpStream`) into a sending and a receiving
     /// half (see the [`split`](crate::split) module).
     pub fn split(self) -> Result<(SendHalf, RecvHalf), Error> {
-        halves(self, |tcp| Ok((tcp, None, Vec::new())))
+        halves(self.map_stream(plain))
     }
 }
 
-/// The socket under a stream, its TLS session if any, and the plaintext
-/// the session had already decrypted.
-type Opened = (TcpStream, Option<Box<dyn TlsSession>>, Vec<u8>);
+fn plain(tcp: TcpStream) -> DuplexStream {
+    DuplexStream::new(DuplexReader::new(Arc::new(Duplex::new(tcp)), Vec::new()))
+}
 
-/// Builds the halves on a shared transport over the socket `open` takes
-/// out of the stream.
-fn halves<S>(
-    ws: WebSocket<S>,
-    open: impl FnOnce(S) -> io::Result<Opened>,
-) -> Result<(SendHalf, RecvHalf), Error> {
-    let WebSocket {
-        stream,
-        reader,
-        writer,
-        role,
-        config,
-        extensions,
-        ..
-    } = ws;
-    let (tcp, tls, early) = open(stream)?;
-    let duplex = Arc::new(Duplex::new(tcp));
-    if let Some(session) = tls {
-        duplex.install_tls(session);
-    }
+/// Builds the halves on the shared transport.
+fn halves(ws: WebSocket<DuplexStream>) -> Result<(SendHalf, RecvHalf), Error> {
     let (timers, _) = Timers::start()?;
-    let transforms = !extensions.encoders.is_empty();
-    let (incoming, outgoing, policy) = assemble(
-        role,
-        &config,
-        reader,
-        writer,
-        extensions.encoders,
-        extensions.decoders,
-    );
-    let options = LinkOptions {
-        cap: config.max_write_buffer,
-        transforms,
-        close_timeout: config.close_timeout,
-        timers: Some(Arc::downgrade(&timers)),
+    let setup = LinkSetup {
+        timers: Arc::downgrade(&timers),
         name: "stdws-send".into(),
+        handshaking: false,
     };
-    let link = Link::new(Arc::clone(&duplex), outgoing, options, false);
-    let mut reader = DuplexReader::new(duplex, early);
-    // Records the TLS session produces while decrypting (key updates,
-    // alerts) go out through the link, in order with the senders' records.
-    let output: Weak<dyn TlsOutput> = Arc::downgrade(&link) as Weak<Link>;
-    reader.set_tls_output(output);
-    let mut session = Session {
-        transport: LinkTransport {
-            link: Arc::clone(&link),
-            reader,
-            close_reply: None,
-        },
-        incoming,
-        policy,
-        ending: Ending::Open,
-    };
+    let (link, mut session) = link_session::open(ws, setup);
     session.restore_read_timeout();
     let deadlines = Arc::new(Deadlines(timers));
     Ok((
@@ -181,50 +135,11 @@ fn halves<S>(
 }
 
 impl SendHalf {
-    /// Sends a message. Returns once the frame is written or queued; a
-    /// queue over [`Config::max_write_buffer`](crate::Config::max_write_buffer)
-    /// fails the connection with [`Error::Capacity`] (close code 1008).
-    /// After the closing handshake started: [`Error::Closed`].
-    pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        let message = message.into();
-        self.link.send(message.opcode(), message.as_bytes())
+    fn link(&self) -> Option<&Link> {
+        Some(&self.link)
     }
 
-    /// Sends text without building a [`Message`].
-    pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        self.link.send(OpCode::Text, text.as_bytes())
-    }
-
-    /// Sends binary data without building a [`Message`].
-    pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
-        self.link.send(OpCode::Binary, data)
-    }
-
-    /// Sends a ping (at most 125 bytes); the receiving half records the
-    /// pong.
-    pub fn ping(&self, payload: &[u8]) -> Result<(), Error> {
-        self.link.control(OpCode::Ping, payload)
-    }
-
-    /// Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3).
-    pub fn pong(&self, payload: &[u8]) -> Result<(), Error> {
-        self.link.control(OpCode::Pong, payload)
-    }
-
-    /// Starts the closing handshake and returns: the receiving half sees
-    /// the peer's answer ([`RecvHalf::recv`] returns `Ok(None)`). A peer
-    /// that does not answer within
-    /// [`Config::close_timeout`](crate::Config::close_timeout) is cut off.
-    /// Closing twice does nothing. Codes that must not be sent (1005,
-    /// 1006, 1015, out of range) are [`Error::Usage`].
-    pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.link.close(CloseFrame::to_send(code, reason)?)
-    }
-
-    /// True until the closing handshake starts or the connection fails.
-    pub fn is_open(&self) -> bool {
-        !self.link.is_closing()
-    }
+    link_sender_methods!();
 }
 
 impl RecvHalf {
@@ -236,13 +151,7 @@ impl RecvHalf {
     /// [`Error::Timeout`] and leaves the connection usable; any other error
     /// has failed it, with the close code it maps to sent to the peer.
     pub fn recv(&mut self) -> Result<Option<Message>, Error> {
-        loop {
-            match self.recv_event()? {
-                Event::Message(message) => return Ok(Some(message)),
-                Event::Close(_) => return Ok(None),
-                Event::Ping(_) | Event::Pong(_) => {}
-            }
-        }
+        self.session.next_message()
     }
 
     /// Receives the next message, ping, pong or close (pings are still
@@ -255,15 +164,12 @@ impl RecvHalf {
     /// 1005 when the peer sent none); `None` before, or if the connection
     /// failed.
     pub fn close_frame(&self) -> Option<CloseFrame> {
-        match &self.session.ending {
-            Ending::Closed(frame) => Some(frame.clone().unwrap_or_else(crate::session::no_status)),
-            _ => None,
-        }
+        self.session.close_frame()
     }
 
     /// True once the closing handshake is done or the connection failed.
     pub fn is_closed(&self) -> bool {
-        self.session.ending != Ending::Open
+        self.session.is_closed()
     }
 }
 

@@ -10,9 +10,11 @@
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::deadline::time_left;
 use crate::error::{Error, HandshakeError, Timeout};
 use crate::extension::{format_extensions, negotiate_server, Extensions};
 use crate::frame::{Role, Status};
+use crate::handshake::hixie76::{self, Keys};
 use crate::handshake::server::{response_101, Accept, Reject, Request};
 use crate::handshake::{HeadError, HeadLimits, HeadScanner};
 use crate::stream::Stream;
@@ -20,14 +22,6 @@ use crate::websocket::WebSocket;
 
 /// Bytes read per call while reading a head.
 const HEAD_CHUNK: usize = 2048;
-
-/// The time left before `deadline`, or a handshake timeout.
-pub(crate) fn time_left(deadline: Instant) -> Result<Duration, Error> {
-    deadline
-        .checked_duration_since(Instant::now())
-        .filter(|d| !d.is_zero())
-        .ok_or(Error::Timeout(Timeout::Handshake))
-}
 
 /// A head read from a stream: `buf[..head_len]` is the head, the rest came
 /// after it.
@@ -49,13 +43,13 @@ impl Head {
 
 /// Reads an HTTP head before `deadline`, enforcing `limits`; a broken cap
 /// becomes `over_cap(which)` (a 431 for a server, an invalid response for
-/// a client). The stream's read timeout is left set to the time that was
-/// left at the last read.
-pub(crate) fn read_head<S: Stream + ?Sized>(
+/// a client, an invalid reply for a proxy). The stream's read timeout is
+/// left set to the time that was left at the last read.
+pub(crate) fn read_head<S: Stream + ?Sized, E: Into<Error>>(
     stream: &mut S,
     limits: HeadLimits,
     deadline: Instant,
-    over_cap: fn(HeadError) -> HandshakeError,
+    over_cap: fn(HeadError) -> E,
 ) -> Result<Head, Error> {
     let mut scanner = HeadScanner::new(limits);
     let mut buf = Vec::new();
@@ -85,7 +79,7 @@ pub(crate) fn read_head<S: Stream + ?Sized>(
 
 /// What the server agreed to for a valid upgrade request: the 101
 /// response and the negotiated subprotocol and extensions.
-pub(crate) struct Agreed {
+pub(crate) struct ServerAgreement {
     pub(crate) response: Vec<u8>,
     pub(crate) protocol: Option<String>,
     pub(crate) extensions: Extensions,
@@ -94,22 +88,49 @@ pub(crate) struct Agreed {
 /// Negotiates extensions for a request that passed [`Request::validate`]
 /// and builds the 101 response (RFC 6455 §4.2.2). A subprotocol in
 /// `accept` must be one the client asked for.
-pub(crate) fn agree(request: &Request, accept: Accept, config: &Config) -> Result<Agreed, Error> {
-    if let Some(p) = &accept.protocol {
-        if !request.protocols().contains(&p.as_str()) {
-            return Err(Error::Usage(
-                "accepted subprotocol was not requested by the client",
-            ));
-        }
-    }
+pub(crate) fn agree(
+    request: &Request,
+    accept: Accept,
+    config: &Config,
+) -> Result<ServerAgreement, Error> {
+    check_protocol(request, &accept)?;
     let extensions = negotiate_server(&config.extensions, &request.extensions());
     let ext_header = (!extensions.names.is_empty()).then(|| format_extensions(&extensions.names));
     let response = response_101(request, &accept, ext_header.as_deref());
-    Ok(Agreed {
+    Ok(ServerAgreement {
         response,
         protocol: accept.protocol,
         extensions,
     })
+}
+
+/// Builds the 101 for a hixie-76 request that passed
+/// [`hixie76::validate`] (draft §5.2): no extensions in that protocol; the
+/// location is `wss://` when `secure`. A subprotocol in `accept` must be
+/// one the client asked for.
+pub(crate) fn agree_hixie76(
+    request: &Request,
+    accept: Accept,
+    keys: Keys,
+    key3: &[u8; hixie76::KEY3_LEN],
+    secure: bool,
+) -> Result<ServerAgreement, Error> {
+    check_protocol(request, &accept)?;
+    let response = hixie76::response_101(request, &accept, secure, &keys.answer(key3));
+    Ok(ServerAgreement {
+        response,
+        protocol: accept.protocol,
+        extensions: Extensions::default(),
+    })
+}
+
+fn check_protocol(request: &Request, accept: &Accept) -> Result<(), Error> {
+    match &accept.protocol {
+        Some(p) if !request.protocols().contains(&p.as_str()) => Err(Error::Usage(
+            "accepted subprotocol was not requested by the client",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A server handshake in progress: the request has been read, the answer
@@ -181,10 +202,7 @@ impl<S: Stream> ServerHandshake<S> {
                     _ => None,
                 };
                 if let Some(reject) = reject {
-                    // Best effort: the peer may be gone or not reading.
-                    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-                    let _ = stream.write_all(&reject.to_bytes());
-                    let _ = stream.flush();
+                    let _ = send_page(&mut stream, &reject.to_bytes());
                     if let Error::Timeout(_) = err {
                         return Err(HandshakeError::rejected(408, reject.reason).into());
                     }
@@ -238,7 +256,14 @@ impl<S: Stream> ServerHandshake<S> {
     /// Sends the error page for `reject` and returns the matching
     /// [`HandshakeError::Rejected`] (as an [`Error`], to return or log).
     pub fn reject(mut self, reject: Reject) -> Error {
-        if let Err(e) = self.write_before_deadline(&reject.to_bytes()) {
+        // At the deadline (a 408, or a hook that took all the time) the
+        // page still gets its short chance, as in `read_until`.
+        let written = if Instant::now() >= self.deadline {
+            send_page(&mut self.stream, &reject.to_bytes())
+        } else {
+            self.write_before_deadline(&reject.to_bytes())
+        };
+        if let Err(e) = written {
             log::debug!("could not send the {} page: {e}", reject.status);
         }
         HandshakeError::Rejected {
@@ -255,6 +280,45 @@ impl<S: Stream> ServerHandshake<S> {
         Ok(self.stream)
     }
 
+    /// The bytes read after the head so far.
+    pub(crate) fn after_head(&self) -> &[u8] {
+        &self.leftover
+    }
+
+    /// Reads until at least `n` bytes followed the head (a hixie-76
+    /// request's key3), before the handshake's deadline: 408 at the
+    /// deadline, 400 when the client ends the stream first.
+    pub(crate) fn read_body(&mut self, n: usize) -> Result<(), HandshakeError> {
+        let mut chunk = [0u8; 64];
+        while self.leftover.len() < n {
+            let read = time_left(self.deadline)
+                .and_then(|left| Ok(self.stream.set_read_timeout(Some(left))?))
+                .and_then(|()| {
+                    self.stream
+                        .read(&mut chunk)
+                        .map_err(|e| Error::from_io(e, Timeout::Handshake))
+                });
+            match read {
+                Ok(0) => {
+                    return Err(HandshakeError::rejected(
+                        400,
+                        format!("the request ended before its {n}-byte body"),
+                    ))
+                }
+                Ok(got) => self.leftover.extend_from_slice(&chunk[..got]),
+                Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.is_timeout() => {
+                    return Err(HandshakeError::rejected(
+                        408,
+                        "handshake not finished in time",
+                    ))
+                }
+                Err(_) => return Err(HandshakeError::ConnectionClosed),
+            }
+        }
+        Ok(())
+    }
+
     /// The stream, the request and the bytes read after it.
     pub fn into_parts(self) -> (S, Request, Vec<u8>) {
         (self.stream, self.request, self.leftover)
@@ -263,6 +327,16 @@ impl<S: Stream> ServerHandshake<S> {
     fn write_before_deadline(&mut self, bytes: &[u8]) -> Result<(), Error> {
         write_before(&mut self.stream, bytes, self.deadline)
     }
+}
+
+/// Writes an error page once the handshake's time is up: best effort,
+/// within a second (the peer may be gone or not reading).
+fn send_page<S: Stream + ?Sized>(stream: &mut S, bytes: &[u8]) -> Result<(), Error> {
+    stream.set_write_timeout(Some(Duration::from_secs(1)))?;
+    stream
+        .write_all(bytes)
+        .and_then(|()| stream.flush())
+        .map_err(|e| Error::from_io(e, Timeout::Handshake))
 }
 
 /// Writes a handshake response, all of it before `deadline`.

@@ -127,7 +127,7 @@ impl fmt::Debug for Url {
 
 /// Whitespace and control bytes would break the request line or the
 /// `Host` field a URL is copied into; a fragment is never sent (RFC 6455 §3).
-fn check_chars(text: &str) -> Result<(), UrlError> {
+pub(crate) fn check_chars(text: &str) -> Result<(), UrlError> {
     if text.bytes().any(|b| b <= b' ' || b == 0x7F) {
         return Err(UrlError::Malformed(
             "URL contains whitespace or control characters".into(),
@@ -141,7 +141,10 @@ fn check_chars(text: &str) -> Result<(), UrlError> {
     Ok(())
 }
 
-fn split_host_port(hostport: &str, default_port: u16) -> Result<(String, u16), UrlError> {
+pub(crate) fn split_host_port(
+    hostport: &str,
+    default_port: u16,
+) -> Result<(String, u16), UrlError> {
     let bad = || UrlError::InvalidHost(hostport.to_owned());
     let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or_else(bad)?;
@@ -168,7 +171,7 @@ fn split_host_port(hostport: &str, default_port: u16) -> Result<(String, u16), U
     Ok((host.to_owned(), port))
 }
 
-fn percent_decode(s: &str) -> Result<String, UrlError> {
+pub(crate) fn percent_decode(s: &str) -> Result<String, UrlError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -8,20 +8,16 @@
 //! [`Connection`](crate::Connection)'s job.
 
 use std::fmt;
-use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
 
-use crate::client::ClientBuilder;
 use crate::config::Config;
 use crate::error::{Error, Timeout};
 use crate::extension::{ExtensionOffer, Extensions};
 use crate::frame::{Frame, HeaderRules, Role};
 use crate::handshake::client::Response;
 use crate::handshake::server::Request;
-use crate::listener::Binding;
 use crate::mask::random_mask_key;
 use crate::read::FrameReader;
-use crate::stream::{MaybeTlsStream, Stream};
+use crate::stream::Stream;
 use crate::write::FrameWriter;
 
 /// A WebSocket on a stream `S`, past the opening handshake: frames in, frames out.
@@ -35,45 +31,6 @@ pub struct WebSocket<S> {
     pub(crate) extensions: Extensions,
     pub(crate) request: Option<Box<Request>>,
     pub(crate) response: Option<Box<Response>>,
-}
-
-impl WebSocket<TcpStream> {
-    /// Binds a TCP socket for a WebSocket server (twspy's `bind`); call
-    /// [`listen`](Binding::listen) next, then
-    /// [`accept`](crate::Listener::accept).
-    ///
-    /// ```no_run
-    /// use stdws::WebSocket;
-    /// let listener = WebSocket::bind("127.0.0.1:9001")?.listen(128)?;
-    /// let mut ws = listener.accept()?;
-    /// let frame = ws.recv()?;
-    /// ws.send(&frame)?; // echo one frame back
-    /// # Ok::<(), stdws::Error>(())
-    /// ```
-    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<Binding> {
-        Binding::bind(addr)
-    }
-}
-
-impl WebSocket<MaybeTlsStream> {
-    /// Connects to a `ws://` (or `wss://`) URL and performs the client
-    /// handshake with the default [`Config`].
-    ///
-    /// ```no_run
-    /// let mut ws = stdws::WebSocket::connect("ws://127.0.0.1:9001/echo")?;
-    /// ws.send(&stdws::Frame::text("hello"))?;
-    /// let echo = ws.recv()?;
-    /// # Ok::<(), stdws::Error>(())
-    /// ```
-    pub fn connect(url: &str) -> Result<WebSocket<MaybeTlsStream>, Error> {
-        ClientBuilder::new(url).connect()
-    }
-
-    /// A builder for a client connection: headers, subprotocols, origin,
-    /// limits and timeouts.
-    pub fn builder(url: &str) -> ClientBuilder {
-        ClientBuilder::new(url)
-    }
 }
 
 impl<S: Stream> WebSocket<S> {
@@ -93,6 +50,22 @@ impl<S: Stream> WebSocket<S> {
             extensions: Extensions::default(),
             request: None,
             response: None,
+        }
+    }
+
+    /// The same WebSocket on another stream made from this one (the
+    /// frame reader keeps what it has buffered).
+    pub(crate) fn map_stream<T>(self, f: impl FnOnce(S) -> T) -> WebSocket<T> {
+        WebSocket {
+            stream: f(self.stream),
+            reader: self.reader,
+            writer: self.writer,
+            role: self.role,
+            config: self.config,
+            protocol: self.protocol,
+            extensions: self.extensions,
+            request: self.request,
+            response: self.response,
         }
     }
 

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use stdws::{Config, Error, HandshakeError, Listener, Timeout, WebSocket};
+use stdws::{Config, Error, HandshakeError, Listener, ResponseError, Timeout, WebSocket};
 use support::*;
 
 /// Starts a listener, sends `request` raw, returns (response head + body, server error).
@@ -182,8 +182,8 @@ fn fake(reply: impl FnOnce(&str) -> Vec<u8> + Send + 'static) -> SocketAddr {
 
 fn invalid_response(
     addr: SocketAddr,
-    builder: impl FnOnce(stdws::ClientBuilder) -> stdws::ClientBuilder,
-) -> String {
+    builder: impl FnOnce(stdws::Connector) -> stdws::Connector,
+) -> ResponseError {
     match builder(WebSocket::builder(&format!("ws://{addr}/"))).connect() {
         Err(Error::Handshake(HandshakeError::InvalidResponse(why))) => why,
         other => panic!("expected an invalid response, got {other:?}"),
@@ -193,28 +193,46 @@ fn invalid_response(
 #[test]
 fn client_refuses_a_wrong_accept_key() {
     let addr = fake(|_| ok_101("not the key", ""));
-    assert!(invalid_response(addr, |b| b).contains("Sec-WebSocket-Accept"));
+    let why = invalid_response(addr, |b| b);
+    assert_eq!(why, ResponseError::WrongAccept);
+    assert_eq!(why.to_string(), "wrong Sec-WebSocket-Accept");
 }
 
 #[test]
 fn client_refuses_a_subprotocol_it_did_not_offer() {
     let addr = fake(|key| ok_101(key, "Sec-WebSocket-Protocol: evil\r\n"));
-    assert!(invalid_response(addr, |b| b.protocol("good")).contains("not offered"));
+    let why = invalid_response(addr, |b| b.protocol("good"));
+    assert!(
+        matches!(&why, ResponseError::Subprotocol(m) if m.contains("not offered")),
+        "{why:?}"
+    );
     let addr = fake(|key| ok_101(key, "Sec-WebSocket-Protocol: evil\r\n"));
-    assert!(invalid_response(addr, |b| b).contains("not offered"));
+    let why = invalid_response(addr, |b| b);
+    assert!(
+        matches!(&why, ResponseError::Subprotocol(m) if m.contains("not offered")),
+        "{why:?}"
+    );
 }
 
 #[test]
 fn client_refuses_an_extension_it_did_not_offer() {
     let addr = fake(|key| ok_101(key, "Sec-WebSocket-Extensions: permessage-deflate\r\n"));
-    assert!(invalid_response(addr, |b| b).contains("not offered"));
+    let why = invalid_response(addr, |b| b);
+    assert!(
+        matches!(&why, ResponseError::Extension(m) if m.contains("not offered")),
+        "{why:?}"
+    );
 }
 
 #[test]
 fn client_refuses_a_response_head_over_its_caps() {
     let many = "X-Filler: y\r\n".repeat(100);
     let addr = fake(move |key| ok_101(key, &many));
-    assert!(invalid_response(addr, |b| b).contains("response head"));
+    let why = invalid_response(addr, |b| b);
+    assert!(
+        matches!(&why, ResponseError::Malformed(m) if m.starts_with("response head")),
+        "{why:?}"
+    );
 }
 
 #[test]

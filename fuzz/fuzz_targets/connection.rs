@@ -34,7 +34,7 @@ use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use stdws::extension::ExtensionFactory;
 use stdws::{
-    Accept, ClientBuilder, CloseCode, CloseFrame, Config, Connection, Error, Event, Frame, Message,
+    Accept, CloseCode, CloseFrame, Config, Connection, Connector, Error, Event, Frame, Message,
     OpCode, ProtocolError, Role, Rsv, ServerHandshake,
 };
 use stdws_fuzz::duplex::Duplex;
@@ -169,7 +169,7 @@ impl Setup {
                     wire.to_vec(),
                     Box::new(move |req| with_real_accept(&response, req)),
                 );
-                ClientBuilder::new("ws://server.example.com/chat")
+                Connector::new("ws://server.example.com/chat")
                     .config(self.config.clone())
                     .protocol("chat")
                     .connect_on(stream)

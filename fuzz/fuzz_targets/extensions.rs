@@ -21,7 +21,7 @@ use stdws::extension::{format_extensions, parse_extensions, ExtensionFactory, Ex
 use stdws::frame::Status;
 use stdws::handshake::client::Response;
 use stdws::handshake::{HeadLimits, HeadScanner};
-use stdws::{Accept, ClientBuilder, Config, Error, HandshakeError, ServerHandshake};
+use stdws::{Accept, Config, Connector, Error, HandshakeError, ServerHandshake};
 use stdws_fuzz::duplex::Duplex;
 use stdws_fuzz::toy::{factories, params_ok, Identity};
 use stdws_fuzz::wire::{with_real_accept, RFC_REQUEST, RFC_RESPONSE};
@@ -161,7 +161,7 @@ fuzz_target!(|data: &[u8]| {
         Vec::new(),
         Box::new(move |req| with_real_accept(&response, req)),
     );
-    let result = ClientBuilder::new("ws://server.example.com/chat")
+    let result = Connector::new("ws://server.example.com/chat")
         .config(config())
         .connect_on(stream);
     match (result, &parsed) {

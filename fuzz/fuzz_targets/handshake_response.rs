@@ -1,6 +1,6 @@
 //! The client side of the opening handshake (RFC 6455 §4.1): the head
 //! scanner, `Response::parse`, `Response::validate`, and the same bytes
-//! answering a real client (`ClientBuilder::connect_on`) on an in-memory
+//! answering a real client (`Connector::connect_on`) on an in-memory
 //! stream.
 //!
 //! Input: the bytes a server answers to the RFC 6455 §1.2 request (which
@@ -20,7 +20,7 @@ use libfuzzer_sys::fuzz_target;
 use stdws::frame::Status;
 use stdws::handshake::client::Response;
 use stdws::handshake::{accept_key, HeadLimits, HeadScanner};
-use stdws::{ClientBuilder, Config, Error, HandshakeError};
+use stdws::{Config, Connector, Error, HandshakeError, ResponseError};
 use stdws_fuzz::duplex::Duplex;
 use stdws_fuzz::wire::{rfc_protocols, with_real_accept, RFC_KEY};
 
@@ -103,7 +103,7 @@ fuzz_target!(|input: &[u8]| {
         .max_header_bytes(limits().max_bytes)
         .max_header_line(limits().max_line)
         .max_headers(limits().max_headers);
-    let mut client = ClientBuilder::new("ws://server.example.com/chat").config(config);
+    let mut client = Connector::new("ws://server.example.com/chat").config(config);
     for p in rfc_protocols() {
         client = client.protocol(p);
     }
@@ -115,7 +115,10 @@ fuzz_target!(|input: &[u8]| {
         (Verdict::Incomplete, Err(Error::Handshake(HandshakeError::ConnectionClosed))) => {}
         // A head over the client's caps is the server's fault.
         (Verdict::TooLarge, Err(Error::Handshake(HandshakeError::InvalidResponse(why)))) => {
-            assert!(why.starts_with("response head:"), "{why}")
+            assert!(
+                matches!(&why, ResponseError::Malformed(m) if m.starts_with("response head:")),
+                "{why}"
+            )
         }
         (Verdict::Invalid, Err(Error::Handshake(HandshakeError::InvalidResponse(_)))) => {}
         (

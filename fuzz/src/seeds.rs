@@ -29,7 +29,61 @@ pub fn all() -> Vec<Seed> {
     connection(&mut seeds);
     url(&mut seeds);
     inflate(&mut seeds);
+    hixie76(&mut seeds);
+    proxy(&mut seeds);
     seeds
+}
+
+/// Hixie-76 clients: draft §1.3's request and key3, then frames.
+fn hixie76(seeds: &mut Vec<Seed>) {
+    const REQUEST: &str = "GET /demo HTTP/1.1\r\nHost: example.com\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\nSec-WebSocket-Protocol: sample\r\n\
+        Upgrade: WebSocket\r\nSec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\n\
+        Origin: http://example.com\r\n\r\n^n:ds[4U";
+    let with = |frames: &[u8]| [REQUEST.as_bytes(), frames].concat();
+    push(seeds, "hixie76", "draft_request", with(b""));
+    push(
+        seeds,
+        "hixie76",
+        "text_and_close",
+        with(b"\x00hello\xff\x00\xc3\xa9\xff\xff\x00"),
+    );
+    push(
+        seeds,
+        "hixie76",
+        "length_prefixed",
+        with(b"\x80\x81\x80\x05hello"),
+    );
+    push(
+        seeds,
+        "hixie76",
+        "unfinished_text",
+        with(b"\x00no end byte"),
+    );
+    let bad_key = REQUEST.replace("12998 5 Y3 1  .P00", "12998 5 Y3 1  .P01");
+    push(seeds, "hixie76", "key_not_a_multiple", bad_key.into_bytes());
+}
+
+/// Proxy inputs: mode byte (0 SOCKS5 name, 1 SOCKS5 address, 2 CONNECT
+/// reply, 3 text; +4 credentials), split byte, then the proxy's bytes.
+fn proxy(seeds: &mut Vec<Seed>) {
+    let bound = [5, 0, 0, 1, 127, 0, 0, 1, 0x23, 0x29];
+    let values: [(&str, u8, &[u8]); 9] = [
+        ("socks5h", 0, &[&[5, 0][..], &bound].concat()),
+        ("socks5_auth", 5, &[&[5, 2, 1, 0][..], &bound].concat()),
+        ("socks5_refused", 0, &[5, 0, 5, 5, 0, 1, 0, 0, 0, 0, 0, 0]),
+        ("socks5_no_method", 4, &[5, 0xFF]),
+        ("socks5_bound_name", 1, &[5, 0, 5, 0, 0, 3, 4, b'h', b'o', b's', b't', 0, 80]),
+        ("connect_200", 2, b"HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\n"),
+        ("connect_407", 2, b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\n\r\n"),
+        ("url", 3, b"socks5h://alice:s%40cret@[::1]:1080/"),
+        ("no_proxy", 3, b"localhost, .example.com, 10.0.0.0/8, [::1]:9001, *"),
+    ];
+    for (name, mode, bytes) in values {
+        let mut input = vec![mode, 7];
+        input.extend_from_slice(bytes);
+        push(seeds, "proxy", name, input);
+    }
 }
 
 /// Inflate inputs: parameter byte, 2-byte limit, then length-prefixed

@@ -143,10 +143,13 @@ fn run(
         true
     });
     if !matches!(status, TDEFLStatus::Okay | TDEFLStatus::Done) || consumed != input.len() {
-        return Err(Error::Extension(format!(
-            "compressor failed: {status:?} after {consumed} of {} bytes",
-            input.len()
-        )));
+        return Err(Error::Extension(
+            format!(
+                "compressor failed: {status:?} after {consumed} of {} bytes",
+                input.len()
+            )
+            .into(),
+        ));
     }
     Ok(())
 }
@@ -261,6 +264,7 @@ impl InflateEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::close_code::CloseCode;
 
     fn deflate(d: &mut Deflater, input: &[u8], forget: bool) -> Vec<u8> {
         let mut out = Vec::new();
@@ -517,7 +521,7 @@ mod tests {
         // BTYPE 11 is reserved (RFC 1951 §3.2.3).
         let err = inflate(&mut Inflater::default(), &[0xff, 0xff, 0xff], 100).unwrap_err();
         assert!(matches!(err, Error::Protocol(ProtocolError::Extension(_))));
-        assert_eq!(err.close_code(), Some(crate::CloseCode::PROTOCOL_ERROR));
+        assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
     }
 
     #[test]

@@ -428,6 +428,7 @@ impl FrameDecoder for MessageDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::close_code::CloseCode;
     use crate::error::CapacityError;
     use crate::extension::{format_extensions, parse_extensions, ExtensionOffer};
 
@@ -621,7 +622,7 @@ mod tests {
             .decoder
             .accepts(&header(true, OpCode::Continuation, Rsv::RSV1))
             .unwrap_err();
-        assert_eq!(err.close_code(), crate::CloseCode::PROTOCOL_ERROR);
+        assert_eq!(err.close_code(), CloseCode::PROTOCOL_ERROR);
     }
 
     #[test]
@@ -649,7 +650,7 @@ mod tests {
             err,
             Error::Capacity(CapacityError::MessageTooBig { .. })
         ));
-        assert_eq!(err.close_code(), Some(crate::CloseCode::TOO_BIG));
+        assert_eq!(err.close_code(), Some(CloseCode::TOO_BIG));
         assert!(out.capacity() <= 128 << 10, "{}", out.capacity());
     }
 

@@ -9,7 +9,7 @@ use base64::Engine as _;
 
 use super::server::push_header;
 use super::{HeadScanner, Headers};
-use crate::error::HandshakeError;
+use crate::error::{HandshakeError, ResponseError};
 use crate::extension::{parse_extensions, ExtensionOffer};
 
 /// A fresh `Sec-WebSocket-Key`: 16 random bytes in base64 (§4.1 item 7).
@@ -97,8 +97,10 @@ impl Response {
         let mut resp = httparse::Response::new(&mut raw);
         match resp.parse(head) {
             Ok(httparse::Status::Complete(_)) => {}
-            Ok(httparse::Status::Partial) => return Err(invalid("incomplete response head")),
-            Err(e) => return Err(invalid(&format!("malformed response: {e}"))),
+            Ok(httparse::Status::Partial) => {
+                return Err(malformed("incomplete response head".into()))
+            }
+            Err(e) => return Err(malformed(format!("malformed response: {e}"))),
         }
         Ok(Response {
             status: resp.code.unwrap_or(0),
@@ -124,30 +126,37 @@ impl Response {
             });
         }
         if !self.headers.has_token("Upgrade", "websocket") {
-            return Err(invalid("Upgrade is not websocket"));
+            return Err(invalid(ResponseError::NoUpgrade));
         }
         if !self.headers.has_token("Connection", "Upgrade") {
-            return Err(invalid("Connection does not include Upgrade"));
+            return Err(invalid(ResponseError::NoConnectionUpgrade));
         }
         if self.headers.count("Sec-WebSocket-Accept") != 1
             || self.headers.get("Sec-WebSocket-Accept") != Some(super::accept_key(key).as_str())
         {
-            return Err(invalid("wrong Sec-WebSocket-Accept"));
+            return Err(invalid(ResponseError::WrongAccept));
         }
         let chosen: Vec<&str> = self.headers.list("Sec-WebSocket-Protocol").collect();
         let protocol = match chosen.as_slice() {
             [] => None,
             [one] if offered.iter().any(|p| p == one) => Some((*one).to_owned()),
             [one] => {
-                return Err(invalid(&format!(
+                return Err(invalid(ResponseError::Subprotocol(format!(
                     "server chose subprotocol {one:?}, which was not offered"
+                ))))
+            }
+            _ => {
+                return Err(invalid(ResponseError::Subprotocol(
+                    "server chose more than one subprotocol".into(),
                 )))
             }
-            _ => return Err(invalid("server chose more than one subprotocol")),
         };
         let extensions = match self.headers.joined("Sec-WebSocket-Extensions") {
-            Some(v) => parse_extensions(&v)
-                .map_err(|e| invalid(&format!("malformed Sec-WebSocket-Extensions: {e}")))?,
+            Some(v) => parse_extensions(&v).map_err(|e| {
+                invalid(ResponseError::Extension(format!(
+                    "malformed Sec-WebSocket-Extensions: {e}"
+                )))
+            })?,
             None => Vec::new(),
         };
         Ok(Agreed {
@@ -157,8 +166,12 @@ impl Response {
     }
 }
 
-fn invalid(reason: &str) -> HandshakeError {
-    HandshakeError::InvalidResponse(reason.to_owned())
+fn invalid(why: ResponseError) -> HandshakeError {
+    HandshakeError::InvalidResponse(why)
+}
+
+fn malformed(why: String) -> HandshakeError {
+    invalid(ResponseError::Malformed(why))
 }
 
 #[cfg(test)]

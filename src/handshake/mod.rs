@@ -10,9 +10,12 @@
 //!
 //! [`server`] parses and checks a request and builds the 101 reply or an
 //! error page; [`client`] builds a request and checks the reply.
+//! [`hixie76`] is the server side of the pre-RFC handshake, for servers
+//! that opt in to it.
 
 pub mod auth;
 pub mod client;
+pub mod hixie76;
 pub mod server;
 
 use base64::Engine as _;
@@ -49,7 +52,7 @@ pub struct HeadLimits {
 }
 
 impl HeadLimits {
-    pub(crate) fn from_config(config: &crate::Config) -> HeadLimits {
+    pub(crate) fn from_config(config: &crate::config::Config) -> HeadLimits {
         HeadLimits {
             max_bytes: config.max_header_bytes,
             max_line: config.max_header_line,

@@ -132,6 +132,36 @@ impl Request {
     /// to answer: 426 (with `Sec-WebSocket-Version: 13`, see
     /// [`error_response`]) for a version other than 13, 400 for the rest.
     pub fn validate(&self) -> Result<(), HandshakeError> {
+        self.validate_upgrade()?;
+        if self.headers.count("Sec-WebSocket-Version") != 1 || self.version() != Some("13") {
+            return Err(HandshakeError::rejected(
+                426,
+                "Sec-WebSocket-Version must be 13",
+            ));
+        }
+        if self.headers.count("Sec-WebSocket-Key") != 1 {
+            return Err(bad_request("exactly one Sec-WebSocket-Key required"));
+        }
+        let key = self.key().unwrap_or_default();
+        match base64::engine::general_purpose::STANDARD.decode(key) {
+            Ok(nonce) if nonce.len() == 16 => {}
+            _ => return Err(bad_request("Sec-WebSocket-Key must be 16 bytes in base64")),
+        }
+        if !self.headers.list("Sec-WebSocket-Protocol").all(is_token) {
+            return Err(bad_request("malformed Sec-WebSocket-Protocol"));
+        }
+        if let Some(value) = self.headers.joined("Sec-WebSocket-Extensions") {
+            parse_extensions(&value)
+                .map_err(|e| bad_request(&format!("malformed Sec-WebSocket-Extensions: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The checks every WebSocket upgrade passes, whatever its version
+    /// (RFC 6455 §4.2.1 items 1–4; the same in hixie-76): GET (else 405),
+    /// HTTP/1.1, an absolute path, one `Host`, `Upgrade: websocket` and
+    /// `Connection: Upgrade` (else 400).
+    pub(crate) fn validate_upgrade(&self) -> Result<(), HandshakeError> {
         if self.method != "GET" {
             return Err(HandshakeError::rejected(
                 405,
@@ -154,27 +184,6 @@ impl Request {
         }
         if !self.headers.has_token("Connection", "Upgrade") {
             return Err(bad_request("Connection must include Upgrade"));
-        }
-        if self.headers.count("Sec-WebSocket-Version") != 1 || self.version() != Some("13") {
-            return Err(HandshakeError::rejected(
-                426,
-                "Sec-WebSocket-Version must be 13",
-            ));
-        }
-        if self.headers.count("Sec-WebSocket-Key") != 1 {
-            return Err(bad_request("exactly one Sec-WebSocket-Key required"));
-        }
-        let key = self.key().unwrap_or_default();
-        match base64::engine::general_purpose::STANDARD.decode(key) {
-            Ok(nonce) if nonce.len() == 16 => {}
-            _ => return Err(bad_request("Sec-WebSocket-Key must be 16 bytes in base64")),
-        }
-        if !self.headers.list("Sec-WebSocket-Protocol").all(is_token) {
-            return Err(bad_request("malformed Sec-WebSocket-Protocol"));
-        }
-        if let Some(value) = self.headers.joined("Sec-WebSocket-Extensions") {
-            parse_extensions(&value)
-                .map_err(|e| bad_request(&format!("malformed Sec-WebSocket-Extensions: {e}")))?;
         }
         Ok(())
     }

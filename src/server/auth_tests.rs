@@ -12,8 +12,7 @@ use std::time::Duration;
 use super::{Admission, Client, Handler, Server};
 use crate::error::Error;
 use crate::handshake::auth::{answer, is_stale, parse_challenges, Authenticator, ClientScheme};
-use crate::handshake::server::Request;
-use crate::Reject;
+use crate::handshake::server::{Reject, Request};
 
 const WAIT: Duration = Duration::from_secs(10);
 

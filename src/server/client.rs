@@ -7,14 +7,12 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use super::link::Link;
-use crate::error::Error;
-use crate::extension::{ExtensionOffer, SendOptions};
-use crate::frame::{OpCode, Role};
+use crate::extension::ExtensionOffer;
 use crate::handshake::server::Request;
-use crate::message::{CloseCode, CloseFrame, Message};
-use crate::protocol::Sender;
-use crate::write::FrameWriter;
+use crate::message::Message;
+use crate::prepared::Prepared;
+use crate::transport::link::Link;
+use crate::transport::sender::link_sender_methods;
 
 /// A connected client: a cheap handle (`Clone + Send + Sync`) that sends,
 /// pings and closes from any thread, also while the client's own thread is
@@ -28,14 +26,14 @@ use crate::write::FrameWriter;
 /// that the client is closed with 1008) and written by a helper thread.
 ///
 /// A handle outlives its connection harmlessly: once the connection is
-/// over, sends return [`Error::Closed`]; the socket itself is released when
+/// over, sends return [`Error::Closed`](crate::Error::Closed); the socket itself is released when
 /// the connection ends, whoever still holds handles.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    inner: Arc<ClientState>,
 }
 
-struct Inner {
+struct ClientState {
     id: u64,
     peer: SocketAddr,
     request: Request,
@@ -63,7 +61,7 @@ pub(crate) struct ClientParts {
 impl Client {
     pub(crate) fn new(parts: ClientParts) -> Client {
         Client {
-            inner: Arc::new(Inner {
+            inner: Arc::new(ClientState {
                 id: parts.id,
                 peer: parts.peer,
                 request: parts.request,
@@ -135,58 +133,15 @@ impl Client {
         &self.inner.clients
     }
 
-    fn link(&self) -> Result<Arc<Link>, Error> {
-        self.inner.link.upgrade().ok_or(Error::Closed)
+    fn link(&self) -> Option<Arc<Link>> {
+        self.inner.link.upgrade()
     }
 
-    /// Sends a message.
-    pub fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        let message = message.into();
-        self.link()?.send(message.opcode(), message.as_bytes())
-    }
+    link_sender_methods!();
 
-    /// Sends text without building a [`Message`].
-    pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        self.link()?.send(OpCode::Text, text.as_bytes())
-    }
-
-    /// Sends binary data without building a [`Message`].
-    pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
-        self.link()?.send(OpCode::Binary, data)
-    }
-
-    /// Sends a ping (at most 125 bytes).
-    pub fn ping(&self, payload: &[u8]) -> Result<(), Error> {
-        self.link()?.control(OpCode::Ping, payload)
-    }
-
-    /// Sends an unsolicited pong (a one-way heartbeat, RFC 6455 §5.5.3).
-    pub fn pong(&self, payload: &[u8]) -> Result<(), Error> {
-        self.link()?.control(OpCode::Pong, payload)
-    }
-
-    /// Starts the closing handshake: sends a close frame and returns. The
-    /// client's thread sees the peer's answer and calls
-    /// [`on_close`](crate::Handler::on_close); a peer that does not answer
-    /// within [`Config::close_timeout`](crate::Config::close_timeout) is
-    /// cut off. Closing a closed client does nothing. Codes that must not
-    /// be sent (1005, 1006, 1015, out of range) are [`Error::Usage`].
-    pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        let frame = CloseFrame::to_send(code, reason)?;
+    pub(crate) fn send_prepared(&self, prepared: &Prepared<'_>) -> bool {
         match self.inner.link.upgrade() {
-            Some(link) => link.close(frame),
-            None => Ok(()),
-        }
-    }
-
-    /// True until the closing handshake starts or the connection fails.
-    pub fn is_open(&self) -> bool {
-        self.inner.link.upgrade().is_some_and(|l| !l.is_closing())
-    }
-
-    pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> bool {
-        match self.inner.link.upgrade() {
-            Some(link) => link.send_prepared(frame, message).is_ok(),
+            Some(link) => link.send_prepared(prepared).is_ok(),
             None => false,
         }
     }
@@ -278,18 +233,19 @@ impl Clients {
     }
 
     /// Sends `message` to the open clients `filter` selects; returns how
-    /// many took it. The frame is encoded once and the same bytes are
-    /// written to each client (clients whose extensions transform data,
-    /// such as compression, get their own encoding).
+    /// many took it. The frame is encoded once per protocol and the same
+    /// bytes are written to each client (clients whose extensions
+    /// transform data, such as compression, get their own encoding;
+    /// hixie-76 clients get the old framing, and do not take binary).
     pub fn broadcast_if(&self, message: &Message, filter: impl Fn(&Client) -> bool) -> usize {
         let targets: Vec<Client> = self.list().into_iter().filter(|c| filter(c)).collect();
         if targets.is_empty() {
             return 0;
         }
-        let frame = prepare(message, self.registry.fragment_size);
+        let prepared = Prepared::new(message, self.registry.fragment_size);
         targets
             .iter()
-            .filter(|c| c.send_prepared(&frame, message))
+            .filter(|c| c.send_prepared(&prepared))
             .count()
     }
 }
@@ -297,37 +253,5 @@ impl Clients {
 impl fmt::Debug for Clients {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Clients").field("len", &self.len()).finish()
-    }
-}
-
-/// Encodes a message once, as a server sends it (unmasked, fragmented
-/// like any other message): the bytes every recipient gets.
-fn prepare(message: &Message, fragment_size: Option<usize>) -> Arc<[u8]> {
-    let mut sender = Sender::new(Role::Server, Vec::new(), fragment_size);
-    let mut writer = FrameWriter::default();
-    let encoded = sender.message(
-        message.opcode(),
-        message.as_bytes(),
-        &SendOptions::default(),
-        |header, payload| {
-            writer.feed(header, payload);
-            Ok(())
-        },
-    );
-    debug_assert!(encoded.is_ok(), "encoding without extensions cannot fail");
-    writer.take_batch().into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_prepared_message_is_the_frames_a_server_sends() {
-        assert_eq!(&*prepare(&Message::Text("hi".into()), None), b"\x81\x02hi");
-        assert_eq!(
-            &*prepare(&Message::Binary(b"abcde".to_vec()), Some(2)),
-            b"\x02\x02ab\x00\x02cd\x80\x01e"
-        );
     }
 }

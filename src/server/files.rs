@@ -14,9 +14,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::duplex::DuplexStream;
 use crate::handshake::server::{push_header, Reject};
 use crate::stream::Stream;
+use crate::transport::duplex::DuplexStream;
 use crate::upgrade::ServerHandshake;
 
 /// The echo console page served at `/` (see `assets/console.html`).

@@ -4,9 +4,11 @@ use std::any::Any;
 use std::sync::Arc;
 
 use super::client::Client;
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::error::Error;
 use crate::handshake::server::{Accept, Reject, Request};
-use crate::message::{CloseCode, CloseFrame, Message};
+use crate::message::Message;
 
 /// The events of a server's clients, in the manner of twspy's and
 /// mod_pywebsocket's handlers. One handler serves every client of its
@@ -14,8 +16,11 @@ use crate::message::{CloseCode, CloseFrame, Message};
 /// keep state in the [`Client`] (its [`data`](Client::data)) or behind a
 /// lock.
 ///
-/// Every method has a default: an empty `impl` is a server that logs what
-/// happens (through the `log` crate) and accepts every handshake. An echo
+/// Every method has a default: an empty `impl` accepts every handshake and
+/// ignores what arrives. The server logs each connection itself, whichever
+/// methods a handler overrides (target `stdws::server`, through the `log`
+/// crate: opened, closed with its code and duration, refused with its HTTP
+/// status and errors at INFO and WARN; each message at TRACE). An echo
 /// server:
 ///
 /// ```no_run
@@ -49,36 +54,26 @@ pub trait Handler: Send + Sync + 'static {
 
     /// The client is connected (its 101 response is sent).
     fn on_open(&self, client: &Client) -> Result<(), Error> {
-        log::info!(
-            "client {} from {} opened {}",
-            client.id(),
-            client.peer_addr(),
-            client.resource()
-        );
+        let _ = client;
         Ok(())
     }
 
     /// A message arrived.
     fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
-        log::info!(
-            "client {}: {} message of {} bytes",
-            client.id(),
-            if message.is_text() { "text" } else { "binary" },
-            message.len()
-        );
+        let _ = (client, message);
         Ok(())
     }
 
     /// A ping arrived (already answered with a pong when
     /// [`Config::auto_pong`](crate::Config::auto_pong) is on).
     fn on_ping(&self, client: &Client, payload: &[u8]) -> Result<(), Error> {
-        log::debug!("client {}: ping of {} bytes", client.id(), payload.len());
+        let _ = (client, payload);
         Ok(())
     }
 
     /// A pong arrived.
     fn on_pong(&self, client: &Client, payload: &[u8]) -> Result<(), Error> {
-        log::debug!("client {}: pong of {} bytes", client.id(), payload.len());
+        let _ = (client, payload);
         Ok(())
     }
 
@@ -95,13 +90,13 @@ pub trait Handler: Send + Sync + 'static {
     /// when it had no code), else the code we closed with (1002, 1007,
     /// 1008, 1009, 1011, ...), else 1006 (the connection dropped).
     fn on_close(&self, client: &Client, code: CloseCode, reason: &str) {
-        log::info!("client {} closed: {} {:?}", client.id(), code, reason);
+        let _ = (client, code, reason);
     }
 
     /// The connection failed (protocol violation, limit, timeout, transport
     /// error, an error from a handler method); `on_close` follows.
     fn on_error(&self, client: &Client, error: &Error) {
-        log::warn!("client {}: {}", client.id(), error);
+        let _ = (client, error);
     }
 }
 

@@ -20,15 +20,16 @@ use crate::session::{Session, Transport};
 pub(super) struct IdleRelease {
     /// The alarm; `None` when off, or when the read timeout comes first.
     after: Option<Duration>,
-    /// `Config::read_timeout`: the whole wait an idle client is allowed.
+    /// The read timeout: the whole wait an idle client is allowed.
     read_timeout: Option<Duration>,
     /// The alarm went off and the buffer was given back.
     quiet: bool,
 }
 
 impl IdleRelease {
-    pub(super) fn new(config: &Config) -> IdleRelease {
-        let read_timeout = config.read_timeout;
+    /// The alarm of `config`, against the client's read timeout (the
+    /// policy's: a hixie-76 client gets one of its own).
+    pub(super) fn new(config: &Config, read_timeout: Option<Duration>) -> IdleRelease {
         IdleRelease {
             after: config
                 .idle_release

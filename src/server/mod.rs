@@ -45,13 +45,10 @@ mod client;
 mod files;
 mod handler;
 mod idle;
-pub(crate) mod link;
+mod logging;
 mod router;
 #[cfg(test)]
 mod tests;
-pub(crate) mod timer;
-#[cfg(all(test, any(feature = "tls", feature = "rustls")))]
-mod tls_tests;
 mod worker;
 
 pub use client::{Client, Clients};
@@ -67,15 +64,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::close_code::CloseCode;
 use crate::config::Config;
-use crate::duplex::{Acceptor, Duplex};
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
 use crate::listener::Binding;
-use crate::message::CloseCode;
+use crate::transport::duplex::{Acceptor, Duplex};
+use crate::transport::timer::Timers;
 use files::DocumentRoot;
 use router::Router;
-use timer::Timers;
 
 /// Refused connections (over `max_connections`) kept open at most at once
 /// while their 503 drains.
@@ -115,6 +112,7 @@ pub struct ServerBuilder {
     backlog: i32,
     acceptor: Option<Arc<dyn Acceptor>>,
     authenticator: Option<Authenticator>,
+    hixie76: bool,
 }
 
 /// The default stack of a client's thread.
@@ -139,6 +137,7 @@ impl Default for ServerBuilder {
             backlog: 1024,
             acceptor: None,
             authenticator: None,
+            hixie76: false,
         }
     }
 }
@@ -291,6 +290,34 @@ impl ServerBuilder {
         self
     }
 
+    /// Also serves clients of draft-hixie-thewebsocketprotocol-76, the
+    /// protocol of 2010-era browsers and of devices frozen since (off by
+    /// default: such a request is answered 426 with
+    /// `Sec-WebSocket-Version: 13`).
+    ///
+    /// A hixie-76 client meets the same routes, authentication, origin
+    /// allow-list and [`Handler`] (its
+    /// [`handshake`](Handler::handshake) hook included) as any other, and
+    /// gets [`Message::Text`](crate::Message::Text) in and out:
+    /// [`Client::send`] and broadcasts reach it in its own framing,
+    /// encoded once per protocol. It cannot carry binary messages: sending
+    /// one to it is [`Error::Usage`](crate::Error::Usage), and a binary
+    /// broadcast does not count it. It has no pings either: one that sends
+    /// nothing for [`Config::read_timeout`] is let go as idle, or, without
+    /// one, for [`Config::ping_interval`] + [`Config::pong_timeout`] (the
+    /// time a silent RFC 6455 client is given). Nor has it close codes
+    /// ([`Handler::on_close`] sees 1005 when it closes). Tell one apart with
+    /// [`Request::is_hixie76`](crate::Request::is_hixie76)
+    /// (`client.request()`).
+    ///
+    /// The protocol has no masking, which makes a browser on the same
+    /// network as a caching proxy a tool to poison that cache: see the
+    /// [`security`](crate::security) chapter before turning this on.
+    pub fn hixie76(mut self, on: bool) -> ServerBuilder {
+        self.hixie76 = on;
+        self
+    }
+
     /// Binds to `addr` and starts serving.
     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server> {
         let listener = Binding::bind(addr)?.listen(self.backlog)?.into_inner();
@@ -309,7 +336,7 @@ impl ServerBuilder {
                 STACK_SIZE
             },
         );
-        let inner = Arc::new(Inner {
+        let inner = Arc::new(ServerState {
             clients: Clients::new(self.config.fragment_size),
             config: self.config,
             router: self.router,
@@ -320,6 +347,7 @@ impl ServerBuilder {
             send_buffer_size: self.send_buffer_size,
             acceptor: self.acceptor,
             authenticator: self.authenticator,
+            hixie76: self.hixie76,
             timers,
             live: Mutex::new(HashMap::new()),
             live_changed: Condvar::new(),
@@ -355,13 +383,26 @@ impl ServerBuilder {
 /// Dropping it shuts it down ([`shutdown`](Self::shutdown)); call
 /// [`wait`](Self::wait) to serve until another thread (a Ctrl-C handler)
 /// calls `shutdown`.
+///
+/// # Logging
+///
+/// The server logs through the `log` crate under the target
+/// `stdws::server`, whatever its handlers override (install a logger such
+/// as `env_logger` to see it): at INFO a connection opened (peer, path,
+/// client id, subprotocol) and closed (close code, reason, duration), a
+/// handshake refused with the HTTP status it was answered (400, 401, 403,
+/// 404, 408, 426, 431, 503, ...) and a failed TLS handshake; at WARN a
+/// client's connection that failed (protocol violation, limit, timeout, an
+/// error from a handler); at DEBUG a connection accepted; at TRACE each
+/// message, ping and pong received. Paths are logged without their query,
+/// credentials never.
 pub struct Server {
-    inner: Arc<Inner>,
+    inner: Arc<ServerState>,
     threads: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
 }
 
 /// What the server's threads share.
-pub(crate) struct Inner {
+pub(crate) struct ServerState {
     pub(crate) config: Config,
     pub(crate) router: Router,
     pub(crate) root: Option<DocumentRoot>,
@@ -369,6 +410,7 @@ pub(crate) struct Inner {
     pub(crate) origins: Option<Vec<String>>,
     pub(crate) acceptor: Option<Arc<dyn Acceptor>>,
     pub(crate) authenticator: Option<Authenticator>,
+    pub(crate) hixie76: bool,
     pub(crate) clients: Clients,
     pub(crate) timers: Arc<Timers>,
     pub(crate) stopping: AtomicBool,
@@ -409,7 +451,7 @@ impl Server {
 
     /// Sends `message` to every open client, encoded once; returns how many
     /// took it. Never blocks on a slow client.
-    pub fn broadcast(&self, message: &crate::Message) -> usize {
+    pub fn broadcast(&self, message: &crate::message::Message) -> usize {
         self.inner.clients.broadcast(message)
     }
 
@@ -517,7 +559,7 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, addr.port())
 }
 
-fn accept_loop(inner: &Arc<Inner>, listener: &TcpListener) {
+fn accept_loop(inner: &Arc<ServerState>, listener: &TcpListener) {
     loop {
         let accepted = listener.accept();
         if inner.stopping.load(Ordering::SeqCst) {
@@ -546,7 +588,7 @@ fn out_of_descriptors(e: &io::Error) -> bool {
     )
 }
 
-impl Inner {
+impl ServerState {
     fn live(&self) -> MutexGuard<'_, HashMap<u64, Live>> {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -583,10 +625,7 @@ impl Inner {
         let mut live = self.live();
         if live.len() >= self.config.max_connections {
             drop(live);
-            log::debug!(
-                "{peer}: refused, {} connections",
-                self.config.max_connections
-            );
+            logging::busy(peer, self.config.max_connections);
             self.refuse(tcp);
             return;
         }
@@ -595,6 +634,7 @@ impl Inner {
             let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(bytes);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        logging::accepted(peer, id);
         let duplex = Arc::new(Duplex::new(tcp));
         let inner = Arc::clone(self);
         let socket = Arc::clone(&duplex);
@@ -621,7 +661,7 @@ impl Inner {
             }
             Err(e) => {
                 drop(live);
-                log::error!("{peer}: cannot start a thread: {e}");
+                logging::no_thread(peer, &e);
                 let _ = duplex.send_now(&[IoSlice::new(&busy_page())]);
             }
         }
@@ -659,7 +699,7 @@ impl Inner {
 
 /// Marks a connection's thread as ended when dropped (also by a panic).
 struct Ended<'a> {
-    inner: &'a Arc<Inner>,
+    inner: &'a Arc<ServerState>,
     id: u64,
 }
 

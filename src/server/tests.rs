@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use super::{Client, Handler, Server};
 use crate::config::Config;
 use crate::connection::Connection;
-use crate::duplex::tests::Xor;
-use crate::duplex::{Acceptor, TlsEstablished};
 use crate::error::Error;
 use crate::frame::{Frame, OpCode, Role};
 use crate::message::Message;
 use crate::stream::Stream;
+use crate::transport::duplex::tests::Xor;
+use crate::transport::duplex::{Acceptor, TlsEstablished};
 use crate::websocket::WebSocket;
 
 const KEY: u8 = 0x5A;
@@ -35,7 +35,7 @@ impl Acceptor for XorAcceptor {
         let mut hello = [0u8; 8];
         let n = (&*tcp).read(&mut hello)?;
         if n == 0 || hello[0] != b'H' {
-            return Err(Error::Tls("no hello".into()));
+            return Err(Error::Tls(crate::error::TlsError::new("no hello")));
         }
         Ok(TlsEstablished {
             session: Box::new(Xor(KEY)),
@@ -137,7 +137,8 @@ fn tls_sessions_carry_the_handshake_echoes_and_sends_from_other_threads() {
     // broadcast from this thread is encrypted and arrives at once.
     assert_eq!(server.broadcast(&Message::Binary(vec![1, 2, 3])), 1);
     assert_eq!(conn.recv().unwrap(), Some(Message::Binary(vec![1, 2, 3])));
-    conn.close(crate::CloseCode::NORMAL, "").unwrap();
+    conn.close(crate::close_code::CloseCode::NORMAL, "")
+        .unwrap();
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! ```text
 //!  accept ─► [TLS] ─► read head ─► [auth (401)] ──plain GET/HEAD──► file / console / 404 ─► end
 //!   (deadline timer armed)                   │
-//!                                            └─upgrade─► validate (400/405/426) ─► route (404)
+//!                                            └─upgrade─► validate (400/405/426;
+//!                                  hixie-76 if enabled: its checks, key3) ─► route (404)
 //!                                ─► origin (403) ─► Handler::handshake (any status)
 //!                                ─► register in Clients ─► 101 ─► queued frames
 //!                                ─► on_open ─► events … ─► unregister ─► on_error? ─► on_close
@@ -18,21 +19,26 @@ use super::client::{Client, ClientParts};
 use super::files::{self, Site};
 use super::handler::Handler;
 use super::idle::IdleRelease;
-use super::link::{Link, LinkOptions, LinkTransport, LocalEnd};
+use super::logging;
 use super::router::origin_allowed;
-use super::timer::Timers;
-use super::Inner;
-use crate::duplex::{Duplex, DuplexReader, DuplexStream, TlsOutput};
-use crate::error::{Error, Timeout};
-use crate::frame::{HeaderRules, OpCode, Role};
+use super::ServerState;
+use crate::close_code::CloseCode;
+use crate::close_frame::{truncate_reason, CloseFrame};
+use crate::config::Config;
+use crate::error::{Error, HandshakeError, Timeout};
+use crate::frame::{OpCode, Role, Status};
+use crate::handshake::hixie76;
 use crate::handshake::server::Reject;
-use crate::message::{truncate_reason, CloseCode, CloseFrame};
+use crate::hixie76::read::Hixie76Reader;
 use crate::protocol::Event;
-use crate::read::FrameReader;
-use crate::session::{assemble, no_status, Ending, Session};
+use crate::session::{no_status, Framing, Session};
 use crate::stream::Stream;
-use crate::upgrade::{agree, write_before, Agreed, ServerHandshake};
-use crate::write::FrameWriter;
+use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream};
+use crate::transport::link::{Link, LocalEnd};
+use crate::transport::link_session::{self, LinkSetup, LinkTransport};
+use crate::transport::timer::Timers;
+use crate::upgrade::{agree, agree_hixie76, write_before, ServerAgreement, ServerHandshake};
+use crate::websocket::WebSocket;
 
 /// Time past the handshake deadline after which the socket is shut down
 /// (the 408 answer goes out first).
@@ -47,7 +53,7 @@ struct Opened {
 }
 
 /// Runs one accepted connection to its end.
-pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
+pub(crate) fn run(inner: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
     let deadline = Instant::now() + inner.config.handshake_timeout;
     let handshaking = Arc::new(AtomicBool::new(true));
     {
@@ -73,7 +79,7 @@ pub(crate) fn run(inner: &Arc<Inner>, duplex: Arc<Duplex>, peer: SocketAddr, id:
 }
 
 fn open(
-    inner: &Arc<Inner>,
+    inner: &Arc<ServerState>,
     duplex: Arc<Duplex>,
     peer: SocketAddr,
     id: u64,
@@ -88,7 +94,7 @@ fn open(
                 established.plaintext
             }
             Err(e) => {
-                log::debug!("{peer}: TLS handshake failed: {e}");
+                logging::tls_failed(peer, &e);
                 return None;
             }
         },
@@ -98,13 +104,14 @@ fn open(
     let mut pending = match ServerHandshake::read_until(stream, config.clone(), deadline) {
         Ok(pending) => pending,
         Err(e) => {
-            log::debug!("{peer}: {e}");
+            logging::refused(peer, None, &e);
             return None;
         }
     };
     let refuse = |pending: ServerHandshake<DuplexStream>, reject: Reject| {
+        let path = pending.request().path().to_owned();
         let error = pending.reject(reject);
-        log::debug!("{peer}: {error}");
+        logging::refused(peer, Some(&path), &error);
     };
     // Authentication comes first, for plain HTTP as for upgrades (RFC 6455
     // §4.1 lets a server answer 401 before the upgrade). The reason logged
@@ -132,10 +139,28 @@ fn open(
         files::respond(&site, pending);
         return None;
     }
-    if let Err(e) = request.validate() {
-        refuse(pending, Reject::from(e));
-        return None;
-    }
+    // Hixie-76 (opt-in) has its own checks and an 8-byte body, read under
+    // the same deadline; without the option it fails `validate` with 426.
+    let hixie76 = inner.hixie76 && request.is_hixie76();
+    let checked = if hixie76 {
+        hixie76::validate(request).and_then(|keys| {
+            pending.read_body(hixie76::KEY3_LEN)?;
+            match hixie76::key3(pending.after_head()) {
+                Status::Complete((key3, _)) => Ok(Some((keys, key3))),
+                Status::Partial => Err(HandshakeError::ConnectionClosed),
+            }
+        })
+    } else {
+        request.validate().map(|()| None)
+    };
+    let hixie76_keys = match checked {
+        Ok(keys) => keys,
+        Err(e) => {
+            refuse(pending, Reject::from(e));
+            return None;
+        }
+    };
+    let request = pending.request();
     let Some(handler) = inner.router.find(request.path()).cloned() else {
         refuse(pending, Reject::new(404, "no such resource"));
         return None;
@@ -151,7 +176,14 @@ fn open(
             return None;
         }
     };
-    let agreed = match agree(request, admission.accept, config) {
+    let agreed = match hixie76_keys {
+        Some((keys, key3)) => {
+            let secure = inner.acceptor.is_some();
+            agree_hixie76(request, admission.accept, keys, &key3, secure)
+        }
+        None => agree(request, admission.accept, config),
+    };
+    let agreed = match agreed {
         Ok(agreed) => agreed,
         Err(e) => {
             log::error!("{peer}: handshake hook: {e}");
@@ -159,41 +191,37 @@ fn open(
             return None;
         }
     };
-    let Agreed {
+    let ServerAgreement {
         response,
         protocol,
         extensions,
     } = agreed;
-    let (mut stream, request, leftover) = pending.into_parts();
-
-    let mut rules = HeaderRules::new(Role::Server, config.max_frame_size);
-    rules.allowed_rsv = extensions.rsv;
-    let mut reader = FrameReader::new(rules);
-    reader.buf.preload(&leftover);
-    let transforms = !extensions.encoders.is_empty();
-    let (incoming, outgoing, policy) = assemble(
-        Role::Server,
-        config,
-        reader,
-        FrameWriter::default(),
-        extensions.encoders,
-        extensions.decoders,
-    );
-    let options = LinkOptions {
-        cap: config.max_write_buffer,
-        transforms,
-        close_timeout: config.close_timeout,
-        timers: Some(Arc::downgrade(&inner.timers)),
-        name: format!("stdws-client-{id}"),
+    let (stream, request, leftover) = pending.into_parts();
+    // A hixie-76 client's first frames follow key3, and go to its own reader.
+    let (early, hixie76_early) = match hixie76 {
+        true => (&[][..], Some(&leftover[hixie76::KEY3_LEN..])),
+        false => (&leftover[..], None),
     };
-    let link = Link::new(Arc::clone(&duplex), outgoing, options, true);
+    let mut ws = WebSocket::from_raw(stream, Role::Server, config.clone(), early);
+    ws.set_agreed(protocol, extensions);
+    let protocol = ws.protocol().map(str::to_owned);
+    let extensions = ws.extensions().to_vec();
+    let setup = LinkSetup {
+        timers: Arc::downgrade(&inner.timers),
+        name: format!("stdws-client-{id}"),
+        handshaking: true,
+    };
+    let (link, mut session) = link_session::open(ws, setup);
+    if let Some(early) = hixie76_early {
+        speak_hixie76(&link, &mut session, early, config);
+    }
     let client = Client::new(ClientParts {
         id,
         peer,
         request,
         user,
         protocol,
-        extensions: extensions.names,
+        extensions,
         data: admission.data,
         link: Arc::downgrade(&link),
         clients: inner.clients.clone(),
@@ -202,9 +230,10 @@ fn open(
     // client has its 101 reaches it; frames sent meanwhile wait in the
     // link's queue and follow the 101.
     inner.clients.insert(client.clone());
-    let written = write_before(&mut stream, &response, deadline)
+    let stream = &mut session.transport.stream;
+    let written = write_before(stream, &response, deadline)
         .and_then(|()| {
-            stream.set_read_timeout(config.read_timeout)?;
+            stream.set_read_timeout(session.policy.read_timeout)?;
             stream.set_write_timeout(config.write_timeout)?;
             Ok(())
         })
@@ -216,31 +245,37 @@ fn open(
         link.abandon();
         return None;
     }
-
-    let mut reader = stream.into_reader();
-    let output: Weak<dyn TlsOutput> = Arc::downgrade(&link) as Weak<Link>;
-    reader.set_tls_output(output);
     let reply = {
         let handler = Arc::clone(&handler);
         let client = client.clone();
         move |frame: Option<&CloseFrame>| handler.passive_close(&client, frame)
     };
-    let transport = LinkTransport {
-        link: Arc::clone(&link),
-        reader,
-        close_reply: Some(Box::new(reply)),
-    };
+    session.transport.close_reply = Some(Box::new(reply));
     Some(Opened {
         client,
         link,
-        session: Session {
-            transport,
-            incoming,
-            policy,
-            ending: Ending::Open,
-        },
+        session,
         handler,
     })
+}
+
+/// Makes a session just opened speak hixie-76: its reader takes the
+/// frames, its link sends text the old way and refuses what the protocol
+/// cannot carry. Nobody has sent yet: the client is not registered.
+///
+/// Without pings a dead peer would hold its thread for ever: unless
+/// `read_timeout` says otherwise, a hixie-76 client that sends nothing for
+/// `ping_interval` + `pong_timeout` (the time a silent RFC 6455 client is
+/// given) is let go as idle.
+fn speak_hixie76(link: &Link, session: &mut Session<LinkTransport>, early: &[u8], config: &Config) {
+    session.incoming.hixie76 = Some(Hixie76Reader::new(config.max_message_size, early));
+    session.policy.read_timeout = config.read_timeout.or(config
+        .ping_interval
+        .map(|every| every + config.pong_timeout));
+    let _ = link.with_out(|out, _| {
+        out.framing = Framing::Hixie76;
+        Ok(())
+    });
 }
 
 /// How the conversation ended.
@@ -253,7 +288,7 @@ enum End {
     Error(Error),
 }
 
-fn converse(inner: &Inner, opened: Opened) {
+fn converse(inner: &ServerState, opened: Opened) {
     let Opened {
         client,
         link,
@@ -263,7 +298,12 @@ fn converse(inner: &Inner, opened: Opened) {
     if inner.stopping.load(Ordering::SeqCst) {
         let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
     }
-    if let Some(interval) = inner.config.ping_interval {
+    // Hixie-76 has no pings: the idle timeout stands in (`speak_hixie76`).
+    let pings = inner
+        .config
+        .ping_interval
+        .filter(|_| !client.request().is_hixie76());
+    if let Some(interval) = pings {
         keep_alive(&inner.timers, &link, interval, inner.config.pong_timeout);
     }
     let failed = |e: Error| {
@@ -272,14 +312,17 @@ fn converse(inner: &Inner, opened: Opened) {
             // reported when the loop ends.
             return;
         }
+        logging::failed(&client, &e);
         handler.on_error(&client, &e);
         let code = e.close_code().unwrap_or(CloseCode::INTERNAL_ERROR);
         let _ = client.close(code, truncate_reason(&e.to_string()));
     };
+    let opened = Instant::now();
+    logging::opened(&client);
     if let Err(e) = handler.on_open(&client) {
         failed(e);
     }
-    let mut idle = IdleRelease::new(&inner.config);
+    let mut idle = IdleRelease::new(&inner.config, session.policy.read_timeout);
     idle.arm(&mut session);
     let end = loop {
         if link.has_failed() {
@@ -295,9 +338,18 @@ fn converse(inner: &Inner, opened: Opened) {
             // After our close frame, data is dropped (RFC 6455 §1.4: the
             // closing side reads on only to find the peer's close).
             Ok(Event::Message(_)) if link.is_closing() => Ok(()),
-            Ok(Event::Message(message)) => handler.on_message(&client, message),
-            Ok(Event::Ping(payload)) => handler.on_ping(&client, &payload),
-            Ok(Event::Pong(payload)) => handler.on_pong(&client, &payload),
+            Ok(Event::Message(message)) => {
+                logging::message(&client, &message);
+                handler.on_message(&client, message)
+            }
+            Ok(Event::Ping(payload)) => {
+                logging::control(&client, "ping", &payload);
+                handler.on_ping(&client, &payload)
+            }
+            Ok(Event::Pong(payload)) => {
+                logging::control(&client, "pong", &payload);
+                handler.on_pong(&client, &payload)
+            }
             Ok(Event::Close(frame)) => break End::Peer(frame),
             Err(e) if e.is_timeout() => {
                 // Config::read_timeout: an idle client is let go.
@@ -333,8 +385,10 @@ fn converse(inner: &Inner, opened: Opened) {
     };
     drop(session);
     if let Some(e) = error {
+        logging::failed(&client, &e);
         handler.on_error(&client, &e);
     }
+    logging::closed(&client, frame.code, &frame.reason, opened.elapsed());
     handler.on_close(&client, frame.code, &frame.reason);
 }
 

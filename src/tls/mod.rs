@@ -1,5 +1,5 @@
 //! TLS for `wss://`: certificates, the server's acceptor, the client's
-//! connector, and a TLS stream that two threads can drive at once.
+//! connector, and the TLS stream of one connection.
 //!
 //! Two backends sit behind one API: **native-tls** (feature `tls`, on by
 //! default: OpenSSL on Linux, the system library elsewhere) and **rustls**
@@ -25,48 +25,50 @@
 //! A TLS stream is one state machine for both directions, so a
 //! `native-tls` stream cannot be cloned or split: a thread blocked in
 //! `read` holds it, and a thread that wants to send waits for the next
-//! byte from the peer. stdws does not lock the stream. It turns every TLS
-//! session into a pure transform, `TlsSession` (crate-internal):
-//! ciphertext in, plaintext out, and the reverse. The socket stays outside.
+//! byte from the peer. stdws does not lock the stream. Each backend turns
+//! its session into a pure transform once the handshake is done
+//! (`TlsTransform`, crate-internal): ciphertext in, plaintext out, and the
+//! reverse. The socket stays outside, in the transport that every
+//! connection runs on (plain TCP is the same transport without a session):
 //!
 //! ```text
-//!   reader thread                     writer threads
-//!   ─────────────                     ──────────────
-//!   read(raw socket)    no lock       lock `write`
-//!   lock `tls`                          lock `tls`
-//!     decrypt → plaintext                 encrypt → outbox
-//!     alerts  → outbox                  unlock `tls`
-//!   unlock `tls`                        write outbox to the raw socket
-//!   outbox not empty and `write`      unlock `write`
-//!   free? send it (try_lock)
+//!   reading thread                     any sending thread
+//!   ──────────────                     ──────────────────
+//!   read(raw socket)    no lock        lock the connection's link
+//!   lock session                         lock session
+//!     decrypt → plaintext                  encrypt → ciphertext
+//!     alerts, key updates?               unlock session
+//!   unlock session                       send(raw socket, MSG_DONTWAIT);
+//!   hand them to the link  ─────────►    the rest waits in the link's queue
+//!                                      unlock the link
 //! ```
 //!
 //! - The reader waits for the peer on the raw socket holding no lock, so a
-//!   writer never waits for the peer to speak: a send from another thread
+//!   sender never waits for the peer to speak: a send from another thread
 //!   goes out at once (no polling, no read timeout used as a clock).
-//! - The `tls` lock is held only to transform bytes in memory, never
-//!   across socket I/O, so a writer blocked on a full socket (the peer is
-//!   slow to read) never stops the reader from decrypting. Both sides can
-//!   write large messages at the same time without deadlock: each side
-//!   keeps reading while it writes.
+//! - The session lock is held only to transform bytes in memory, never
+//!   across socket I/O.
 //! - Records must reach the socket in the order they were sealed (TLS
-//!   sequence numbers). A writer therefore holds `write` from before it
-//!   encrypts until its ciphertext is out; records the reader's decrypt
-//!   produced (an alert, a key update) wait in the shared outbox and leave
-//!   with the next writer's ciphertext, ahead of it. When no writer is
-//!   active the reader sends them itself; a writer leaves `write` while it
-//!   holds `tls` and sees an empty outbox, so a record queued by the
-//!   reader is never stranded.
-//! - After each piece of ciphertext the session is drained of plaintext
-//!   until it has none left, so no plaintext stays behind inside the TLS
+//!   sequence numbers). Senders seal and queue under the link's lock, and
+//!   the link writes its queue in order; records the reader's decrypt
+//!   produced (an alert, a key update) go through the same link. What the
+//!   socket does not take at once is queued and written by the
+//!   connection's own thread or a flusher thread, so both sides can write
+//!   large messages at the same time without deadlock: each keeps reading
+//!   while its queue drains.
+//! - The read buffer holds a full TLS record, and every decrypt drains the
+//!   session of plaintext, so no plaintext stays behind inside the TLS
 //!   layer while the reader goes back to wait on the socket.
 //! - The end of the stream is the socket's FIN. A close_notify adds
 //!   nothing a WebSocket needs: its closing handshake (RFC 6455 §7)
 //!   already proves that the peer meant to end the connection.
 //!
-//! [`TlsStream`] is this design for one owner: the client's `wss://`
-//! stream, and the stream a server's handshake runs on. Inside the crate
-//! it splits into a reader and a cloneable writer for the server.
+//! [`TlsStream`] is that transport for one owner (the client's `wss://`
+//! stream, a server connection from [`TlsAcceptor::accept`]): reads and
+//! writes on one thread, each write sealed and sent in rounds of at most
+//! 64 KiB. A [`Server`](crate::Server) puts every client on the shared
+//! form, and [`WebSocket::split`](crate::WebSocket::split) moves a
+//! `TlsStream` onto it, session and all.
 //!
 //! # Client certificates
 //!
@@ -76,26 +78,22 @@
 //! acceptor is built. Clients can present a certificate with both backends
 //! ([`TlsConnector::identity`]).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::duplex::{Acceptor, TlsEstablished};
-use crate::error::Error;
+use crate::error::{Error, TlsError};
+use crate::transport::duplex::{Acceptor, TlsEstablished};
 
-#[cfg(test)]
-pub(crate) mod duplex_tests;
 #[cfg(feature = "tls")]
 mod native;
 #[cfg(feature = "rustls")]
 mod rustls_backend;
-mod stream;
 
-pub use stream::TlsStream;
-#[cfg(test)]
-pub(crate) use stream::{DuplexReader, DuplexWriter};
+pub use crate::transport::tls_stream::TlsStream;
 
 /// Which TLS library does the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,10 +150,10 @@ impl std::str::FromStr for TlsBackend {
             .find(|b| b.name().eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 let known: Vec<&str> = TlsBackend::all().iter().map(|b| b.name()).collect();
-                Error::Tls(format!(
+                Error::Tls(TlsError::new(format!(
                     "no TLS backend {name:?} in this build (it has: {})",
                     known.join(", ")
-                ))
+                )))
             })
     }
 }
@@ -241,8 +239,7 @@ impl fmt::Debug for Identity {
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
-        .map_err(|e| Error::Tls(format!("cannot read {what} {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| tls_error(format!("cannot read {what} {}", path.display()), e))
 }
 
 /// The server side of TLS: one per server, shared by every connection.
@@ -335,11 +332,10 @@ impl TlsAcceptorBuilder {
             #[cfg(feature = "tls")]
             TlsBackend::NativeTls => {
                 if self.client_ca.is_some() {
-                    return Err(Error::Tls(
+                    return Err(Error::Tls(TlsError::new(
                         "client certificate authentication needs the rustls backend \
-                         (native-tls cannot request client certificates on a server)"
-                            .into(),
-                    ));
+                         (native-tls cannot request client certificates on a server)",
+                    )));
                 }
                 native::acceptor(&self.identity)?
             }
@@ -468,7 +464,11 @@ struct ClientSettings<'a> {
     identity: Option<&'a Identity>,
 }
 
-/// A TLS library error as [`Error::Tls`], with its own words.
-fn tls_error(context: &str, e: impl fmt::Display) -> Error {
-    Error::Tls(format!("{context}: {e}"))
+/// A TLS library error as [`Error::Tls`]: what failed, and the library's
+/// error as its source.
+fn tls_error(
+    context: impl Into<Cow<'static, str>>,
+    e: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> Error {
+    Error::Tls(TlsError::caused_by(context, e))
 }

@@ -1,12 +1,12 @@
-//! The native-tls backend as a [`TlsSession`].
+//! The native-tls backend as a [`TlsTransform`].
 //!
 //! native-tls only speaks to a `Read + Write`, so the session is a
 //! `native_tls::TlsStream` over an [`Adapter`] with two modes. During the
 //! handshake the adapter reads and writes the socket itself, each call
 //! bounded by the time left before the deadline. Afterwards it is a pair of
-//! memory buffers (a "memory BIO"): [`decrypt`](TlsSession::decrypt) puts
+//! memory buffers (a "memory BIO"): [`decrypt`](TlsTransform::decrypt) puts
 //! ciphertext in the input and reads plaintext until the library asks for
-//! more (`WouldBlock`), [`encrypt`](TlsSession::encrypt) writes plaintext
+//! more (`WouldBlock`), [`encrypt`](TlsTransform::encrypt) writes plaintext
 //! and takes the sealed records from the output.
 
 use std::io::{self, Read, Write};
@@ -15,8 +15,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{tls_error, ClientSettings, Identity, IdentityKind};
-use crate::duplex::{Acceptor, TlsEstablished, TlsSession};
+use crate::deadline::remaining;
 use crate::error::{Error, Timeout};
+use crate::transport::duplex::{Acceptor, TlsEstablished, TlsTransform};
 
 /// The byte pipe under the TLS library.
 struct Adapter {
@@ -41,10 +42,7 @@ impl Adapter {
 /// The time left before `deadline`; `WouldBlock` once it has passed, which
 /// the library reports as an unfinished handshake.
 fn left(deadline: Instant) -> io::Result<std::time::Duration> {
-    deadline
-        .checked_duration_since(Instant::now())
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| io::ErrorKind::WouldBlock.into())
+    remaining(deadline).ok_or_else(|| io::ErrorKind::WouldBlock.into())
 }
 
 /// A socket timeout is `WouldBlock` on Unix and `TimedOut` on Windows; the
@@ -116,7 +114,7 @@ fn session_error(e: io::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("TLS: {e}"))
 }
 
-impl TlsSession for NativeSession {
+impl TlsTransform for NativeSession {
     fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
         self.tls.get_mut().input.extend_from_slice(ciphertext);
         self.drain(plaintext)

@@ -1,4 +1,4 @@
-//! The rustls backend as a [`TlsSession`].
+//! The rustls backend as a [`TlsTransform`].
 //!
 //! rustls is sans-I/O already: `read_tls` + `process_new_packets` +
 //! `reader()` decrypt, `writer()` + `write_tls` encrypt, all in memory.
@@ -20,8 +20,9 @@ use rustls::{
 };
 
 use super::{tls_error, ClientSettings, Identity, IdentityKind};
-use crate::duplex::{Acceptor, TlsEstablished, TlsSession};
-use crate::error::{Error, Timeout};
+use crate::deadline::time_left;
+use crate::error::{Error, Timeout, TlsError};
+use crate::transport::duplex::{Acceptor, TlsEstablished, TlsTransform};
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -32,7 +33,7 @@ fn certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| tls_error("cannot read PEM certificates", e))?;
     if certs.is_empty() {
-        return Err(Error::Tls("no certificate in the PEM text".into()));
+        return Err(Error::Tls(TlsError::new("no certificate in the PEM text")));
     }
     Ok(certs)
 }
@@ -46,11 +47,10 @@ fn chain_and_key(
             PrivateKeyDer::from_pem_slice(key)
                 .map_err(|e| tls_error("cannot read the PEM private key", e))?,
         )),
-        IdentityKind::Pkcs12 { .. } => Err(Error::Tls(
+        IdentityKind::Pkcs12 { .. } => Err(Error::Tls(TlsError::new(
             "PKCS#12 identities need the native-tls backend; \
-             convert with `openssl pkcs12 -nodes` to PEM for rustls"
-                .into(),
-        )),
+             convert with `openssl pkcs12 -nodes` to PEM for rustls",
+        ))),
     }
 }
 
@@ -93,7 +93,7 @@ impl RustlsSession {
     }
 }
 
-impl TlsSession for RustlsSession {
+impl TlsTransform for RustlsSession {
     fn decrypt(&mut self, mut ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
         while !ciphertext.is_empty() {
             // rustls takes ciphertext in bounded pieces and refuses more
@@ -147,13 +147,14 @@ fn handshake(
     let mut socket = tcp;
     let io_error = |e: io::Error| match e.kind() {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::Timeout(Timeout::Handshake),
-        io::ErrorKind::UnexpectedEof => {
-            Error::Tls("the peer closed the connection during the TLS handshake".into())
-        }
-        _ => tls_error("TLS handshake failed", e),
+        io::ErrorKind::UnexpectedEof => Error::Tls(TlsError::caused_by(
+            "the peer closed the connection during the TLS handshake",
+            e,
+        )),
+        _ => tls_error("TLS handshake failed", rustls_cause(e)),
     };
     while conn.is_handshaking() || conn.wants_write() {
-        let left = crate::upgrade::time_left(deadline)?;
+        let left = time_left(deadline)?;
         tcp.set_read_timeout(Some(left))?;
         tcp.set_write_timeout(Some(left))?;
         conn.complete_io(&mut socket).map_err(io_error)?;
@@ -165,6 +166,22 @@ fn handshake(
         session: Box::new(session),
         plaintext,
     })
+}
+
+/// rustls reports its own errors inside an `io::Error` (from
+/// `complete_io`): the `rustls::Error` itself when there is one, so
+/// `source()` reaches it.
+fn rustls_cause(e: io::Error) -> Box<dyn std::error::Error + Send + Sync> {
+    if e.get_ref().is_none() {
+        // An OS error: keep it whole (its errno).
+        return Box::new(e);
+    }
+    let kind = e.kind();
+    match e.into_inner() {
+        Some(inner) if inner.is::<rustls::Error>() => inner,
+        Some(inner) => Box::new(io::Error::new(kind, inner)),
+        None => Box::new(io::Error::from(kind)),
+    }
 }
 
 struct RustlsAcceptor(Arc<ServerConfig>);
@@ -229,7 +246,7 @@ pub(super) fn connect(
         None => builder.with_no_client_auth(),
     };
     let name = ServerName::try_from(host.to_owned())
-        .map_err(|e| tls_error(&format!("invalid server name {host:?}"), e))?;
+        .map_err(|e| tls_error(format!("invalid server name {host:?}"), e))?;
     let conn = ClientConnection::new(Arc::new(config), name)
         .map_err(|e| tls_error("cannot start a TLS session", e))?;
     handshake(conn, tcp, deadline)

@@ -2,15 +2,35 @@
 //! bytes, and a deadline on every wait.
 #![allow(dead_code)]
 
+pub mod hixie76;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc::Receiver;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use stdws::{Config, Connection, Listener, WebSocket};
 
 /// Every blocking read in a test gives up after this long.
 pub const PATIENCE: Duration = Duration::from_secs(5);
+
+/// How long a test waits for a handler's event.
+pub const EVENT_WAIT: Duration = Duration::from_secs(10);
+
+/// The next event on `rx` that matches, within [`EVENT_WAIT`]; those
+/// before it are dropped.
+pub fn expect<T>(rx: &Receiver<T>, what: impl Fn(&T) -> bool) -> T {
+    let deadline = Instant::now() + EVENT_WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(seen) if what(&seen) => return seen,
+            Ok(_) => {}
+            Err(e) => panic!("no matching event: {e}"),
+        }
+    }
+}
 
 /// A server accepting one connection on 127.0.0.1:0, running `f` on it.
 pub fn serve_one<T, F>(config: Config, f: F) -> (SocketAddr, JoinHandle<T>)

@@ -1,8 +1,10 @@
 //! Smoke test of the `stdws` command over TLS with Digest authentication:
 //! `stdws serve --tls-cert --tls-key --digest-auth --digest-auth-file` and
 //! `stdws connect wss://… --ca --user-file` echo a line through each other.
-#![cfg(all(unix, feature = "cli", feature = "tls"))]
+#![cfg(all(unix, feature = "tls"))]
 
+// The library's test certificates (made at test time).
+#[path = "../../tests/tls_support/mod.rs"]
 mod tls_support;
 
 use std::io::{BufRead, BufReader, Write};
@@ -125,5 +127,16 @@ fn serve_over_tls_with_digest_and_connect_echo_a_line() {
     );
     assert!(said.iter().any(|l| l == "stdws: closed: 1000"), "{said:?}");
     assert!(!said.iter().any(|l| l.contains("wonder")), "{said:?}");
+    // The server logged the connection, its close code and duration.
+    let closed = loop {
+        let line = log.recv_timeout(LIMIT).expect("serve logs the close");
+        assert!(!line.contains("wonder"), "a password in the log: {line}");
+        if line.contains(" /echo: closed ") {
+            break line;
+        }
+    };
+    assert!(closed.contains("INFO"), "{closed}");
+    assert!(closed.contains("stdws::server"), "{closed}");
+    assert!(closed.contains(": closed 1000 \"\" after "), "{closed}");
     let _ = std::fs::remove_dir_all(&dir);
 }

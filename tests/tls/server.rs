@@ -1,8 +1,8 @@
-//! The [`Server`] over real TLS, for every backend compiled in: echo,
+//! The `Server` over real TLS, for every backend compiled in: echo,
 //! sends from other threads while a client's own thread is blocked
 //! reading, many writers against one reader, large messages both ways at
-//! once, and authentication over `wss://`. The peer's TLS stream is split
-//! into a reader and a writer thread, so it too reads while it writes.
+//! once, and authentication over `wss://`. The peer is split
+//! ([`WebSocket::split`]), so it too reads while it writes.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -11,18 +11,13 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{Client, Handler, Server};
-use crate::config::Config;
-use crate::connection::Connection;
-use crate::error::Error;
-use crate::frame::Role;
-use crate::handshake::auth::Authenticator;
-use crate::message::{CloseCode, Message};
-use crate::stream::MaybeTlsStream;
-use crate::tls::duplex_tests::certs::TestCa;
-use crate::tls::duplex_tests::{frame_reader, recv_frame, send_frame};
-use crate::tls::{Identity, TlsAcceptor, TlsBackend, TlsConnector};
-use crate::websocket::WebSocket;
+use stdws::tls::{Identity, TlsAcceptor, TlsBackend, TlsConnector};
+use stdws::{
+    Authenticator, Client, CloseCode, Config, Connection, Error, Handler, MaybeTlsStream, Message,
+    Server, WebSocket,
+};
+
+use crate::tls_support::certs::TestCa;
 
 /// Every wait ends by then (debug builds on a loaded machine).
 const LIMIT: Duration = Duration::from_secs(30);
@@ -140,16 +135,6 @@ impl Fixture {
     }
 }
 
-/// The peer's TLS stream as a reader and a writer for two threads.
-fn split(ws: WebSocket<MaybeTlsStream>) -> (crate::tls::DuplexReader, crate::tls::DuplexWriter) {
-    let (stream, rest) = ws.into_parts();
-    assert!(rest.is_empty());
-    let MaybeTlsStream::Tls(tls) = stream else {
-        panic!("not TLS")
-    };
-    tls.split()
-}
-
 #[test]
 fn wss_echo_through_the_server() {
     for &backend in TlsBackend::all() {
@@ -209,10 +194,10 @@ fn four_handle_threads_send_while_the_server_reads_10000_messages() {
         let start = Instant::now();
         let fx = wss_server(backend, false, None);
         let (ws, client) = fx.connect();
-        let (mut reader, mut writer) = split(ws);
+        let (sender, mut receiver) = ws.split().unwrap();
         let uploader = thread::spawn(move || {
             for n in 0..FROM_PEER {
-                send_frame(&mut writer, Role::Client, format!("peer:{n}").as_bytes());
+                sender.send_binary(format!("peer:{n}").as_bytes()).unwrap();
             }
         });
         let senders: Vec<_> = (0..THREADS)
@@ -226,10 +211,10 @@ fn four_handle_threads_send_while_the_server_reads_10000_messages() {
             })
             .collect();
         let downloader = thread::spawn(move || {
-            let mut frames = frame_reader(Role::Client);
             let mut next = [0usize; THREADS];
             for _ in 0..THREADS * EACH {
-                let text = String::from_utf8(recv_frame(&mut reader, &mut frames)).unwrap();
+                let message = receiver.recv().unwrap().unwrap();
+                let text = String::from_utf8(message.into_bytes()).unwrap();
                 let (t, n) = text.split_once(':').unwrap();
                 let t: usize = t.parse().unwrap();
                 // Each sender's messages arrive whole and in its order.
@@ -262,14 +247,11 @@ fn both_directions_carry_8_mib_at_once() {
         let start = Instant::now();
         let fx = wss_server(backend, false, None);
         let (ws, client) = fx.connect();
-        let (mut reader, mut writer) = split(ws);
+        let (sender, mut receiver) = ws.split().unwrap();
         // The peer uploads 8 MiB while the server sends it 8 MiB from
         // another thread; neither side may wait for the other to read.
-        let uploader = thread::spawn(move || send_frame(&mut writer, Role::Client, &[0xA5; SIZE]));
-        let downloader = thread::spawn(move || {
-            let mut frames = frame_reader(Role::Client);
-            recv_frame(&mut reader, &mut frames)
-        });
+        let uploader = thread::spawn(move || sender.send_binary(&[0xA5; SIZE]).unwrap());
+        let downloader = thread::spawn(move || receiver.recv().unwrap().unwrap().into_bytes());
         thread::spawn(move || client.send_binary(&vec![0x5A; SIZE]))
             .join()
             .unwrap()

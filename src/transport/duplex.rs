@@ -1,5 +1,5 @@
-//! One socket, one reader, many writers: the transport under the server's
-//! clients.
+//! One socket, one reader, many writers: the carrier under the server's
+//! clients, the halves of a split connection and the client's TLS stream.
 //!
 //! A client's own thread blocks reading its socket while any other thread
 //! may send to it. Over plain TCP both sides use the same `TcpStream`
@@ -7,7 +7,7 @@
 //! costs one file descriptor, not two as with `try_clone`.
 //!
 //! TLS cannot be split that way: one session object holds the state of
-//! both directions. Here it is a pure transform ([`TlsSession`]): the
+//! both directions. Here it is a pure transform ([`TlsTransform`]): the
 //! reader reads ciphertext from the raw socket without any lock, then locks
 //! the session only to decrypt what arrived; writers encrypt under the same
 //! short lock and write to the raw socket. Every socket operation (timeouts,
@@ -18,7 +18,7 @@
 //!                 ┌──────────── Duplex ────────────┐
 //!  reader thread ─┤ read(&tcp) ─► [decrypt] ─► plaintext
 //!  any thread    ─┤ plaintext ─► [encrypt] ─► send(&tcp)   (MSG_DONTWAIT, or blocking)
-//!                 └── tcp: TcpStream, tls: Option<Mutex<dyn TlsSession>> ──┘
+//!                 └── tcp: TcpStream, tls: Option<Mutex<dyn TlsTransform>> ──┘
 //! ```
 
 use std::io::{self, IoSlice, Read, Write};
@@ -32,7 +32,7 @@ use crate::write::write_all_vectored;
 
 /// A TLS session as a pure transform, so the server can read the raw socket without holding the
 /// lock that writers need (full duplex over TLS without polling).
-pub(crate) trait TlsSession: Send {
+pub(crate) trait TlsTransform: Send {
     /// Ciphertext from the socket in; plaintext appended to `plaintext`.
     fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()>;
     /// Plaintext in; ciphertext appended to `ciphertext`.
@@ -52,7 +52,7 @@ pub(crate) trait TlsSession: Send {
 /// A TLS session whose handshake is done (server or client side), and the
 /// application data that arrived along with the handshake.
 pub(crate) struct TlsEstablished {
-    pub(crate) session: Box<dyn TlsSession>,
+    pub(crate) session: Box<dyn TlsTransform>,
     pub(crate) plaintext: Vec<u8>,
 }
 
@@ -79,6 +79,11 @@ pub(crate) trait TlsOutput: Send + Sync {
 /// frame header and its payload): one full TLS record.
 const COALESCE: usize = 16 * 1024;
 
+/// Plaintext sealed per round by a blocking write: bounds the ciphertext
+/// held in memory for a large message and lets the first records leave
+/// while the rest waits.
+const SEAL_CHUNK: usize = 64 << 10;
+
 /// Size of the ciphertext read buffer: one full TLS record (16 KiB of
 /// plaintext plus header and tag), so decrypting never waits for a second
 /// read while plaintext is already complete.
@@ -88,7 +93,7 @@ const CIPHER_BUF: usize = 16 * 1024 + 512;
 /// optional TLS session.
 pub(crate) struct Duplex {
     tcp: TcpStream,
-    tls: OnceLock<Mutex<Box<dyn TlsSession>>>,
+    tls: OnceLock<Mutex<Box<dyn TlsTransform>>>,
 }
 
 impl Duplex {
@@ -105,7 +110,7 @@ impl Duplex {
     }
 
     /// Puts a TLS session on the socket (once, right after the TLS handshake).
-    pub(crate) fn install_tls(&self, session: Box<dyn TlsSession>) {
+    pub(crate) fn install_tls(&self, session: Box<dyn TlsTransform>) {
         if self.tls.set(Mutex::new(session)).is_err() {
             log::error!("a TLS session was installed twice");
         }
@@ -118,7 +123,7 @@ impl Duplex {
 
     /// The TLS session, locked. A panic in another holder does not matter:
     /// the session state is the TLS library's, not half-updated by us.
-    fn session(&self) -> Option<MutexGuard<'_, Box<dyn TlsSession>>> {
+    fn session(&self) -> Option<MutexGuard<'_, Box<dyn TlsTransform>>> {
         self.tls
             .get()
             .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
@@ -177,15 +182,41 @@ impl Duplex {
         write_all_vectored(&mut &self.tcp, bufs)
     }
 
-    /// Writes plaintext (encrypted first for TLS), blocking.
+    /// Writes plaintext (encrypted first for TLS), blocking. TLS seals
+    /// and sends at most [`SEAL_CHUNK`] bytes of plaintext per round, so a
+    /// large message never holds its whole ciphertext in memory.
     pub(crate) fn write_plain(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
-        if self.is_tls() {
-            let mut cipher = Vec::new();
-            self.encrypt(bufs, &mut cipher)?;
-            return self.write_raw(&mut [IoSlice::new(&cipher)]);
+        if !self.is_tls() {
+            let mut owned: Vec<IoSlice<'_>> = bufs.to_vec();
+            return self.write_raw(&mut owned);
         }
-        let mut owned: Vec<IoSlice<'_>> = bufs.to_vec();
-        self.write_raw(&mut owned)
+        let mut cipher = Vec::new();
+        let mut round: Vec<IoSlice<'_>> = Vec::new();
+        let mut size = 0;
+        for buf in bufs {
+            let mut piece: &[u8] = buf;
+            while !piece.is_empty() {
+                let take = piece.len().min(SEAL_CHUNK - size);
+                round.push(IoSlice::new(&piece[..take]));
+                piece = &piece[take..];
+                size += take;
+                if size == SEAL_CHUNK {
+                    self.seal_and_write(&round, &mut cipher)?;
+                    round.clear();
+                    size = 0;
+                }
+            }
+        }
+        if round.is_empty() {
+            return Ok(());
+        }
+        self.seal_and_write(&round, &mut cipher)
+    }
+
+    fn seal_and_write(&self, plain: &[IoSlice<'_>], cipher: &mut Vec<u8>) -> io::Result<()> {
+        cipher.clear();
+        self.encrypt(plain, cipher)?;
+        self.write_raw(&mut [IoSlice::new(cipher)])
     }
 
     /// Takes the TLS session's pending output (nothing for plain TCP).
@@ -281,14 +312,20 @@ impl DuplexReader {
             if n == 0 {
                 return Ok(0);
             }
-            let output = {
+            let (decrypted, output) = {
                 let mut session = self.duplex.session().expect("TLS reader without session");
-                session.decrypt(&self.cipher[..n], &mut self.plain)?;
-                session.has_output()
+                let decrypted = session.decrypt(&self.cipher[..n], &mut self.plain);
+                (decrypted, session.has_output())
             };
-            if output {
-                self.flush_tls_output()?;
-            }
+            // Also after a failure: the session may have an alert to send,
+            // and the peer should learn why before the connection ends.
+            let flushed = if output {
+                self.flush_tls_output()
+            } else {
+                Ok(())
+            };
+            decrypted?;
+            flushed?;
         }
     }
 
@@ -328,14 +365,14 @@ impl DuplexStream {
         DuplexStream { reader }
     }
 
-    /// The read half, for the connection's own thread.
-    pub(crate) fn into_reader(self) -> DuplexReader {
-        self.reader
-    }
-
     /// The socket.
     pub(crate) fn duplex(&self) -> &Arc<Duplex> {
         self.reader.duplex()
+    }
+
+    /// Sends TLS output through `output` from now on (writers exist).
+    pub(crate) fn set_tls_output(&mut self, output: Weak<dyn TlsOutput>) {
+        self.reader.set_tls_output(output);
     }
 }
 
@@ -385,7 +422,7 @@ pub(crate) mod tests {
     /// "record" so nothing about it is stateless by accident.
     pub(crate) struct Xor(pub(crate) u8);
 
-    impl TlsSession for Xor {
+    impl TlsTransform for Xor {
         fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
             plaintext.extend(ciphertext.iter().map(|b| b ^ self.0));
             Ok(())
@@ -441,7 +478,7 @@ pub(crate) mod tests {
     /// Records every encrypt call as one "record": its length and bytes.
     struct Records(Arc<Mutex<Vec<Vec<u8>>>>);
 
-    impl TlsSession for Records {
+    impl TlsTransform for Records {
         fn decrypt(&mut self, ciphertext: &[u8], plaintext: &mut Vec<u8>) -> io::Result<()> {
             plaintext.extend_from_slice(ciphertext);
             Ok(())

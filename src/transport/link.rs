@@ -1,6 +1,6 @@
 //! The write side of a connection shared by every thread that sends to it.
 //!
-//! The connection's own thread blocks reading (see [`LinkTransport`]);
+//! The connection's own thread blocks reading (see [`LinkTransport`](super::link_session::LinkTransport));
 //! any thread may send meanwhile. Writers serialize on one mutex around
 //! [`Outgoing`] (the policy's write side: encoders, close state, pings) and
 //! an outgoing queue, and nobody holds that mutex while blocked on the
@@ -23,26 +23,23 @@
 //! holds it (the own thread or the flusher) empties the queue before giving
 //! it up, so bytes leave in the order they were queued.
 
-use std::collections::VecDeque;
-use std::io::{self, IoSlice, Write};
+use std::io::{IoSlice, Write};
 use std::net::Shutdown;
-use std::ops::Range;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
+use super::duplex::{Duplex, TlsOutput};
+use super::queue::{write_chunks, Chunk, Queue, Wire};
 use super::timer::Timers;
-use crate::duplex::{Duplex, DuplexReader, TlsOutput};
+use crate::close_code::CloseCode;
+use crate::close_frame::CloseFrame;
 use crate::error::{CapacityError, Error, Timeout};
 use crate::extension::SendOptions;
 use crate::frame::OpCode;
-use crate::message::{CloseCode, CloseFrame, Message};
-use crate::session::{Outgoing, Transport};
-use crate::stream::Stream;
-
-/// Chunks written per system call by a flusher (well under `IOV_MAX`).
-const WRITE_GROUP: usize = 64;
+use crate::prepared::Prepared;
+use crate::session::{Outgoing, HIXIE76_TEXT_ONLY};
 
 /// Why we ended a connection ourselves: the close frame we sent (or tried
 /// to send) and the error to report.
@@ -65,95 +62,6 @@ pub(crate) struct LinkOptions {
     pub(crate) timers: Option<Weak<Timers>>,
     /// Name of the flusher thread.
     pub(crate) name: String,
-}
-
-/// Bytes waiting for the socket.
-enum Chunk {
-    Owned(Vec<u8>),
-    /// A prepared broadcast frame, shared by every recipient, from an offset.
-    Shared(Arc<[u8]>, usize),
-    /// A range of the payload the connection's own thread is sending; only
-    /// that thread writes it, before its send returns.
-    Caller(Range<usize>),
-}
-
-impl Chunk {
-    fn bytes<'a>(&'a self, caller: Option<&'a [u8]>) -> &'a [u8] {
-        match self {
-            Chunk::Owned(v) => v,
-            Chunk::Shared(a, at) => &a[*at..],
-            Chunk::Caller(r) => caller.map_or(&[][..], |c| &c[r.clone()]),
-        }
-    }
-}
-
-/// What a queued chunk costs besides its bytes (its slot in the queue and
-/// the allocator's bookkeeping), counted against the cap: without it, a
-/// peer that sends empty pings and never reads had the server keep 2-byte
-/// pongs at some 30 times the cap in real memory.
-const CHUNK_COST: usize = std::mem::size_of::<Chunk>() + 16;
-
-/// Owned bytes join the last owned chunk while it stays under this size:
-/// small frames (pongs, short messages) share an allocation.
-const COALESCE: usize = 16 << 10;
-
-#[derive(Default)]
-struct Queue {
-    chunks: VecDeque<Chunk>,
-    /// Bytes held in `chunks` plus [`CHUNK_COST`] per chunk (caller ranges
-    /// not counted: not our memory).
-    queued: usize,
-    /// Bytes taken out by the writer and not yet written.
-    in_flight: usize,
-    /// Someone is writing to the socket outside the lock.
-    busy: bool,
-}
-
-impl Queue {
-    /// Queues `bufs` minus their first `skip` bytes.
-    fn append(&mut self, bufs: &[IoSlice<'_>], mut skip: usize, caller: Option<&[u8]>) {
-        for b in bufs {
-            if skip >= b.len() {
-                skip -= b.len();
-                continue;
-            }
-            let rest = &b[skip..];
-            skip = 0;
-            match caller.and_then(|c| range_within(c, rest)) {
-                Some(range) => self.chunks.push_back(Chunk::Caller(range)),
-                None => self.push_owned(rest),
-            }
-        }
-    }
-
-    fn push_owned(&mut self, bytes: &[u8]) {
-        self.queued += bytes.len();
-        if let Some(Chunk::Owned(last)) = self.chunks.back_mut() {
-            if last.len() + bytes.len() <= COALESCE {
-                last.extend_from_slice(bytes);
-                return;
-            }
-        }
-        self.queued += CHUNK_COST;
-        self.chunks.push_back(Chunk::Owned(bytes.to_vec()));
-    }
-
-    fn push_shared(&mut self, frame: &Arc<[u8]>, at: usize) {
-        self.queued += frame.len() - at + CHUNK_COST;
-        self.chunks.push_back(Chunk::Shared(Arc::clone(frame), at));
-    }
-
-    fn clear(&mut self) {
-        self.chunks.clear();
-        self.queued = 0;
-    }
-}
-
-/// Where `inner` lies inside `outer`, if it does (compared by address).
-fn range_within(outer: &[u8], inner: &[u8]) -> Option<Range<usize>> {
-    let o = outer.as_ptr() as usize;
-    let i = inner.as_ptr() as usize;
-    (i >= o && i + inner.len() <= o + outer.len()).then(|| i - o..i - o + inner.len())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,98 +106,6 @@ impl Mode<'_> {
             Mode::Data(payload) => Some(payload),
             _ => None,
         }
-    }
-}
-
-/// The writer `Outgoing` writes frames into: a non-blocking send, and the
-/// queue for the rest.
-pub(crate) struct Wire<'a> {
-    duplex: &'a Duplex,
-    queue: &'a mut Queue,
-    cipher: &'a mut Vec<u8>,
-    caller: Option<&'a [u8]>,
-}
-
-impl Wire<'_> {
-    /// Raw bytes (ciphertext for TLS): straight to the socket when nothing
-    /// waits before them, else queued.
-    fn send_raw(&mut self, bufs: &[IoSlice<'_>], caller: Option<&[u8]>) -> io::Result<()> {
-        if self.queue.busy || !self.queue.chunks.is_empty() {
-            self.queue.append(bufs, 0, caller);
-            return Ok(());
-        }
-        loop {
-            match self.duplex.send_now(bufs) {
-                Ok(n) => {
-                    self.queue.append(bufs, n, caller);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.queue.append(bufs, 0, caller);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// A prepared frame: the shared bytes go out or wait without a copy.
-    fn send_shared(&mut self, frame: &Arc<[u8]>) -> io::Result<()> {
-        if self.duplex.is_tls() {
-            return self.write_all(frame);
-        }
-        if self.queue.busy || !self.queue.chunks.is_empty() {
-            self.queue.push_shared(frame, 0);
-            return Ok(());
-        }
-        loop {
-            match self.duplex.send_now(&[IoSlice::new(frame)]) {
-                Ok(n) if n == frame.len() => return Ok(()),
-                Ok(n) => {
-                    self.queue.push_shared(frame, n);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.queue.push_shared(frame, 0);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-impl Write for Wire<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_vectored(&[IoSlice::new(buf)])
-    }
-
-    /// Takes everything: what the socket does not take now is queued.
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let total = bufs.iter().map(|b| b.len()).sum();
-        if total == 0 {
-            return Ok(0);
-        }
-        if self.duplex.is_tls() {
-            let mut cipher = std::mem::take(self.cipher);
-            cipher.clear();
-            let result = self
-                .duplex
-                .encrypt(bufs, &mut cipher)
-                .and_then(|()| self.send_raw(&[IoSlice::new(&cipher)], None));
-            *self.cipher = cipher;
-            result?;
-        } else {
-            let caller = self.caller;
-            self.send_raw(bufs, caller)?;
-        }
-        Ok(total)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -397,10 +213,13 @@ impl Link {
         })
     }
 
-    /// Sends a broadcast: `frame` is `message` encoded once for every
-    /// client without a data-transforming extension. Never blocks.
-    pub(crate) fn send_prepared(&self, frame: &Arc<[u8]>, message: &Message) -> Result<(), Error> {
+    /// Sends a broadcast: the bytes `prepared` holds for this client's
+    /// framing, shared with every recipient of the same protocol (its own
+    /// encoding when a data-transforming extension is in force). Never
+    /// blocks.
+    pub(crate) fn send_prepared(&self, prepared: &Prepared<'_>) -> Result<(), Error> {
         if self.options.transforms {
+            let message = prepared.message();
             let (opcode, payload) = (message.opcode(), message.as_bytes());
             return self.write(Mode::Other, |out, wire| {
                 out.message(wire, opcode, payload, &SendOptions::default(), false)
@@ -410,6 +229,7 @@ impl Link {
             if out.close_sent || out.broken {
                 return Err(Error::Closed);
             }
+            let frame = prepared.frames(out.framing).ok_or(HIXIE76_TEXT_ONLY)?;
             wire.send_shared(frame).map_err(|e| {
                 out.broken = true;
                 Error::Io(e)
@@ -729,17 +549,6 @@ impl Link {
     }
 }
 
-fn write_chunks(duplex: &Duplex, batch: &[Chunk], caller: Option<&[u8]>) -> io::Result<()> {
-    for group in batch.chunks(WRITE_GROUP) {
-        let mut slices: Vec<IoSlice<'_>> = group
-            .iter()
-            .map(|c| IoSlice::new(c.bytes(caller)))
-            .collect();
-        duplex.write_raw(&mut slices)?;
-    }
-    Ok(())
-}
-
 impl TlsOutput for Link {
     fn send_tls_output(&self) {
         let _ = self.write(Mode::Other, |out, wire| {
@@ -756,54 +565,16 @@ impl TlsOutput for Link {
     }
 }
 
-/// The policy's view of a link: the connection's thread reads the socket
-/// directly, and writes through the link.
-pub(crate) struct LinkTransport {
-    pub(crate) link: Arc<Link>,
-    pub(crate) reader: DuplexReader,
-    /// Chooses the answer to the peer's close frame (default: echo its code).
-    pub(crate) close_reply: Option<CloseReply>,
-}
-
-/// A passive-close hook: the peer's close frame in, ours out.
-pub(crate) type CloseReply = Box<dyn FnMut(Option<&CloseFrame>) -> Option<CloseFrame> + Send>;
-
-impl Transport for LinkTransport {
-    type Reader = DuplexReader;
-
-    fn reader(&mut self) -> &mut DuplexReader {
-        &mut self.reader
-    }
-
-    fn with_out<T>(
-        &mut self,
-        f: impl FnOnce(&mut Outgoing, &mut dyn Write) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        self.link.with_out(f)
-    }
-
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        Stream::set_read_timeout(self.link.duplex.tcp(), timeout)
-    }
-
-    fn shutdown_write(&mut self) {
-        self.link.shutdown_write();
-    }
-
-    fn close_reply(&mut self, peer: Option<&CloseFrame>) -> Option<CloseFrame> {
-        match &mut self.close_reply {
-            Some(hook) => hook(peer),
-            None => crate::session::echo_close(peer),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::duplex::tests::{pair, Xor};
     use crate::frame::Role;
+    use crate::message::Message;
     use crate::protocol::Sender;
+    use crate::session::Framing;
+    use crate::transport::duplex::tests::{pair, Xor};
+    use crate::transport::duplex::DuplexReader;
+    use crate::transport::queue::{CHUNK_COST, OWNED_JOIN};
     use crate::write::FrameWriter;
     use std::io::Read;
     use std::net::TcpStream;
@@ -904,8 +675,10 @@ mod tests {
         let started = Instant::now();
         // 1,000 broadcasts of 4 KiB to a peer that is not reading: none blocks.
         thread::spawn(move || {
+            let prepared = Prepared::new(&message, None);
+            assert_eq!(prepared.frames(Framing::Rfc6455), Some(&frame));
             for _ in 0..1000 {
-                sender.send_prepared(&frame, &message).unwrap();
+                sender.send_prepared(&prepared).unwrap();
             }
         })
         .join()
@@ -1000,14 +773,14 @@ mod tests {
         };
         // Most of the 200,000 bytes wait in the queue (the kernel took a
         // little), in a handful of chunks.
-        assert!(chunks <= 200_000 / COALESCE + 2, "{chunks} chunks");
+        assert!(chunks <= 200_000 / OWNED_JOIN + 2, "{chunks} chunks");
         assert!(accounted >= 100_000, "{accounted}");
         // Shared frames cannot be merged: each is charged its overhead.
-        let frame: Arc<[u8]> = Arc::from(&[0x82u8, 0][..]);
         let message = Message::Binary(Vec::new());
+        let prepared = Prepared::new(&message, None);
         let before = link.lock().queue.queued;
         for _ in 0..1000 {
-            link.send_prepared(&frame, &message).unwrap();
+            link.send_prepared(&prepared).unwrap();
         }
         assert_eq!(link.lock().queue.queued - before, 1000 * (2 + CHUNK_COST));
     }

@@ -1,7 +1,13 @@
 //! wss:// end to end, for every TLS backend compiled in (and every pair of
-//! them: a native-tls server with a rustls client and the reverse).
+//! them: a native-tls server with a rustls client and the reverse): every
+//! TLS test sits here. Certificates and trust in this file, full duplex on
+//! the shared transport in `duplex`, the `Server` over wss in `server`.
 #![cfg(any(feature = "tls", feature = "rustls"))]
 
+mod duplex;
+mod hixie76;
+mod server;
+#[path = "../tls_support/mod.rs"]
 mod tls_support;
 
 use std::io::Read;
@@ -100,9 +106,36 @@ fn wrong_ca_fails_with_a_tls_error_naming_the_cause() {
             "NativeTls" => "certificate verify failed",
             _ => "UnknownIssuer",
         };
-        assert!(message.contains(cause), "{client:?}: {message}");
+        assert!(message.to_string().contains(cause), "{client:?}: {message}");
+        assert_eq!(message.context(), "TLS handshake failed");
+        assert_backend_error(&err, client);
         // The server saw the client give up during the TLS handshake.
         assert!(ended.recv_timeout(LIMIT).unwrap().is_err());
+    }
+}
+
+/// `source()` of a TLS error is the backend's own error, with the reason a
+/// caller can match on.
+fn assert_backend_error(err: &Error, backend: TlsBackend) {
+    let source = std::error::Error::source(err).expect("the backend's error as source");
+    match backend {
+        #[cfg(feature = "tls")]
+        TlsBackend::NativeTls => assert!(
+            source.downcast_ref::<native_tls::Error>().is_some(),
+            "{source:?}"
+        ),
+        #[cfg(feature = "rustls")]
+        TlsBackend::Rustls => assert!(
+            matches!(
+                source.downcast_ref::<rustls::Error>(),
+                Some(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::UnknownIssuer
+                ))
+            ),
+            "{source:?}"
+        ),
+        #[allow(unreachable_patterns)]
+        other => panic!("no check for {other:?}"),
     }
 }
 
@@ -161,9 +194,15 @@ fn ca_file_is_read_at_connect() {
         .connect()
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Tls(m) if m.starts_with("cannot read CA file /nonexistent/ca.pem")),
+        matches!(&err, Error::Tls(m) if m.context() == "cannot read CA file /nonexistent/ca.pem"),
         "{err:?}"
     );
+    // The cause is the I/O error, kept whole.
+    let source = std::error::Error::source(&err).expect("a source");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
 }
 
 /// The server name a ClientHello asks for (RFC 6066 §3), if any.
@@ -294,7 +333,7 @@ fn bad_pem_is_a_tls_error() {
     }
     let err = TlsAcceptor::from_pem("/nonexistent/cert.pem", "/nonexistent/key.pem").unwrap_err();
     assert!(
-        matches!(&err, Error::Tls(m) if m.contains("cannot read certificate chain")),
+        matches!(&err, Error::Tls(m) if m.context().starts_with("cannot read certificate chain")),
         "{err:?}"
     );
 }
@@ -349,7 +388,7 @@ fn native_tls_cannot_require_client_certificates_and_says_so() {
     .build()
     .unwrap_err();
     assert!(
-        matches!(&err, Error::Tls(m) if m.contains("needs the rustls backend")),
+        matches!(&err, Error::Tls(m) if m.to_string().contains("needs the rustls backend")),
         "{err:?}"
     );
 }
@@ -401,7 +440,7 @@ fn pkcs12_identity_serves_wss_and_a_wrong_password_is_a_tls_error() {
     assert!(matches!(wrong, Err(Error::Tls(_))), "{wrong:?}");
     #[cfg(feature = "rustls")]
     assert!(
-        matches!(&with_rustls, Some(Err(Error::Tls(m))) if m.contains("PKCS#12 identities need the native-tls backend")),
+        matches!(&with_rustls, Some(Err(Error::Tls(m))) if m.to_string().contains("PKCS#12 identities need the native-tls backend")),
         "{with_rustls:?}"
     );
     let _ = with_rustls;
