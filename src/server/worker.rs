@@ -71,21 +71,39 @@ pub(crate) fn run(inner: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAdd
             }
         });
     }
-    let opened = open(inner, duplex, peer, id, deadline, &handshaking);
+    let opened = handshake(inner, duplex, peer, deadline, &handshaking)
+        .and_then(|agreed| open(inner, agreed, peer, id, deadline, &handshaking));
     handshaking.store(false, Ordering::SeqCst);
     if let Some(opened) = opened {
         converse(inner, opened);
     }
 }
 
-fn open(
+/// A handshake that is agreed on, its 101 not yet sent.
+struct Agreed {
+    pending: ServerHandshake<DuplexStream>,
+    user: Option<String>,
+    hixie76: bool,
+    handler: Arc<dyn Handler>,
+    data: Option<Box<dyn std::any::Any + Send + Sync>>,
+    agreement: ServerAgreement,
+}
+
+// `handshake` and `open` run one after the other from `run`, each in a
+// frame of its own (not inlined): the stack a client's thread touches is
+// the deeper of the two, not their sum, and those pages stay resident for
+// as long as it is connected (most of what an idle client costs).
+
+/// TLS, the request, authentication, routing and the hook: what to answer.
+/// `None` when the connection was answered otherwise (and is done).
+#[inline(never)]
+fn handshake(
     inner: &Arc<ServerState>,
     duplex: Arc<Duplex>,
     peer: SocketAddr,
-    id: u64,
     deadline: Instant,
     handshaking: &AtomicBool,
-) -> Option<Opened> {
+) -> Option<Agreed> {
     let config = &inner.config;
     let early = match &inner.acceptor {
         Some(acceptor) => match acceptor.accept(duplex.tcp(), deadline) {
@@ -183,19 +201,49 @@ fn open(
         }
         None => agree(request, admission.accept, config),
     };
-    let agreed = match agreed {
-        Ok(agreed) => agreed,
+    let agreement = match agreed {
+        Ok(agreement) => agreement,
         Err(e) => {
             log::error!("{peer}: handshake hook: {e}");
             refuse(pending, Reject::new(500, "server error"));
             return None;
         }
     };
+    Some(Agreed {
+        pending,
+        user,
+        hixie76,
+        handler,
+        data: admission.data,
+        agreement,
+    })
+}
+
+/// The link and session of an agreed handshake, the client registered and
+/// its 101 sent.
+#[inline(never)]
+fn open(
+    inner: &Arc<ServerState>,
+    agreed: Agreed,
+    peer: SocketAddr,
+    id: u64,
+    deadline: Instant,
+    handshaking: &AtomicBool,
+) -> Option<Opened> {
+    let config = &inner.config;
+    let Agreed {
+        pending,
+        user,
+        hixie76,
+        handler,
+        data,
+        agreement,
+    } = agreed;
     let ServerAgreement {
         response,
         protocol,
         extensions,
-    } = agreed;
+    } = agreement;
     let (stream, request, leftover) = pending.into_parts();
     // A hixie-76 client's first frames follow key3, and go to its own reader.
     let (early, hixie76_early) = match hixie76 {
@@ -222,7 +270,7 @@ fn open(
         user,
         protocol,
         extensions,
-        data: admission.data,
+        data,
         link: Arc::downgrade(&link),
         clients: inner.clients.clone(),
     });
@@ -288,6 +336,7 @@ enum End {
     Error(Error),
 }
 
+#[inline(never)]
 fn converse(inner: &ServerState, opened: Opened) {
     let Opened {
         client,
