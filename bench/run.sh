@@ -87,8 +87,10 @@ if [[ $# -eq 0 ]]; then
 else
     default_command="bench/run.sh $*"
 fi
+# A failed cell fails the run, after the other tables are written.
+status=0
 BENCH_COMMAND="${BENCH_COMMAND:-$default_command}" \
-    taskset -c "$client_core" target/release/bench "${args[@]}"
+    taskset -c "$client_core" target/release/bench "${args[@]}" || status=$?
 cd "$root"
 
 {
@@ -115,3 +117,4 @@ for md in "$report" "$out/latest.md"; do
         cat "$extra" >> "$md"
     fi
 done
+exit "$status"

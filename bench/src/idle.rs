@@ -50,22 +50,24 @@ pub fn run(spec: &Spec, count: usize, settle: Duration) -> io::Result<IdleResult
     let exchange = Exchange::new(spec.protocol, 64, false);
     let rss_before_kib = status_field(pid, "VmRSS")?;
     let started = Instant::now();
-    let mut streams = Vec::with_capacity(count);
+    // WebSocket connections wait with the responder; raw ones here.
+    let mut streams = Vec::new();
     let pongs = PongResponder::start();
     for i in 0..count {
         let mut s = connect(server.addr, spec.protocol)
             .map_err(|e| io::Error::other(format!("connection {i}: {e}")))?;
         echo_once(&mut s, &exchange)?;
-        if spec.protocol == Protocol::WebSocket {
-            pongs.watch(&s)?;
+        match spec.protocol {
+            Protocol::WebSocket => pongs.watch(s)?,
+            Protocol::Raw => streams.push(s),
         }
-        streams.push(s);
     }
     let open_secs = started.elapsed().as_secs_f64();
     sleep(settle);
     let rss_after_kib = status_field(pid, "VmRSS")?;
     let threads = status_field(pid, "Threads")?;
-    let pings_answered = pongs.stop()?;
+    let (pings_answered, watched) = pongs.stop()?;
+    streams.extend(watched);
     let mut echo_ok = 0;
     let mut first_error = None;
     for s in &mut streams {

@@ -16,11 +16,15 @@ use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Token};
 
+/// What the responder hands back: pings answered, and the connections in
+/// the order they were given.
+type Answered = io::Result<(u64, Vec<TcpStream>)>;
+
 /// A thread that answers pings on the connections it is given.
 pub struct PongResponder {
-    add: Sender<TcpStream>,
+    add: Option<Sender<TcpStream>>,
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<io::Result<u64>>,
+    thread: Option<JoinHandle<Answered>>,
 }
 
 impl PongResponder {
@@ -30,27 +34,45 @@ impl PongResponder {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = thread::spawn(move || respond(&added, &flag));
-        PongResponder { add, stop, thread }
+        PongResponder {
+            add: Some(add),
+            stop,
+            thread: Some(thread),
+        }
     }
 
-    /// Watches `stream` (an opened WebSocket connection with no message in
-    /// flight) from now on; the stream turns non-blocking until [`stop`].
-    ///
-    /// [`stop`]: PongResponder::stop
-    pub fn watch(&self, stream: &TcpStream) -> io::Result<()> {
+    /// Takes `stream` (an opened WebSocket connection with no message in
+    /// flight) until [`stop`](PongResponder::stop) gives it back.
+    pub fn watch(&self, stream: TcpStream) -> io::Result<()> {
         self.add
-            .send(stream.try_clone()?)
-            .map_err(|_| io::Error::other("pong responder ended"))
+            .as_ref()
+            .and_then(|add| add.send(stream).ok())
+            .ok_or_else(|| io::Error::other("pong responder ended"))
     }
 
-    /// Stops watching; returns how many pings were answered. The watched
-    /// streams are blocking again.
-    pub fn stop(self) -> io::Result<u64> {
+    /// Stops watching: how many pings were answered, and the connections,
+    /// blocking again, in the order they were given.
+    pub fn stop(mut self) -> Answered {
+        self.end()
+    }
+
+    fn end(&mut self) -> Answered {
         self.stop.store(true, Ordering::SeqCst);
-        drop(self.add);
-        self.thread
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("pong responder panicked")))
+        self.add = None;
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("pong responder panicked"))),
+            None => Ok((0, Vec::new())),
+        }
+    }
+}
+
+impl Drop for PongResponder {
+    /// An idle test that failed half way still ends the thread and closes
+    /// the connections.
+    fn drop(&mut self) {
+        let _ = self.end();
     }
 }
 
@@ -60,7 +82,7 @@ struct Watched {
     pending: Vec<u8>,
 }
 
-fn respond(added: &Receiver<TcpStream>, stop: &AtomicBool) -> io::Result<u64> {
+fn respond(added: &Receiver<TcpStream>, stop: &AtomicBool) -> Answered {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
     let mut watched: HashMap<usize, Watched> = HashMap::new();
@@ -98,12 +120,14 @@ fn respond(added: &Receiver<TcpStream>, stop: &AtomicBool) -> io::Result<u64> {
             answered += answer(w)?;
         }
     }
-    for (_, w) in watched {
-        // One file description under every clone: this makes the caller's
-        // streams blocking again too.
-        TcpStream::from(w.stream).set_nonblocking(false)?;
+    let mut streams = Vec::with_capacity(watched.len());
+    for token in 0..watched.len() {
+        let w = watched.remove(&token).expect("tokens are 0..len");
+        let stream = TcpStream::from(w.stream);
+        stream.set_nonblocking(false)?;
+        streams.push(stream);
     }
-    Ok(answered)
+    Ok((answered, streams))
 }
 
 /// Answers every whole ping in `w.pending` (control frames: at most 125
