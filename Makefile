@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test lint autobahn interop interop-proxy interop-browser bench bench-quick fuzz soak doc
+.PHONY: test lint autobahn interop interop-proxy interop-browser bench bench-quick fuzz soak doc cluster bench-cluster
 
 ## Unit, integration and doc tests of the library and the command: no
 ## network, no services.
@@ -16,7 +16,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	@# The library's default build compiles none of the command's crates.
-	! $(CARGO) tree -p stdws -e normal --prefix none | grep -E '^(clap|env_logger|signal-hook) '
+	! $(CARGO) tree -p stdws -e normal --prefix none | grep -E '^(clap|env_logger|signal-hook|redis) '
 	$(CARGO) fmt --manifest-path bench/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --release --manifest-path bench/Cargo.toml --all-targets -- -D warnings
@@ -31,6 +31,12 @@ autobahn:
 interop:
 	scripts/interop.sh
 
+## Nodes joined through a real redis-server (installed if missing): commands
+## across nodes, Redis away and back, CLIENT KILL/PAUSE, passwords, prefixes,
+## three `stdws serve --redis` chatting.
+cluster:
+	scripts/cluster.sh
+
 ## `stdws connect` through tinyproxy, stunnel + tinyproxy and dante (HTTP
 ## CONNECT, https:// proxy, SOCKS5), the proxy variables and no_proxy.
 interop-proxy:
@@ -44,6 +50,11 @@ interop-browser:
 ## fastwebsockets, node ws, Python websockets and a raw echo (installs the peers under bench/).
 bench:
 	bench/run.sh
+
+## The cluster's fan-out (3 nodes on one Redis, 300 subscribers) against
+## node ws + ioredis; report in bench/results/cluster-*.md.
+bench-cluster:
+	bench/cluster.sh
 
 ## One short round of the same, every peer included (CI smoke, ~3 min after the
 ## build); results go to a temporary folder. No thresholds: the figures are noisy.

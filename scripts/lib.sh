@@ -29,3 +29,12 @@ make_test_certs() {
     -CAcreateserial -days 2 -extfile "$dir/leaf.ext" -out "$dir/leaf.pem" 2>/dev/null
   cat "$dir/leaf.pem" "$dir/ca.pem" > "$dir/cert.pem"
 }
+
+# Installs Debian's redis-server when it is missing (sudo when not root).
+need_redis_server() {
+  command -v redis-server >/dev/null && return 0
+  local sudo=""
+  [[ "$(id -u)" == 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server
+}

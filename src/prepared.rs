@@ -58,6 +58,8 @@ impl<'a> Prepared<'a> {
     }
 
     fn encode_rfc6455(&self) -> Arc<[u8]> {
+        #[cfg(test)]
+        ENCODED.with(|n| n.set(n.get() + 1));
         let mut sender = Sender::new(Role::Server, Vec::new(), self.fragment_size);
         let mut writer = FrameWriter::default();
         let encoded = sender.message(
@@ -72,6 +74,12 @@ impl<'a> Prepared<'a> {
         debug_assert!(encoded.is_ok(), "encoding without extensions cannot fail");
         writer.take_batch().into()
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread encoded a message for many clients.
+    pub(crate) static ENCODED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! subcommand is a file, a variant of [`Command`] and an arm in [`main`].
 
 mod auth;
+mod cluster;
 mod connect;
 mod limits;
 mod logger;
@@ -31,6 +32,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     Serve(serve::Serve),

@@ -7,16 +7,18 @@ use std::sync::Arc;
 use std::thread;
 
 use clap::Args;
-use stdws::{Client, Error, Handler, Message, Server};
+use stdws::{Admission, Client, Error, Handler, Message, Reject, Request, Server};
 
 use crate::auth::{AuthOptions, REALM};
+use crate::cluster::ClusterOptions;
 use crate::limits::LimitOptions;
 use crate::tls::TlsOptions;
 use crate::Failure;
 
 /// A WebSocket server: echo, chat, a console page and files.
 ///
-/// /echo echoes, /chat relays to everyone on /chat, / is an echo console
+/// /echo echoes, /chat relays to everyone on /chat (on every node of the
+/// cluster with --redis), / is an echo console
 /// page, other paths are files from --root. Ctrl-C stops it gracefully (1001
 /// to every client). One log line per connection opened, closed or refused
 /// and per error (-q: errors only, -v/-vv: more).
@@ -40,6 +42,8 @@ pub(crate) struct Serve {
     tls: TlsOptions,
     #[command(flatten)]
     auth: AuthOptions,
+    #[command(flatten)]
+    pub(crate) cluster: ClusterOptions,
 }
 
 impl Serve {
@@ -55,6 +59,7 @@ impl Serve {
         }
         let secure = self.tls.is_set();
         builder = self.tls.apply(builder)?;
+        builder = self.cluster.apply(builder)?;
         if let Some(users) = self.auth.users()? {
             if users.basic() && !secure {
                 eprintln!(
@@ -80,6 +85,9 @@ impl Serve {
             "stdws: console {http}://{addr}/  echo {ws}://{addr}/echo  chat {ws}://{addr}/chat"
         );
         stop_on_signals(Arc::clone(&server))?;
+        if self.cluster.is_set() {
+            crate::cluster::report(Arc::downgrade(&server))?;
+        }
         server.wait();
         eprintln!("stdws: stopped");
         Ok(())
@@ -117,14 +125,20 @@ impl Handler for Echo {
     }
 }
 
-/// `/chat`: every message goes to everyone on `/chat`, sender included.
+/// `/chat`: the topic `chat`; every message goes to everyone on it, sender
+/// included (on every node of the cluster).
 struct Chat;
 
+/// The topic `/chat` clients are on.
+const CHAT: &str = "chat";
+
 impl Handler for Chat {
+    fn handshake(&self, _: &Request) -> Result<Admission, Reject> {
+        Ok(Admission::new().subscribe(CHAT))
+    }
+
     fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
-        client
-            .clients()
-            .broadcast_if(&message, |c| c.path() == "/chat");
+        client.clients().publish(CHAT, &message);
         Ok(())
     }
 }

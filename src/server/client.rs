@@ -7,8 +7,11 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use super::topics::{check_topic, Topics};
+use crate::error::Error;
 use crate::extension::ExtensionOffer;
 use crate::handshake::server::Request;
+use crate::hub::{ConnectionId, Hub, NodeId};
 use crate::message::Message;
 use crate::prepared::Prepared;
 use crate::transport::link::Link;
@@ -34,7 +37,7 @@ pub struct Client {
 }
 
 struct ClientState {
-    id: u64,
+    id: ConnectionId,
     peer: SocketAddr,
     request: Request,
     user: Option<String>,
@@ -47,7 +50,7 @@ struct ClientState {
 
 /// What a client is made of, past its handshake.
 pub(crate) struct ClientParts {
-    pub(crate) id: u64,
+    pub(crate) id: ConnectionId,
     pub(crate) peer: SocketAddr,
     pub(crate) request: Request,
     pub(crate) user: Option<String>,
@@ -75,9 +78,10 @@ impl Client {
         }
     }
 
-    /// A number unique among this server's connections.
-    pub fn id(&self) -> u64 {
-        self.inner.id
+    /// The connection's id: unique across a cluster and never reused
+    /// (see [`ConnectionId`]).
+    pub fn id(&self) -> &ConnectionId {
+        &self.inner.id
     }
 
     /// The peer's address.
@@ -139,6 +143,43 @@ impl Client {
 
     link_sender_methods!();
 
+    /// Subscribes this client to `topic` (1 to 256 bytes; a client is on
+    /// at most 1024 topics): every publish to it reaches the client from
+    /// now on, until [`unsubscribe`](Self::unsubscribe) or the end of the
+    /// connection. Returns false when it was subscribed already;
+    /// [`Error::Closed`] once the connection is over.
+    pub fn subscribe(&self, topic: &str) -> Result<bool, Error> {
+        let clients = &self.inner.clients;
+        clients
+            .registry
+            .topics
+            .subscribe(&self.inner.id, self, topic, || clients.contains(self))
+    }
+
+    /// Unsubscribes this client from `topic`; false when it was not
+    /// subscribed.
+    pub fn unsubscribe(&self, topic: &str) -> bool {
+        self.inner
+            .clients
+            .registry
+            .topics
+            .unsubscribe(&self.inner.id, topic)
+    }
+
+    /// The topics this client is subscribed to, sorted.
+    pub fn topics(&self) -> Vec<String> {
+        self.inner.clients.registry.topics.of(&self.inner.id)
+    }
+
+    /// Publishes `message` to every subscriber of `topic` but this client
+    /// (as uWebSockets' `ws.publish` does); returns how many took it. To
+    /// include the sender, publish through [`Clients::publish`].
+    pub fn publish(&self, topic: &str, message: &Message) -> usize {
+        self.inner
+            .clients
+            .publish_except(topic, message, &self.inner.id)
+    }
+
     pub(crate) fn send_prepared(&self, prepared: &Prepared<'_>) -> bool {
         match self.inner.link.upgrade() {
             Some(link) => link.send_prepared(prepared).is_ok(),
@@ -176,34 +217,53 @@ impl Eq for Client {}
 /// before its 101 is written follow the 101).
 #[derive(Clone)]
 pub struct Clients {
-    registry: Arc<Registry>,
+    pub(super) registry: Arc<Registry>,
 }
 
-struct Registry {
-    map: Mutex<BTreeMap<u64, Client>>,
+pub(super) struct Registry {
+    map: Mutex<BTreeMap<ConnectionId, Client>>,
+    topics: Topics<Client>,
     fragment_size: Option<usize>,
+    pub(super) node: NodeId,
+    pub(super) hub: Arc<dyn Hub>,
 }
 
 impl Clients {
-    pub(crate) fn new(fragment_size: Option<usize>) -> Clients {
+    pub(crate) fn new(fragment_size: Option<usize>, node: NodeId, hub: Arc<dyn Hub>) -> Clients {
+        let interested = Arc::clone(&hub);
         Clients {
             registry: Arc::new(Registry {
                 map: Mutex::new(BTreeMap::new()),
+                topics: Topics::new(Some(Box::new(move |topic, on| {
+                    interested.interest(topic, on)
+                }))),
                 fragment_size,
+                node,
+                hub,
             }),
         }
     }
 
-    fn map(&self) -> MutexGuard<'_, BTreeMap<u64, Client>> {
+    pub(super) fn from_registry(registry: Arc<Registry>) -> Clients {
+        Clients { registry }
+    }
+
+    fn map(&self) -> MutexGuard<'_, BTreeMap<ConnectionId, Client>> {
         self.registry.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn insert(&self, client: Client) {
-        self.map().insert(client.id(), client);
+        self.map().insert(client.id().clone(), client);
     }
 
-    pub(crate) fn remove(&self, id: u64) {
-        self.map().remove(&id);
+    /// The client leaves the set and every topic.
+    pub(crate) fn remove(&self, id: &ConnectionId) {
+        self.map().remove(id);
+        self.registry.topics.remove(id);
+    }
+
+    fn contains(&self, client: &Client) -> bool {
+        self.map().get(client.id()) == Some(client)
     }
 
     /// The number of open clients.
@@ -221,24 +281,74 @@ impl Clients {
         self.map().values().cloned().collect()
     }
 
-    /// The open client with this id.
-    pub fn get(&self, id: u64) -> Option<Client> {
-        self.map().get(&id).cloned()
+    /// The open client with this id (of this server: a client of another
+    /// node is not here).
+    pub fn get(&self, id: &ConnectionId) -> Option<Client> {
+        self.map().get(id).cloned()
     }
 
-    /// Sends `message` to every open client; returns how many took it.
-    /// Never blocks on a slow client (see [`Client`]).
+    /// Sends `message` to every open client, here and (through the
+    /// server's [`Hub`]) on every other node of the cluster; returns how
+    /// many clients of this server took it. Never blocks on a slow client
+    /// (see [`Client`]).
     pub fn broadcast(&self, message: &Message) -> usize {
-        self.broadcast_if(message, |_| true)
+        let taken = self.broadcast_if(message, |_| true);
+        self.registry.hub.broadcast(message);
+        taken
     }
 
-    /// Sends `message` to the open clients `filter` selects; returns how
+    /// Sends `message` to the open clients of this server `filter` selects
+    /// (other nodes are not asked); returns how
     /// many took it. The frame is encoded once per protocol and the same
     /// bytes are written to each client (clients whose extensions
     /// transform data, such as compression, get their own encoding;
     /// hixie-76 clients get the old framing, and do not take binary).
     pub fn broadcast_if(&self, message: &Message, filter: impl Fn(&Client) -> bool) -> usize {
         let targets: Vec<Client> = self.list().into_iter().filter(|c| filter(c)).collect();
+        self.deliver(&targets, message)
+    }
+
+    /// Publishes `message` to every subscriber of `topic` (see
+    /// [`Client::subscribe`]): this server's first, then, through its
+    /// [`Hub`], those of every other node. Returns how many subscribers of
+    /// this server took it. Encoded once per protocol and never blocked by
+    /// a slow subscriber, as a [`broadcast`](Self::broadcast).
+    pub fn publish(&self, topic: &str, message: &Message) -> usize {
+        self.publish_from(topic, message, None)
+    }
+
+    /// [`publish`](Self::publish) to every subscriber but the connection
+    /// `except`.
+    pub fn publish_except(&self, topic: &str, message: &Message, except: &ConnectionId) -> usize {
+        self.publish_from(topic, message, Some(except))
+    }
+
+    fn publish_from(&self, topic: &str, message: &Message, except: Option<&ConnectionId>) -> usize {
+        if check_topic(topic).is_err() {
+            return 0;
+        }
+        let taken = self.publish_here(topic, message, except);
+        self.registry.hub.publish(topic, message, except);
+        taken
+    }
+
+    /// A publish served to this server's subscribers only.
+    pub(super) fn publish_here(
+        &self,
+        topic: &str,
+        message: &Message,
+        except: Option<&ConnectionId>,
+    ) -> usize {
+        self.deliver(&self.registry.topics.subscribers(topic, except), message)
+    }
+
+    /// Every topic that has a subscriber now.
+    pub fn topics(&self) -> Vec<String> {
+        self.registry.topics.names()
+    }
+
+    /// Sends `message`, encoded once per protocol, to each of `targets`.
+    fn deliver(&self, targets: &[Client], message: &Message) -> usize {
         if targets.is_empty() {
             return 0;
         }

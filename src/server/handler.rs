@@ -153,6 +153,7 @@ impl<H: Handler + ?Sized> Handler for Arc<H> {
 pub struct Admission {
     pub(crate) accept: Accept,
     pub(crate) data: Option<Box<dyn Any + Send + Sync>>,
+    pub(crate) topics: Vec<String>,
 }
 
 impl Admission {
@@ -179,11 +180,23 @@ impl Admission {
         self.data = Some(Box::new(data));
         self
     }
+
+    /// Subscribe the client to `topic` ([`Client::subscribe`]) before its
+    /// 101 response is written: every publish from then on reaches it,
+    /// before its first message. A topic name that is not 1 to 256 bytes
+    /// (or more than 1024 topics) fails the handshake with 500.
+    pub fn subscribe(mut self, topic: impl Into<String>) -> Admission {
+        self.topics.push(topic.into());
+        self
+    }
 }
 
 impl From<Accept> for Admission {
     fn from(accept: Accept) -> Admission {
-        Admission { accept, data: None }
+        Admission {
+            accept,
+            ..Admission::default()
+        }
     }
 }
 
@@ -192,6 +205,7 @@ impl std::fmt::Debug for Admission {
         f.debug_struct("Admission")
             .field("accept", &self.accept)
             .field("data", &self.data.is_some())
+            .field("topics", &self.topics)
             .finish()
     }
 }

@@ -44,11 +44,17 @@ mod auth_tests;
 mod client;
 mod files;
 mod handler;
+#[cfg(test)]
+mod hub_tests;
 mod idle;
 mod logging;
+mod node;
 mod router;
 #[cfg(test)]
 mod tests;
+mod topics;
+#[cfg(test)]
+mod topics_tests;
 mod worker;
 
 pub use client::{Client, Clients};
@@ -68,6 +74,7 @@ use crate::close_code::CloseCode;
 use crate::config::Config;
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
+use crate::hub::{ConnectionId, Hub, HubStats, InProcess, NodeId};
 use crate::listener::Binding;
 use crate::transport::duplex::{Acceptor, Duplex};
 use crate::transport::timer::Timers;
@@ -112,6 +119,8 @@ pub struct ServerBuilder {
     backlog: i32,
     acceptor: Option<Arc<dyn Acceptor>>,
     authenticator: Option<Authenticator>,
+    node: Option<NodeId>,
+    hub: Option<Arc<dyn Hub>>,
     hixie76: bool,
 }
 
@@ -137,6 +146,8 @@ impl Default for ServerBuilder {
             backlog: 1024,
             acceptor: None,
             authenticator: None,
+            node: None,
+            hub: None,
             hixie76: false,
         }
     }
@@ -290,6 +301,23 @@ impl ServerBuilder {
         self
     }
 
+    /// This server's node in a cluster: part of every
+    /// [`ConnectionId`] it hands out. Default: a new start of the node
+    /// named `node` (ids stay unique: each start draws its own random
+    /// component).
+    pub fn node(mut self, node: NodeId) -> ServerBuilder {
+        self.node = Some(node);
+        self
+    }
+
+    /// Joins a cluster: publishes, broadcasts and commands for other
+    /// nodes' connections go through `hub` (default: [`InProcess`],
+    /// nothing leaves the process). See [`crate::hub`].
+    pub fn hub(mut self, hub: impl Hub) -> ServerBuilder {
+        self.hub = Some(Arc::new(hub));
+        self
+    }
+
     /// Also serves clients of draft-hixie-thewebsocketprotocol-76, the
     /// protocol of 2010-era browsers and of devices frozen since (off by
     /// default: such a request is answered 426 with
@@ -336,8 +364,12 @@ impl ServerBuilder {
                 STACK_SIZE
             },
         );
+        let node = self.node.unwrap_or_default();
+        let hub = self.hub.unwrap_or_else(|| Arc::new(InProcess));
         let inner = Arc::new(ServerState {
-            clients: Clients::new(self.config.fragment_size),
+            clients: Clients::new(self.config.fragment_size, node.clone(), Arc::clone(&hub)),
+            node,
+            hub,
             config: self.config,
             router: self.router,
             root,
@@ -359,6 +391,11 @@ impl ServerBuilder {
             local_addr,
             shutdown_timeout: self.shutdown_timeout,
         });
+        if let Err(e) = inner.hub.attach(node::attach(&inner.clients)) {
+            inner.timers.stop();
+            let _ = timer_thread.join();
+            return Err(e);
+        }
         let accepting = Arc::clone(&inner);
         let accept_thread = thread::Builder::new()
             .name("stdws-accept".into())
@@ -366,6 +403,7 @@ impl ServerBuilder {
         let accept_thread = match accept_thread {
             Ok(handle) => handle,
             Err(e) => {
+                inner.hub.detach();
                 inner.timers.stop();
                 let _ = timer_thread.join();
                 return Err(e);
@@ -403,6 +441,8 @@ pub struct Server {
 
 /// What the server's threads share.
 pub(crate) struct ServerState {
+    pub(crate) node: NodeId,
+    hub: Arc<dyn Hub>,
     pub(crate) config: Config,
     pub(crate) router: Router,
     pub(crate) root: Option<DocumentRoot>,
@@ -449,10 +489,28 @@ impl Server {
         self.inner.clients.clone()
     }
 
-    /// Sends `message` to every open client, encoded once; returns how many
-    /// took it. Never blocks on a slow client.
+    /// Sends `message` to every open client ([`Clients::broadcast`]: of
+    /// the whole cluster), encoded once; returns how many clients of this
+    /// server took it. Never blocks on a slow client.
     pub fn broadcast(&self, message: &crate::message::Message) -> usize {
         self.inner.clients.broadcast(message)
+    }
+
+    /// Publishes `message` to every subscriber of `topic`
+    /// ([`Clients::publish`]); returns how many took it.
+    pub fn publish(&self, topic: &str, message: &crate::message::Message) -> usize {
+        self.inner.clients.publish(topic, message)
+    }
+
+    /// This server's node id (part of every [`ConnectionId`] it hands out).
+    pub fn node(&self) -> &NodeId {
+        &self.inner.node
+    }
+
+    /// What the server's hub has carried between nodes (all zero with the
+    /// default in-process hub).
+    pub fn hub_stats(&self) -> HubStats {
+        self.inner.hub.stats()
     }
 
     /// The number of connections (handshakes in progress included).
@@ -497,7 +555,10 @@ impl Server {
         let _ = accept_thread.join();
 
         for (id, duplex) in inner.live_sockets() {
-            match inner.clients.get(id) {
+            match inner
+                .clients
+                .get(&ConnectionId::new(inner.node.clone(), id))
+            {
                 Some(client) => {
                     let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
                 }
@@ -527,6 +588,7 @@ impl Server {
                 );
             }
         }
+        inner.hub.detach();
         inner.timers.stop();
         let _ = timer_thread.join();
         *inner.stopped() = true;
@@ -633,26 +695,30 @@ impl ServerState {
         if let Some(bytes) = self.send_buffer_size {
             let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(bytes);
         }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        logging::accepted(peer, id);
+        let number = self.next_id.fetch_add(1, Ordering::Relaxed);
+        logging::accepted(peer, number);
         let duplex = Arc::new(Duplex::new(tcp));
         let inner = Arc::clone(self);
         let socket = Arc::clone(&duplex);
         // Spawned under the lock: the thread's end (which takes the lock)
         // always finds its entry.
         let spawned = thread::Builder::new()
-            .name(format!("stdws-client-{id}"))
+            .name(format!("stdws-client-{number}"))
             .stack_size(self.stack_size)
             .spawn(move || {
                 // Runs even if a handler panics: the connection's slot and
                 // its registration are given back.
-                let _ended = Ended { inner: &inner, id };
-                worker::run(&inner, socket, peer, id);
+                let id = ConnectionId::new(inner.node.clone(), number);
+                let _ended = Ended {
+                    inner: &inner,
+                    id: &id,
+                };
+                worker::run(&inner, socket, peer, id.clone());
             });
         match spawned {
             Ok(thread) => {
                 live.insert(
-                    id,
+                    number,
                     Live {
                         duplex: Arc::downgrade(&duplex),
                         thread: Some(thread),
@@ -700,13 +766,13 @@ impl ServerState {
 /// Marks a connection's thread as ended when dropped (also by a panic).
 struct Ended<'a> {
     inner: &'a Arc<ServerState>,
-    id: u64,
+    id: &'a ConnectionId,
 }
 
 impl Drop for Ended<'_> {
     fn drop(&mut self) {
         self.inner.clients.remove(self.id);
-        self.inner.ended(self.id);
+        self.inner.ended(self.id.number());
     }
 }
 

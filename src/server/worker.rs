@@ -21,6 +21,7 @@ use super::handler::Handler;
 use super::idle::IdleRelease;
 use super::logging;
 use super::router::origin_allowed;
+use super::topics::check_topics;
 use super::ServerState;
 use crate::close_code::CloseCode;
 use crate::close_frame::{truncate_reason, CloseFrame};
@@ -30,6 +31,7 @@ use crate::frame::{OpCode, Role, Status};
 use crate::handshake::hixie76;
 use crate::handshake::server::Reject;
 use crate::hixie76::read::Hixie76Reader;
+use crate::hub::ConnectionId;
 use crate::protocol::Event;
 use crate::session::{no_status, Framing, Session};
 use crate::stream::Stream;
@@ -53,7 +55,12 @@ struct Opened {
 }
 
 /// Runs one accepted connection to its end.
-pub(crate) fn run(inner: &Arc<ServerState>, duplex: Arc<Duplex>, peer: SocketAddr, id: u64) {
+pub(crate) fn run(
+    inner: &Arc<ServerState>,
+    duplex: Arc<Duplex>,
+    peer: SocketAddr,
+    id: ConnectionId,
+) {
     let deadline = Instant::now() + inner.config.handshake_timeout;
     let handshaking = Arc::new(AtomicBool::new(true));
     {
@@ -86,6 +93,7 @@ struct Agreed {
     hixie76: bool,
     handler: Arc<dyn Handler>,
     data: Option<Box<dyn std::any::Any + Send + Sync>>,
+    topics: Vec<String>,
     agreement: ServerAgreement,
 }
 
@@ -194,6 +202,11 @@ fn handshake(
             return None;
         }
     };
+    if let Err(e) = check_topics(&admission.topics) {
+        log::error!("{peer}: handshake hook: {e}");
+        refuse(pending, Reject::new(500, "server error"));
+        return None;
+    }
     let agreed = match hixie76_keys {
         Some((keys, key3)) => {
             let secure = inner.acceptor.is_some();
@@ -215,6 +228,7 @@ fn handshake(
         hixie76,
         handler,
         data: admission.data,
+        topics: admission.topics,
         agreement,
     })
 }
@@ -226,7 +240,7 @@ fn open(
     inner: &Arc<ServerState>,
     agreed: Agreed,
     peer: SocketAddr,
-    id: u64,
+    id: ConnectionId,
     deadline: Instant,
     handshaking: &AtomicBool,
 ) -> Option<Opened> {
@@ -237,6 +251,7 @@ fn open(
         hixie76,
         handler,
         data,
+        topics,
         agreement,
     } = agreed;
     let ServerAgreement {
@@ -256,7 +271,7 @@ fn open(
     let extensions = ws.extensions().to_vec();
     let setup = LinkSetup {
         timers: Arc::downgrade(&inner.timers),
-        name: format!("stdws-client-{id}"),
+        name: format!("stdws-client-{}", id.number()),
         handshaking: true,
     };
     let (link, mut session) = link_session::open(ws, setup);
@@ -278,6 +293,10 @@ fn open(
     // client has its 101 reaches it; frames sent meanwhile wait in the
     // link's queue and follow the 101.
     inner.clients.insert(client.clone());
+    for topic in &topics {
+        // Checked above: only a close racing with us can fail this.
+        let _ = client.subscribe(topic);
+    }
     let stream = &mut session.transport.stream;
     let written = write_before(stream, &response, deadline)
         .and_then(|()| {
@@ -289,7 +308,7 @@ fn open(
     handshaking.store(false, Ordering::SeqCst);
     if let Err(e) = written {
         log::debug!("{peer}: sending 101: {e}");
-        inner.clients.remove(id);
+        inner.clients.remove(client.id());
         link.abandon();
         return None;
     }
