@@ -52,7 +52,8 @@ interop-proxy:
 interop-browser:
 	scripts/interop-browser.sh
 
-## Throughput, CPU per message and idle memory against tungstenite and a raw echo.
+## Throughput, CPU per message and idle memory against tungstenite, tokio-tungstenite,
+## fastwebsockets, node ws, Python websockets and a raw echo (installs the peers under bench/).
 bench:
 	bench/run.sh
 
@@ -61,8 +62,8 @@ bench:
 bench-cluster:
 	bench/cluster.sh
 
-## One short round of the same (CI smoke, ~1 min after the build); results
-## go to a temporary folder. No thresholds: the figures are noisy.
+## One short round of the same, every peer included (CI smoke, ~3 min after the
+## build); results go to a temporary folder. No thresholds: the figures are noisy.
 bench-quick:
 	bench/run.sh --quick --out "$$(mktemp -d)"
 

@@ -46,6 +46,7 @@ mod files;
 mod handler;
 #[cfg(test)]
 mod hub_tests;
+mod idle;
 mod logging;
 mod node;
 mod router;
