@@ -21,6 +21,12 @@ lint:
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --release --manifest-path bench/Cargo.toml --all-targets -- -D warnings
 
+## Each client example against the server examples, output checked
+## (needs python3 and openssl).
+.PHONY: examples
+examples:
+	scripts/examples.sh
+
 ## Autobahn TestSuite: both roles, the server over wss:// with each TLS backend, and
 ## `stdws serve` over ws:// and wss:// (needs ../shared/tools/autobahn or
 ## AUTOBAHN_TOOLS; openssl makes the test certificate).
@@ -51,7 +57,8 @@ interop-browser:
 gateway:
 	scripts/gateway.sh
 
-## Throughput, CPU per message and idle memory against tungstenite and a raw echo.
+## Throughput, CPU per message and idle memory against tungstenite, tokio-tungstenite,
+## fastwebsockets, node ws, Python websockets and a raw echo (installs the peers under bench/).
 bench:
 	bench/run.sh
 
@@ -64,8 +71,8 @@ bench-cluster:
 bench-gateway:
 	bench/gateway/run.sh
 
-## One short round of the same (CI smoke, ~1 min after the build); results
-## go to a temporary folder. No thresholds: the figures are noisy.
+## One short round of the same, every peer included (CI smoke, ~3 min after the
+## build); results go to a temporary folder. No thresholds: the figures are noisy.
 bench-quick:
 	bench/run.sh --quick --out "$$(mktemp -d)"
 

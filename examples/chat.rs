@@ -38,7 +38,7 @@ impl Handler for Chat {
     }
 }
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), Error> {
     let port: u16 = std::env::args()
         .nth(1)
         .and_then(|p| p.parse().ok())

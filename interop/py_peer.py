@@ -9,7 +9,7 @@
     py_peer.py chat URL                  5 clients in a chat room: every message
                                          reaches everyone once, in order per sender
 
-The checks (same list as interop/node_peer.js and examples/interop_client.rs):
+The checks (same list as interop/node_peer.js and interop/interop_client.rs):
 text and binary of 0 B, 125 B, 126 B, 64 KiB, 1 MiB, 16 MiB; a fragmented
 message; a ping answered by a pong; a close started by the client (the code
 is echoed); a close started by the server (code and reason arrive).

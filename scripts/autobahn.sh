@@ -6,7 +6,7 @@
 #
 #   server          examples/autobahn_server (echo on every path), fuzzingclient
 #   client          examples/autobahn_client, fuzzingserver
-#   wss-native-tls  examples/wss_echo_server over TLS (native-tls), fuzzingclient
+#   wss-native-tls  scripts/wss_echo_server.rs over TLS (native-tls), fuzzingclient
 #   wss-rustls      the same with the rustls backend
 #   serve           `stdws serve` (the Server, thread per client) at ws://…/echo
 #   serve-wss-native-tls  `stdws serve --deflate --tls-cert … --tls-key …` at wss://…/echo

@@ -2,7 +2,7 @@
 # Soak test: SOAK_CLIENTS clients (default 500) in churn on the /chat room
 # of `stdws serve` for SOAK_SECONDS (default 300): each connects, chats for
 # 2 to 10 seconds (every message it sends must come back through the room,
-# in order) and leaves, again and again (examples/soak_client.rs).
+# in order) and leaves, again and again (scripts/soak_client.rs).
 #
 #   scripts/soak.sh                  # make soak
 #   SOAK_SECONDS=90 scripts/soak.sh  # a shortened run (CI; 90 at least)

@@ -8,9 +8,9 @@ use crate::deadline::time_left;
 use crate::error::{Error, HandshakeError, ResponseError, Timeout, UrlError};
 use crate::extension::{format_extensions, negotiate_client, ExtensionOffer};
 use crate::frame::Role;
-use crate::handshake::auth::{answer, is_stale, parse_challenges, ClientScheme};
+use crate::handshake::auth::{answer, basic, is_stale, parse_challenges, ClientScheme};
 use crate::handshake::client::{build_request, new_key, RequestParts, Response};
-use crate::handshake::HeadLimits;
+use crate::handshake::{HeadError, HeadLimits};
 use crate::maybe_tls::MaybeTlsStream;
 use crate::proxy::{tunnel, ProxyChoice};
 use crate::stream::Stream;
@@ -83,16 +83,19 @@ impl std::fmt::Debug for Connector {
     }
 }
 
-/// A user name and password; `Debug` shows the user only.
+/// A user name and password; `Debug` shows the user only. `preemptive`:
+/// sent as Basic with the first request, before any 401.
 #[derive(Clone, PartialEq, Eq)]
 struct Credentials {
     user: String,
     password: String,
+    preemptive: bool,
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Credentials({:?}, ***)", self.user)
+        let when = if self.preemptive { ", sent first" } else { "" };
+        write!(f, "Credentials({:?}, ***{when})", self.user)
     }
 }
 
@@ -156,7 +159,9 @@ impl Connector {
     /// Answers a `401` with these credentials (Digest when offered, else
     /// Basic), reconnecting once per scheme. Without this, the URL's
     /// `user:pass@` is used. Never sent before the server asks, nor to
-    /// another origin after a redirect.
+    /// another origin after a redirect: a login costs two handshakes. For
+    /// a server known to take Basic, [`basic_auth`](Self::basic_auth)
+    /// costs one.
     pub fn credentials(
         mut self,
         user: impl Into<String>,
@@ -165,8 +170,31 @@ impl Connector {
         self.credentials = Some(Credentials {
             user: user.into(),
             password: password.into(),
+            preemptive: false,
         });
         self
+    }
+
+    /// Sends these credentials as HTTP Basic (RFC 7617) with the first
+    /// request, as `curl -u` does, so a login costs one handshake. A
+    /// server that answers `401` with a Digest challenge anyway gets the
+    /// Digest answer on the next connection, as with
+    /// [`credentials`](Self::credentials). Never sent to another origin
+    /// after a redirect. Basic shows the password to anyone on the path:
+    /// use it over `wss://`.
+    ///
+    /// ```no_run
+    /// let ws = stdws::WebSocket::builder("wss://chat.example/room")
+    ///     .basic_auth("alice", "s3cret")
+    ///     .connect()?;
+    /// # Ok::<(), stdws::Error>(())
+    /// ```
+    pub fn basic_auth(self, user: impl Into<String>, password: impl Into<String>) -> Connector {
+        let mut connector = self.credentials(user, password);
+        if let Some(c) = &mut connector.credentials {
+            c.preemptive = true;
+        }
+        connector
     }
 
     /// Follows up to `max` redirects (301, 302, 303, 307, 308 to `ws`,
@@ -238,7 +266,7 @@ impl Connector {
         let (mut proxy_authorization, mut headers) = split_proxy_authorization(&self.headers);
         let mut credentials = self.credentials.clone().or_else(|| userinfo(&url));
         let mut seen = vec![url_key(&url)];
-        let mut auth = AuthAttempts::default();
+        let mut auth = AuthAttempts::first(credentials.as_ref());
         loop {
             let stream = self.open(&url, deadline, proxy_authorization.as_deref())?;
             let mut request_headers = headers.clone();
@@ -291,7 +319,7 @@ impl Connector {
                 credentials = Some(c);
             }
             log::debug!("following a {status} redirect to {next}");
-            auth = AuthAttempts::default();
+            auth = AuthAttempts::first(credentials.as_ref());
             url = next;
         }
     }
@@ -393,12 +421,7 @@ impl Connector {
             &mut stream,
             HeadLimits::from_config(&self.config),
             deadline,
-            |e| {
-                HandshakeError::InvalidResponse(ResponseError::Malformed(format!(
-                    "response head: {}",
-                    e.describe()
-                )))
-            },
+            HeadError::to_invalid_response,
         )?;
         let response = Response::parse(head.bytes(), &head.scanner)?;
         let agreed = response.validate(&key, &self.protocols)?;
@@ -424,6 +447,18 @@ struct AuthAttempts {
 }
 
 impl AuthAttempts {
+    /// The first request's: Basic already, for preemptive credentials.
+    fn first(credentials: Option<&Credentials>) -> AuthAttempts {
+        let preempt = credentials
+            .filter(|c| c.preemptive)
+            .and_then(|c| basic(&c.user, &c.password));
+        AuthAttempts {
+            tried: preempt.iter().map(|_| ClientScheme::Basic).collect(),
+            authorization: preempt,
+            stale_retried: false,
+        }
+    }
+
     /// Prepares the next answer to this 401; false when there is none.
     fn next(&mut self, response: &[(String, String)], c: &Credentials, uri: &str) -> bool {
         let challenges = parse_challenges(
@@ -454,6 +489,7 @@ fn userinfo(url: &Url) -> Option<Credentials> {
     url.userinfo.as_ref().map(|(user, password)| Credentials {
         user: user.clone(),
         password: password.clone(),
+        preemptive: false,
     })
 }
 

@@ -64,15 +64,31 @@ impl From<CloseCode> for u16 {
     }
 }
 
+/// The number, honouring width, fill and alignment (`{:>5}`) as `u16` does.
 impl fmt::Display for CloseCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_honours_width_and_alignment() {
+        assert_eq!(format!("[{:>6}]", CloseCode::NORMAL), "[  1000]");
+        assert_eq!(format!("[{:<6}]", CloseCode::GOING_AWAY), "[1001  ]");
+        assert_eq!(format!("[{:^8}]", crate::frame::OpCode::Text), "[  text  ]");
+        assert_eq!(
+            format!("[{:-<8}]", crate::frame::OpCode::Ping),
+            "[ping----]"
+        );
+        assert_eq!(
+            format!("[{:>15}]", crate::frame::OpCode::Reserved(3)),
+            "[  reserved(0x3)]"
+        );
+    }
 
     #[test]
     fn sendable_codes_match_rfc_6455_section_7_4() {

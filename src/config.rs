@@ -16,6 +16,7 @@
 //! | [`max_connections`](Config::max_connections) | 10,000 | [`Server`](crate::Server): HTTP 503 before the handshake |
 //! | [`ping_interval`](Config::ping_interval) | 30 s | [`Server`](crate::Server) pings each client this often |
 //! | [`pong_timeout`](Config::pong_timeout) | 30 s | no pong: close 1011, [`Timeout::Pong`](crate::Timeout::Pong) |
+//! | [`idle_release`](Config::idle_release) | 1 s | [`Server`](crate::Server): a quiet client's read buffer is given back |
 //!
 //! Compression is off by default; [`Config::deflate`] turns on
 //! permessage-deflate, whose inflated bytes count against
@@ -92,6 +93,12 @@ pub struct Config {
     /// keep-alive ping; without it the client is closed with 1011 and the
     /// handler's `on_error` sees [`Timeout::Pong`](crate::Timeout::Pong).
     pub pong_timeout: Duration,
+    /// [`Server`](crate::Server): after this long without a byte from a
+    /// client, its thread gives its read buffer back and waits without one
+    /// (`None`: keep it). The buffer is taken again when bytes arrive; a
+    /// client that sends more often than this keeps it, at no cost per
+    /// message.
+    pub idle_release: Option<Duration>,
 }
 
 impl Default for Config {
@@ -115,6 +122,7 @@ impl Default for Config {
             max_connections: 10_000,
             ping_interval: Some(Duration::from_secs(30)),
             pong_timeout: Duration::from_secs(30),
+            idle_release: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -141,6 +149,7 @@ impl std::fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("ping_interval", &self.ping_interval)
             .field("pong_timeout", &self.pong_timeout)
+            .field("idle_release", &self.idle_release)
             .finish()
     }
 }
@@ -194,6 +203,8 @@ setters! {
     ping_interval: Option<Duration>;
     /// Sets [`Config::pong_timeout`].
     pong_timeout: Duration;
+    /// Sets [`Config::idle_release`].
+    idle_release: Option<Duration>;
 }
 
 impl Config {

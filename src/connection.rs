@@ -71,7 +71,24 @@ impl<S: Stream> Transport for Owned<S> {
     }
 }
 
-/// A WebSocket connection that sends and receives whole messages.
+/// A WebSocket connection that sends and receives whole messages, from
+/// one thread.
+///
+/// To send from other threads while one thread is blocked in `recv` (a
+/// chat client, a client that pings on a timer), split the
+/// [`WebSocket`] instead of wrapping it: [`WebSocket::split`] gives a
+/// [`RecvHalf`](crate::RecvHalf) and a [`SendHalf`](crate::SendHalf)
+/// with the same methods as a `Connection`, over `ws://` and `wss://`.
+///
+/// ```no_run
+/// let (sender, mut receiver) = stdws::WebSocket::connect("ws://127.0.0.1:9001/chat")?.split()?;
+/// std::thread::spawn(move || sender.send_text("from another thread"));
+/// while let Some(message) = receiver.recv()? {
+///     println!("{message:?}");
+/// }
+/// # Ok::<(), stdws::Error>(())
+/// ```
+#[doc(alias = "split")]
 pub struct Connection<S: Stream> {
     session: Session<Owned<S>>,
     role: Role,
@@ -318,7 +335,7 @@ impl<S: Stream> Connection<S> {
         }
         // Closed by the peer, or by a callback that called `close`.
         if let Some(frame) = self.close_frame() {
-            callbacks.on_close(self, &frame);
+            callbacks.on_close(self, frame.code, &frame.reason);
         }
         Ok(())
     }
@@ -396,6 +413,10 @@ impl<S: Stream> fmt::Debug for Connection<S> {
 
 /// Callbacks for [`Connection::run`]. Only `on_message` is required.
 ///
+/// The client-side (or by-hand) twin of the server's
+/// [`Handler`](crate::Handler): the same events and arguments, with the
+/// connection itself in place of a [`Client`](crate::Client) handle.
+///
 /// ```no_run
 /// use stdws::{Callbacks, Connection, Error, Message, Stream};
 /// struct Echo;
@@ -430,10 +451,13 @@ pub trait Callbacks<S: Stream> {
         Ok(())
     }
 
-    /// The closing handshake finished; `frame` is the peer's close (1005
-    /// when it carried no code).
-    fn on_close(&mut self, conn: &mut Connection<S>, frame: &CloseFrame) {
-        let _ = (conn, frame);
+    /// The closing handshake finished; `code` and `reason` are the peer's
+    /// close frame (1005 when it carried no code). The same arguments as
+    /// [`Handler::on_close`](crate::Handler::on_close); `&mut self` here
+    /// because one connection's loop owns its callbacks, where a
+    /// `Handler` is shared by every client's thread (`&self`).
+    fn on_close(&mut self, conn: &mut Connection<S>, code: CloseCode, reason: &str) {
+        let _ = (conn, code, reason);
     }
 
     /// The connection failed with this error.

@@ -80,6 +80,26 @@ impl Error {
         }
     }
 
+    /// The `io::ErrorKind` nearest to this error (see `From<Error> for io::Error`).
+    fn io_kind(&self) -> io::ErrorKind {
+        match self {
+            Error::Io(e) => e.kind(),
+            Error::Timeout(_) => io::ErrorKind::TimedOut,
+            Error::Protocol(_) | Error::Capacity(_) => io::ErrorKind::InvalidData,
+            Error::Handshake(HandshakeError::ConnectionClosed) => io::ErrorKind::UnexpectedEof,
+            Error::Closed => io::ErrorKind::ConnectionAborted,
+            Error::Url(_) | Error::Usage(_) => io::ErrorKind::InvalidInput,
+            Error::Proxy(
+                ProxyError::InvalidUrl(_) | ProxyError::TlsNotEnabled | ProxyError::TlsInTls,
+            ) => io::ErrorKind::InvalidInput,
+            Error::Proxy(ProxyError::InvalidReply(_)) => io::ErrorKind::InvalidData,
+            Error::Proxy(ProxyError::TunnelClosed) => io::ErrorKind::UnexpectedEof,
+            // The proxy said no: to us, to our credentials or to the target.
+            Error::Proxy(_) => io::ErrorKind::ConnectionRefused,
+            Error::Handshake(_) | Error::Tls(_) | Error::Extension(_) => io::ErrorKind::Other,
+        }
+    }
+
     /// Turns an I/O error into `Error::Timeout(which)` when it is a socket
     /// timeout (`WouldBlock` and `TimedOut` mean the same thing here), and
     /// into `Error::Io` otherwise.
@@ -130,6 +150,22 @@ impl std::error::Error for Error {
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
         Error::Io(e)
+    }
+}
+
+/// For a `main` or a function that returns `io::Result`: `?` works on
+/// stdws's results there too. An [`Error::Io`] gives back the `io::Error`
+/// itself; every other error becomes an `io::Error` of the nearest kind
+/// (`TimedOut`, `InvalidData` for what the peer sent, `ConnectionAborted`
+/// for a connection closed, `InvalidInput` for a URL or a misuse, `Other`
+/// for a failed handshake, TLS or an extension) that keeps the stdws error
+/// as its [`get_ref`](io::Error::get_ref), so nothing is lost.
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        match e {
+            Error::Io(io) => io,
+            e => io::Error::new(e.io_kind(), e),
+        }
     }
 }
 
@@ -431,6 +467,9 @@ pub enum ResponseError {
     /// not offered, or parameters we cannot honour): connecting again
     /// without offering extensions may work.
     Extension(String),
+    /// The server answered with TLS (an alert record): the URL is
+    /// `ws://` but the port speaks TLS, so use `wss://`.
+    Tls,
 }
 
 impl fmt::Display for ResponseError {
@@ -443,6 +482,7 @@ impl fmt::Display for ResponseError {
                 f.write_str("Connection does not include Upgrade")
             }
             ResponseError::WrongAccept => f.write_str("wrong Sec-WebSocket-Accept"),
+            ResponseError::Tls => f.write_str("the server speaks TLS: use wss://"),
         }
     }
 }
@@ -668,6 +708,42 @@ mod tests {
         }
         let unread = Error::from(CapacityError::WriteBufferFull { max: 1 });
         assert_eq!(unread.close_code(), Some(CloseCode::POLICY_VIOLATION));
+    }
+
+    #[test]
+    fn errors_convert_to_io_errors_and_back_without_loss() {
+        let reset = Error::from(io::Error::from(io::ErrorKind::ConnectionReset));
+        let back = io::Error::from(reset);
+        assert_eq!(back.kind(), io::ErrorKind::ConnectionReset);
+        assert!(
+            back.get_ref().is_none(),
+            "the io::Error itself, not wrapped"
+        );
+
+        let cases = [
+            (Error::Timeout(Timeout::Read), io::ErrorKind::TimedOut),
+            (
+                ProtocolError::UnmaskedFrame.into(),
+                io::ErrorKind::InvalidData,
+            ),
+            (
+                HandshakeError::ConnectionClosed.into(),
+                io::ErrorKind::UnexpectedEof,
+            ),
+            (Error::Closed, io::ErrorKind::ConnectionAborted),
+            (UrlError::TlsNotEnabled.into(), io::ErrorKind::InvalidInput),
+            (
+                HandshakeError::rejected(401, "no").into(),
+                io::ErrorKind::Other,
+            ),
+        ];
+        for (error, kind) in cases {
+            let text = error.to_string();
+            let io = io::Error::from(error);
+            assert_eq!(io.kind(), kind, "{text}");
+            let inner = io.get_ref().and_then(|e| e.downcast_ref::<Error>());
+            assert_eq!(inner.map(Error::to_string), Some(text));
+        }
     }
 
     #[test]

@@ -107,16 +107,17 @@ impl OpCode {
     }
 }
 
+/// Honours width, fill and alignment (`{:<12}`), for tables and logs.
 impl fmt::Display for OpCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OpCode::Continuation => f.write_str("continuation"),
-            OpCode::Text => f.write_str("text"),
-            OpCode::Binary => f.write_str("binary"),
-            OpCode::Close => f.write_str("close"),
-            OpCode::Ping => f.write_str("ping"),
-            OpCode::Pong => f.write_str("pong"),
-            OpCode::Reserved(b) => write!(f, "reserved({b:#x})"),
+            OpCode::Continuation => f.pad("continuation"),
+            OpCode::Text => f.pad("text"),
+            OpCode::Binary => f.pad("binary"),
+            OpCode::Close => f.pad("close"),
+            OpCode::Ping => f.pad("ping"),
+            OpCode::Pong => f.pad("pong"),
+            OpCode::Reserved(b) => f.pad(&format!("reserved({b:#x})")),
         }
     }
 }

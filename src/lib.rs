@@ -28,12 +28,20 @@
 //! CONNECT and SOCKS5 proxies, taken from the environment as curl takes
 //! them or set with [`Connector::proxy`] (the [`proxy`] module).
 //!
+//! Fallible functions return [`Error`], which converts to and from
+//! `std::io::Error` (the few that return `io::Result`, such as
+//! `local_addr`, convert with `?`), so one `main` signature fits every
+//! example here: `fn main() -> Result<(), stdws::Error>`.
+//!
 //! ## A client
 //!
-//! ```no_run
-//! use stdws::{CloseCode, Connection, Message};
+//! [`connect`] (or [`WebSocket::builder`] for options: headers,
+//! subprotocols, credentials, TLS, limits):
 //!
-//! let mut conn = Connection::connect("ws://127.0.0.1:9001/echo")?;
+//! ```no_run
+//! use stdws::{CloseCode, Message};
+//!
+//! let mut conn = stdws::connect("ws://127.0.0.1:9001/echo")?;
 //! conn.send(Message::Text("hello".into()))?;
 //! if let Some(reply) = conn.recv()? {
 //!     println!("{reply:?}");
@@ -46,21 +54,27 @@
 //! [`WebSocket::split`] the connection into a [`SendHalf`] and a
 //! [`RecvHalf`] (the [`split`] module; over `wss://` too).
 //!
-//! ## A server, frame by frame (twspy's verbs)
+//! ## A server by hand (twspy's verbs)
+//!
+//! [`Listener::incoming`] yields each TCP connection; its handshake runs on
+//! the thread you give it, so a client that fails or stalls its handshake
+//! never ends or holds the loop ([`Listener::accept`] does both on the
+//! calling thread: one client at a time).
 //!
 //! ```no_run
 //! use stdws::{Connection, WebSocket};
 //!
 //! let listener = WebSocket::bind("127.0.0.1:9001")?.listen(128)?;
-//! loop {
-//!     let ws = listener.accept()?;
-//!     std::thread::spawn(move || {
-//!         let mut conn = Connection::new(ws);
-//!         while let Ok(Some(message)) = conn.recv() {
-//!             if conn.send(message).is_err() {
-//!                 break;
-//!             }
+//! for pending in listener.incoming() {
+//!     let pending = pending?; // an error here means the listener itself broke
+//!     std::thread::spawn(move || -> Result<(), stdws::Error> {
+//!         // The handshake runs on the client's thread: a plain HTTP request or
+//!         // a client that sends nothing ends or holds this thread only.
+//!         let mut conn = Connection::new(pending.handshake()?);
+//!         while let Some(message) = conn.recv()? {
+//!             conn.send(message)?;
 //!         }
+//!         Ok(())
 //!     });
 //! }
 //! # Ok::<(), stdws::Error>(())
@@ -84,7 +98,7 @@
 //! }
 //!
 //! Server::builder().route("/echo", Echo).bind("127.0.0.1:9001")?.wait();
-//! # Ok::<(), std::io::Error>(())
+//! # Ok::<(), stdws::Error>(())
 //! ```
 //!
 //! ## Limits
@@ -126,6 +140,7 @@ pub mod security;
 #[cfg(unix)]
 mod server;
 mod session;
+mod shortcut;
 #[cfg(unix)]
 pub mod split;
 mod stream;
@@ -156,12 +171,14 @@ pub use handshake::server::{Accept, Reject, Request};
 pub use hub::{Command, CommandError, Hub, HubStats, Route};
 pub use hub::{ConnectionId, IdError, NodeId};
 pub use listener::{Binding, Listener};
+pub use listener::{Incoming, Pending};
 pub use maybe_tls::MaybeTlsStream;
 pub use message::Message;
 pub use protocol::Event;
 #[cfg(unix)]
 pub use server::{Admission, Client, Clients, Handler, Server, ServerBuilder};
 pub use session::FrameHook;
+pub use shortcut::{accept, connect};
 #[cfg(unix)]
 pub use split::{RecvHalf, SendHalf};
 pub use stream::Stream;

@@ -10,6 +10,15 @@
 //!
 //! All state lives in the structs: a read that times out can be retried and
 //! carries on where it stopped.
+//!
+//! A quiet connection holds no full read buffer: a read with nothing
+//! unconsumed lands on the stack, in a small [`LANDING`] area, and only the
+//! bytes that came are kept, until a landing fills up or a frame is cut
+//! short and the full buffer is taken; [`ReadBuf::release`] gives it back
+//! when nothing is left in it (the server does so after
+//! [`Config::idle_release`](crate::Config::idle_release) without a byte).
+//! A busy connection keeps its full buffer: no allocation, copy or system
+//! call is added per message.
 
 use std::io::{self, Read};
 
@@ -19,6 +28,15 @@ use crate::mask::apply_mask_at;
 
 /// Size of the per-connection read buffer, allocated on first use.
 const READ_BUF: usize = 8 << 10;
+
+/// The stack area a read lands in while the connection holds no buffer.
+/// Small, so the stack pages it touches are ones a client thread has
+/// touched anyway; a longer first message after a quiet spell takes one
+/// more read.
+const LANDING: usize = 1 << 10;
+
+/// A small buffer (bytes kept from the landing) grows in these steps.
+const SMALL_STEP: usize = 128;
 
 /// Payload remainders at least this long bypass the read buffer.
 const DIRECT_READ_MIN: usize = READ_BUF / 2;
@@ -52,7 +70,8 @@ impl ReadBuf {
         }
     }
 
-    /// Puts bytes that arrived behind the handshake in front of everything.
+    /// Takes a buffer for bytes that arrived elsewhere (behind the
+    /// handshake, or on the stack while no buffer was held).
     pub(crate) fn preload(&mut self, bytes: &[u8]) {
         debug_assert!(self.data().is_empty());
         if bytes.is_empty() {
@@ -66,9 +85,37 @@ impl ReadBuf {
 
     /// Reads once from `r` behind the unconsumed bytes; `Ok(0)` is the end
     /// of the stream.
+    ///
+    /// A connection starts, and goes back after [`ReadBuf::release`], with
+    /// no buffer: the read lands on the stack and only the bytes that came
+    /// are kept, in a small buffer sized to them. Later reads go into that
+    /// small buffer while each one's bytes fit it (small messages, one per
+    /// read: no copy, no allocation); a read that fills it, or a frame cut
+    /// short, takes the full buffer, kept until released.
     pub(crate) fn fill<R: Read + ?Sized>(&mut self, r: &mut R) -> io::Result<usize> {
         if self.buf.is_empty() {
-            self.buf = vec![0; READ_BUF];
+            let mut landing = [0u8; LANDING];
+            let n = read_retrying(r, &mut landing)?;
+            if n == LANDING {
+                self.preload(&landing);
+            } else if n > 0 {
+                // Rounded up, so messages of about one size share it.
+                self.buf = vec![0; n.next_multiple_of(SMALL_STEP)];
+                self.buf[..n].copy_from_slice(&landing[..n]);
+                self.end = n;
+            }
+            return Ok(n);
+        }
+        if self.buf.len() < READ_BUF {
+            if self.start == self.end {
+                let n = read_retrying(r, &mut self.buf)?;
+                self.end = n;
+                if n == self.buf.len() {
+                    self.grow();
+                }
+                return Ok(n);
+            }
+            self.grow();
         }
         if self.end == self.buf.len() {
             self.buf.copy_within(self.start..self.end, 0);
@@ -78,6 +125,25 @@ impl ReadBuf {
         let n = read_retrying(r, &mut self.buf[self.end..])?;
         self.end += n;
         Ok(n)
+    }
+
+    /// Moves the unconsumed bytes into a full buffer.
+    fn grow(&mut self) {
+        let mut full = vec![0; READ_BUF];
+        let len = self.end - self.start;
+        full[..len].copy_from_slice(self.data());
+        self.buf = full;
+        self.start = 0;
+        self.end = len;
+    }
+
+    /// Gives the buffer's memory back if nothing is left in it; true if the
+    /// connection now holds no read buffer.
+    pub(crate) fn release(&mut self) -> bool {
+        if self.start == self.end {
+            self.buf = Vec::new();
+        }
+        self.buf.is_empty()
     }
 
     /// Takes the buffer's unconsumed bytes out (for `into_inner`).
@@ -116,6 +182,12 @@ impl FrameReader {
             rules,
             pending: None,
         }
+    }
+
+    /// Gives the read buffer back if it is empty and no read error waits;
+    /// true if nothing is held.
+    pub(crate) fn release(&mut self) -> bool {
+        self.pending.is_none() && self.buf.release()
     }
 
     /// Reads and checks the next frame header. The end of the stream before
@@ -390,5 +462,44 @@ mod tests {
             .read_payload(&mut r, &header, 100, header.payload_len - 100, &mut dest)
             .is_err());
         assert!(dest.capacity() <= 2 * GROW_STEP, "{}", dest.capacity());
+    }
+
+    #[test]
+    fn small_messages_never_take_the_full_buffer_and_a_released_one_is_taken_again() {
+        let mut wire = Vec::new();
+        for _ in 0..3 {
+            wire.extend(masked_frame(&[7u8; 100]));
+        }
+        // One frame per read, as a client waiting for each echo sends them.
+        let mut r = pieces(&wire, &[106]);
+        let mut reader = server_reader();
+        for _ in 0..3 {
+            assert_eq!(read_frame(&mut reader, &mut r).unwrap().0, [7u8; 100]);
+            assert!(reader.buf.buf.len() < READ_BUF, "{}", reader.buf.buf.len());
+        }
+        assert!(reader.release());
+        assert_eq!(reader.buf.buf.capacity(), 0);
+        // A burst fills the landing: the full buffer is taken and kept.
+        let mut burst = Vec::new();
+        for _ in 0..20 {
+            burst.extend(masked_frame(&[9u8; 100]));
+        }
+        let mut r = pieces(&burst, &[usize::MAX]);
+        for _ in 0..20 {
+            assert_eq!(read_frame(&mut reader, &mut r).unwrap().0, [9u8; 100]);
+        }
+        assert_eq!(reader.buf.buf.len(), READ_BUF);
+        assert!(reader.release());
+        assert_eq!(reader.buf.buf.capacity(), 0);
+    }
+
+    #[test]
+    fn a_buffer_with_unconsumed_bytes_is_not_released() {
+        let wire = masked_frame(&[1u8; 50]);
+        let mut r = pieces(&wire[..3], &[usize::MAX]);
+        let mut reader = server_reader();
+        assert!(reader.read_header(&mut r).is_err()); // EOF after 3 bytes
+        assert!(!reader.release());
+        assert_eq!(reader.buf.data(), &wire[..3]);
     }
 }

@@ -558,6 +558,7 @@
 //! | option | default | why it matters |
 //! |---|---|---|
 //! | [`auto_pong`](crate::Config::auto_pong) | on | pongs go out as pings come in; a server queues those the peer does not read under `max_write_buffer` |
+//! | [`idle_release`](crate::Config::idle_release) | 1 s | `Server` only: a client silent this long gives its read buffer back and waits without one (`tests/idle.rs`), so 10,000 quiet clients hold no read buffers |
 //! | [`fragment_size`](crate::Config::fragment_size) | none | messages we send go in one frame |
 //! | [`nodelay`](crate::Config::nodelay) | on | `TCP_NODELAY` on sockets stdws opens or accepts |
 //! | [`extensions`](crate::Config::extensions) | none | compression is off until [`Config::deflate`](crate::Config::deflate) turns it on |

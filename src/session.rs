@@ -592,6 +592,12 @@ impl<T: Transport> Session<T> {
         }
     }
 
+    /// Gives back the memory a quiet connection need not hold (the read
+    /// buffer), unless a frame is half read; true if it did.
+    pub(crate) fn release_idle_buffers(&mut self) -> bool {
+        !self.incoming.receiver.in_frame() && self.incoming.reader.release()
+    }
+
     /// Restores the configured read timeout (after a close or drain changed it).
     pub(crate) fn restore_read_timeout(&mut self) {
         let _ = self.transport.set_read_timeout(self.policy.read_timeout);

@@ -102,6 +102,54 @@ fn basic_wrong_password_ends_with_the_401() {
 }
 
 #[test]
+fn basic_auth_logs_in_with_one_handshake() {
+    let (port, rx) = auth_server(Authenticator::basic("stdws", alice), 2);
+    let ws = WebSocket::builder(&format!("ws://127.0.0.1:{port}/"))
+        .basic_auth("alice", "wonder land")
+        .connect()
+        .unwrap();
+    Connection::new(ws).close(CloseCode::NORMAL, "").unwrap();
+    let seen = seen(&rx, 1);
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some("Basic YWxpY2U6d29uZGVyIGxhbmQ="),
+        "the credentials go with the first request"
+    );
+    assert_eq!(seen[0].outcome, Ok("alice".into()));
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(300))
+            .is_err(),
+        "one connection only"
+    );
+}
+
+#[test]
+fn basic_auth_still_answers_a_digest_challenge() {
+    let (port, rx) = auth_server(Authenticator::digest("stdws", alice), 3);
+    let ws = WebSocket::builder(&format!("ws://127.0.0.1:{port}/"))
+        .basic_auth("alice", "wonder land")
+        .connect()
+        .unwrap();
+    Connection::new(ws).close(CloseCode::NORMAL, "").unwrap();
+    let seen = seen(&rx, 2);
+    assert!(seen[0]
+        .authorization
+        .as_deref()
+        .unwrap()
+        .starts_with("Basic "));
+    assert_eq!(
+        seen[0].outcome,
+        Err("unsupported authentication scheme".into())
+    );
+    let digest = seen[1].authorization.as_deref().unwrap();
+    assert!(digest.starts_with("Digest username=\"alice\""), "{digest}");
+    assert_eq!(seen[1].outcome, Ok("alice".into()));
+    assert!(rx
+        .recv_timeout(std::time::Duration::from_millis(300))
+        .is_err());
+}
+
+#[test]
 fn digest_with_builder_credentials_uses_sha256() {
     let (port, rx) = auth_server(Authenticator::digest("stdws", alice), 2);
     let ws = WebSocket::builder(&format!("ws://127.0.0.1:{port}/chat?room=1"))

@@ -273,8 +273,8 @@ fn callbacks_see_every_event_in_order() {
                 .push(format!("pong {}", String::from_utf8_lossy(payload)));
             Ok(())
         }
-        fn on_close(&mut self, _: &mut Connection<S>, frame: &CloseFrame) {
-            self.0.push(format!("close {}", frame.code));
+        fn on_close(&mut self, _: &mut Connection<S>, code: CloseCode, reason: &str) {
+            self.0.push(format!("close {code} {reason:?}"));
         }
     }
     let (addr, server) = serve_one(Config::default(), |ws| {
@@ -289,7 +289,7 @@ fn callbacks_see_every_event_in_order() {
     assert_eq!(conn.recv().unwrap(), None);
     assert_eq!(
         server.join().unwrap(),
-        vec!["open", "pong p", "message hello", "close 1000"]
+        vec!["open", "pong p", "message hello", "close 1000 \"\""]
     );
 }
 

@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::io::Write;
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -160,6 +161,23 @@ fn server_logs_accepted_refused_opened_and_closed_whatever_the_handler_overrides
     assert!(head.starts_with("HTTP/1.1 426 "), "{head}");
     let peer = stream.local_addr().unwrap().to_string();
     assert_eq!(wait_for(&peer, "refused 426").0, Level::Info);
+
+    // A TLS ClientHello on this plain port: refused 400, naming TLS.
+    let mut hello = std::net::TcpStream::connect(addr).unwrap();
+    hello
+        .write_all(&[
+            0x16, 0x03, 0x01, 0x00, 0xf4, 0x01, 0x00, 0x00, 0xf0, 0x03, 0x03,
+        ])
+        .unwrap();
+    let peer = hello.local_addr().unwrap().to_string();
+    let (level, _, text) = wait_for(&peer, "refused");
+    assert_eq!(level, Level::Info);
+    assert_eq!(
+        text,
+        format!(
+            "{peer} -: refused 400: TLS handshake on a plain ws:// port (the client wants wss://)"
+        )
+    );
 
     // The empty handler: messages are not logged above TRACE.
     let mut conn = Connection::connect(&format!("ws://{addr}/defaults")).unwrap();

@@ -61,6 +61,12 @@ impl Load {
     /// echo that differs from what was sent, or a connection the server
     /// drops, is an error: a wrong server cannot score.
     pub fn run_for(&mut self, span: Duration) -> io::Result<u64> {
+        self.run_until(span, u64::MAX)
+    }
+
+    /// [`Load::run_for`], stopping early once `limit` echoes completed
+    /// (a few more may complete in the last round of connections).
+    pub fn run_until(&mut self, span: Duration, limit: u64) -> io::Result<u64> {
         let deadline = Instant::now() + span;
         let mut done = 0;
         // Edge-triggered: drive every connection once first, so each has
@@ -70,7 +76,7 @@ impl Load {
         }
         loop {
             let now = Instant::now();
-            if now >= deadline {
+            if now >= deadline || done >= limit {
                 return Ok(done);
             }
             self.poll.poll(&mut self.events, Some(deadline - now))?;

@@ -1,10 +1,11 @@
 //! Results: per-round measurements, their medians and ratios, the targets
-//! of issue 6 checked against them, and the files they go to (Markdown,
-//! JSON, CSV, SVG chart). No dependency: the formats are written by hand.
+//! checked against them, and the files they go to (Markdown, JSON, CSV; the
+//! chart is [`crate::chart`]). No dependency: the formats are written by hand.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::deflate::DeflateResult;
 use crate::idle::IdleResult;
 use crate::micro::MicroResult;
 use crate::procfs::{Machine, TICKS_PER_SEC};
@@ -182,7 +183,8 @@ pub fn size_name(n: usize) -> String {
     }
 }
 
-fn ratio(a: f64, b: Option<f64>) -> Option<f64> {
+/// `a / b` when both are figures.
+pub fn ratio(a: f64, b: Option<f64>) -> Option<f64> {
     b.filter(|b| *b > 0.0 && b.is_finite() && a.is_finite())
         .map(|b| a / b)
 }
@@ -213,13 +215,17 @@ pub struct Run {
     pub idle: Vec<IdleResult>,
     /// Micro-benchmarks.
     pub micro: Vec<MicroResult>,
+    /// Compressed echoes, every round.
+    pub deflate: Vec<DeflateResult>,
     /// Total wall time of the run, seconds.
     pub wall_secs: f64,
     /// Messages were binary frames (text otherwise).
     pub binary: bool,
+    /// The servers, in the order the run names them (tables and chart).
+    pub servers: Vec<String>,
 }
 
-/// A target of issue 6 and whether this run meets it.
+/// A target and whether this run meets it.
 struct Check {
     what: String,
     met: bool,
@@ -282,6 +288,16 @@ fn checks(run: &Run, sums: &[Summary]) -> Vec<Check> {
         &cpu_vs(FLOOR, 1.15),
     );
     cell_check(
+        "server CPU per message ≤ 1.10× raw echo (4 KiB × 16)",
+        &|s| s.size == 4 << 10 && s.conns == 16,
+        &cpu_vs(FLOOR, 1.10),
+    );
+    cell_check(
+        "server CPU per message ≤ 1.15× raw echo (64 KiB × 16)",
+        &|s| s.size == 64 << 10 && s.conns == 16,
+        &cpu_vs(FLOOR, 1.15),
+    );
+    cell_check(
         "server CPU per message ≤ 0.8× tungstenite (1 and 16 connections)",
         &low_conns,
         &cpu_vs(YARDSTICK, 0.8),
@@ -307,13 +323,23 @@ fn checks(run: &Run, sums: &[Summary]) -> Vec<Check> {
         .filter(|i| i.server == CANDIDATE && i.connections >= 10_000)
     {
         let kib = i.kib_per_connection();
+        let raw = run
+            .idle
+            .iter()
+            .find(|r| r.server == FLOOR && r.connections == i.connections)
+            .map(IdleResult::kib_per_connection);
         out.push(Check {
             what: format!(
-                "idle RSS ≤ 32 KiB per connection at {} connections, echo on all",
+                "idle RSS ≤ 16 KiB per connection and below the raw echo at {} connections, echo on all",
                 i.connections
             ),
-            met: kib <= 32.0 && i.echo_ok == i.connections,
-            detail: format!("{kib:.1} KiB, echo {}/{}", i.echo_ok, i.connections),
+            met: kib <= 16.0 && raw.is_some_and(|r| kib < r) && i.echo_ok == i.connections,
+            detail: format!(
+                "{kib:.1} KiB (raw {}), echo {}/{}",
+                raw.map_or("–".into(), |r| format!("{r:.1} KiB")),
+                i.echo_ok,
+                i.connections
+            ),
         });
     }
     for m in &run.micro {
@@ -334,6 +360,109 @@ fn checks(run: &Run, sums: &[Summary]) -> Vec<Check> {
     out
 }
 
+/// The table a reader compares servers with: one row per cell, one column
+/// per server, `msgs/s · CPU µs per message`, then idle memory.
+fn overview(s: &mut String, run: &Run, sums: &[Summary]) {
+    s.push_str("## Overview\n\nmsgs/s · server CPU µs per message (medians); idle: RSS per idle connection.\n\n| cell |");
+    for name in &run.servers {
+        let _ = write!(s, " {name} |");
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---:|".repeat(run.servers.len()));
+    s.push('\n');
+    let mut cells: Vec<(usize, usize)> = sums.iter().map(|x| (x.size, x.conns)).collect();
+    cells.dedup();
+    for (size, conns) in cells {
+        let _ = write!(s, "| {} × {conns} |", size_name(size));
+        for name in &run.servers {
+            match sums
+                .iter()
+                .find(|x| &x.server == name && x.size == size && x.conns == conns)
+            {
+                Some(x) if x.error.is_none() => {
+                    let _ = write!(s, " {:.1}k · {:.1} |", x.msgs_per_sec / 1e3, x.cpu_us);
+                }
+                Some(_) => s.push_str(" failed |"),
+                None => s.push_str(" – |"),
+            }
+        }
+        s.push('\n');
+    }
+    let mut counts: Vec<usize> = run.idle.iter().map(|i| i.connections).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    for count in counts {
+        let _ = write!(s, "| idle KiB/conn @{count} |");
+        for name in &run.servers {
+            match run
+                .idle
+                .iter()
+                .find(|i| &i.server == name && i.connections == count)
+            {
+                Some(i) if i.echo_ok == i.connections => {
+                    let _ = write!(s, " {:.1} |", i.kib_per_connection());
+                }
+                Some(i) => {
+                    let _ = write!(
+                        s,
+                        " {:.1} (echo {}/{count}) |",
+                        i.kib_per_connection(),
+                        i.echo_ok
+                    );
+                }
+                None => s.push_str(" – |"),
+            }
+        }
+        s.push('\n');
+    }
+    s.push('\n');
+}
+
+/// The compression table: medians over the rounds per server.
+fn compression(s: &mut String, run: &Run) {
+    if run.deflate.is_empty() {
+        return;
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for d in &run.deflate {
+        if !names.contains(&d.server.as_str()) {
+            names.push(&d.server);
+        }
+    }
+    names.sort_by_key(|n| run.servers.iter().position(|s| s == n));
+    let conns = run.deflate[0].conns;
+    let _ = write!(
+        s,
+        "\n## Compression: permessage-deflate echo, every server that has it\n\n\
+         stdws's client offers permessage-deflate on {conns} connections (one message in flight each, \
+         JSON-like text of 100 B to 16 KiB, every echo checked); each server keeps its own default \
+         settings (node ws compresses messages of 1 KiB and more). Medians over the rounds.\n\n\
+         | server | msgs/s | MB/s (uncompressed) | CPU µs/msg | CPU vs stdws | spread CPU |\n|---|---:|---:|---:|---:|---:|\n"
+    );
+    let cpu = |name: &str| -> (f64, f64, f64, f64, bool) {
+        let ds: Vec<&DeflateResult> = run.deflate.iter().filter(|d| d.server == name).collect();
+        let failed = ds.iter().any(|d| d.error.is_some());
+        let cpus: Vec<f64> = ds.iter().map(|d| d.cpu_us).collect();
+        (
+            median(ds.iter().map(|d| d.msgs_per_sec).collect()),
+            median(ds.iter().map(|d| d.mb_per_sec).collect()),
+            median(cpus.clone()),
+            spread(&cpus),
+            failed,
+        )
+    };
+    let base = cpu(CANDIDATE).2;
+    for name in names {
+        let (rate, mb, us, sp, failed) = cpu(name);
+        let _ = writeln!(
+            s,
+            "| {name}{} | {rate:.0} | {mb:.1} | {us:.1} | {} | {sp:.0}% |",
+            if failed { " **FAILED**" } else { "" },
+            fmt_ratio(ratio(us, Some(base)))
+        );
+    }
+}
+
 /// The Markdown report.
 pub fn markdown(run: &Run) -> String {
     let sums = summarize(&run.measures);
@@ -351,8 +480,8 @@ pub fn markdown(run: &Run) -> String {
     let _ = write!(
         s,
         "Closed loop over loopback: each connection has one message in flight ({}, masked by the \
-         client, every echoed byte compared). Each server is pinned to core 0, the load generator to \
-         core 1. Server CPU is the server process's own utime + stime (`/proc/PID/stat`) over the \
+         client, every echoed byte compared). Each server is pinned to core 0 (a tokio runtime there \
+         has one worker), the load generator to core 1. Server CPU is the server process's own utime + stime (`/proc/PID/stat`) over the \
          window, divided by the messages echoed in it. MB/s counts payload one way. Figures are \
          medians over the rounds; ratios compare medians of the same run.\n\n",
         if run.binary {
@@ -361,6 +490,7 @@ pub fn markdown(run: &Run) -> String {
             "text frames of chat-like JSON, 8% multi-byte bytes, validated by every server"
         }
     );
+    overview(&mut s, run, &sums);
     s.push_str("## Echo\n\n");
     s.push_str(
         "| payload | conns | server | msgs/s | MB/s | CPU µs/msg | server CPU | faults/msg | msgs/s vs tungstenite | CPU vs tungstenite | CPU vs raw | spread msgs/s, CPU |\n\
@@ -395,24 +525,27 @@ pub fn markdown(run: &Run) -> String {
     if !run.idle.is_empty() {
         s.push_str(
             "\n## Idle connections\n\nEach connection handshaken and used for one 64 B echo, then idle \
-             for a moment; RSS is the server's VmRSS growth over the count. Afterwards every connection \
-             echoes once more.\n\n| server | connections | RSS per connection | threads | echo after idle | open time |\n\
-             |---|---:|---:|---:|---:|---:|\n",
+             (1.5 s after the last one opened; the server's keep-alive pings answered meanwhile, as a \
+             real client does); RSS is the server's VmRSS growth over the count. Afterwards every \
+             connection echoes once more.\n\n| server | connections | RSS per connection | threads | echo after idle | open time | pings answered |\n\
+             |---|---:|---:|---:|---:|---:|---:|\n",
         );
         for i in &run.idle {
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.1} KiB | {} | {}/{} | {:.1} s |",
+                "| {} | {} | {:.1} KiB | {} | {}/{} | {:.1} s | {} |",
                 i.server,
                 i.connections,
                 i.kib_per_connection(),
                 i.threads,
                 i.echo_ok,
                 i.connections,
-                i.open_secs
+                i.open_secs,
+                i.pings_answered
             );
         }
     }
+    compression(&mut s, run);
     if !run.micro.is_empty() {
         s.push_str(
             "\n## Micro-benchmarks (GB/s, best of 5 batches)\n\nThe same buffer each time, in cache as a received frame is. Text: the echo payload (chat-like \
@@ -437,7 +570,7 @@ pub fn markdown(run: &Run) -> String {
     }
     let checks = checks(run, &sums);
     if !checks.is_empty() {
-        s.push_str("\n## Targets (issue 6)\n\n| target | met | detail |\n|---|---|---|\n");
+        s.push_str("\n## Targets\n\n| target | met | detail |\n|---|---|---|\n");
         for c in &checks {
             let _ = writeln!(
                 s,
@@ -576,134 +709,5 @@ pub fn csv(run: &Run) -> String {
             x.error.unwrap_or_default().replace(',', ";")
         );
     }
-    s
-}
-
-/// A chart panel: title, the server bars are relative to, the servers shown,
-/// the figure compared.
-type Panel = (
-    &'static str,
-    &'static str,
-    &'static [&'static str],
-    fn(&Summary) -> f64,
-);
-
-/// The chart: two panels of grouped bars, one group per cell. Top: server
-/// CPU per message relative to the raw echo (lower is better; the line at
-/// 1 is the threading model's floor). Bottom: messages per second relative
-/// to tungstenite (higher is better).
-pub fn svg(run: &Run) -> String {
-    let sums = summarize(&run.measures);
-    let mut cells: Vec<(usize, usize)> = sums.iter().map(|s| (s.size, s.conns)).collect();
-    cells.dedup();
-    let (w, panel_h, top, left, gap) = (960.0, 230.0, 40.0, 60.0, 70.0);
-    let plot_w = w - left - 20.0;
-    let group_w = plot_w / cells.len().max(1) as f64;
-    let h = top + 2.0 * panel_h + gap + 60.0;
-    let colors = [
-        (CANDIDATE, "#2b6cb0"),
-        (YARDSTICK, "#dd6b20"),
-        (FLOOR, "#718096"),
-    ];
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{left}\" y=\"18\" font-size=\"14\" font-weight=\"bold\">stdws vs tungstenite vs raw TCP echo (thread per client), {}</text>\n",
-        run.when
-    );
-    let panels: [Panel; 2] = [
-        (
-            "Server CPU per message, × raw TCP echo (lower is better)",
-            FLOOR,
-            &[CANDIDATE, YARDSTICK],
-            |x| x.cpu_us,
-        ),
-        (
-            "Messages per second, × tungstenite (higher is better)",
-            YARDSTICK,
-            &[CANDIDATE, FLOOR],
-            |x| x.msgs_per_sec,
-        ),
-    ];
-    for (p, (title, base, shown, value)) in panels.iter().enumerate() {
-        let y0 = top + p as f64 * (panel_h + gap);
-        let ratios: Vec<Vec<f64>> = cells
-            .iter()
-            .map(|&(size, conns)| {
-                let b = sums
-                    .iter()
-                    .find(|x| x.server == *base && x.size == size && x.conns == conns);
-                shown
-                    .iter()
-                    .map(|name| {
-                        let x = sums
-                            .iter()
-                            .find(|x| x.server == *name && x.size == size && x.conns == conns);
-                        match (x, b) {
-                            (Some(x), Some(b)) => ratio(value(x), Some(value(b))).unwrap_or(0.0),
-                            _ => 0.0,
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        let max = ratios.iter().flatten().cloned().fold(1.5, f64::max).ceil();
-        let ys = |v: f64| y0 + 20.0 + (panel_h - 20.0) * (1.0 - v / max);
-        let _ = writeln!(
-            s,
-            "<text x=\"{left}\" y=\"{}\" font-size=\"12\" font-weight=\"bold\">{title}</text>",
-            y0 + 10.0
-        );
-        let mut tick = 0.0;
-        while tick <= max {
-            let y = ys(tick);
-            let _ = writeln!(
-                s,
-                "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{}\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{tick:.1}</text>",
-                w - 20.0,
-                if tick == 1.0 { "#000" } else { "#ddd" },
-                left - 6.0,
-                y + 4.0
-            );
-            tick += if max > 4.0 { 1.0 } else { 0.5 };
-        }
-        for (c, &(size, conns)) in cells.iter().enumerate() {
-            let gx = left + c as f64 * group_w;
-            let bar_w = group_w * 0.8 / shown.len() as f64;
-            for (k, name) in shown.iter().enumerate() {
-                let v = ratios[c][k];
-                let color = colors
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map_or("#999", |c| c.1);
-                let x = gx + group_w * 0.1 + k as f64 * bar_w;
-                let _ = writeln!(
-                    s,
-                    "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{name} {} × {conns}: {v:.2}×</title></rect>",
-                    ys(v),
-                    bar_w - 1.0,
-                    (ys(0.0) - ys(v)).max(0.0),
-                    size_name(size)
-                );
-            }
-            let _ = writeln!(
-                s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{} × {conns}</text>",
-                gx + group_w / 2.0,
-                ys(0.0) + 14.0,
-                size_name(size)
-            );
-        }
-    }
-    let ly = h - 20.0;
-    for (i, (name, color)) in colors.iter().enumerate() {
-        let x = left + i as f64 * 140.0;
-        let _ = writeln!(
-            s,
-            "<rect x=\"{x}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{color}\"/><text x=\"{}\" y=\"{ly}\">{name}</text>",
-            ly - 10.0,
-            x + 16.0
-        );
-    }
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{ly}\">payload × connections; one message in flight per connection</text>", left + 430.0);
-    s.push_str("</svg>\n");
     s
 }

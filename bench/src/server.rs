@@ -14,8 +14,10 @@ use crate::wire::Protocol;
 pub struct Spec {
     /// Name in the tables (`stdws`, `tungstenite`, `raw`).
     pub name: String,
-    /// Program, run as `PROGRAM PORT`.
+    /// Program, run as `PROGRAM [ARGS...] PORT`.
     pub program: String,
+    /// Arguments before the port (a script for an interpreter).
+    pub args: Vec<String>,
     /// WebSocket or raw TCP.
     pub protocol: Protocol,
 }
@@ -27,16 +29,36 @@ pub struct Running {
     pub addr: SocketAddr,
 }
 
+impl Spec {
+    /// A server from a command line (`PROGRAM [ARGS...]`, split at spaces).
+    pub fn new(name: &str, command: &str, protocol: Protocol) -> Spec {
+        let mut words = command.split_whitespace().map(str::to_owned);
+        Spec {
+            name: name.into(),
+            program: words.next().unwrap_or_default(),
+            args: words.collect(),
+            protocol,
+        }
+    }
+}
+
 impl Running {
     /// Starts `spec` on a free port, pinned to `core`, and waits until it
     /// accepts connections (10 s at most).
     pub fn start(spec: &Spec, core: usize) -> io::Result<Running> {
+        Running::start_with(spec, core, &[])
+    }
+
+    /// [`Running::start`] with more arguments after the port (`deflate`).
+    pub fn start_with(spec: &Spec, core: usize, extra: &[&str]) -> io::Result<Running> {
         let port = free_port()?;
         let child = Command::new("taskset")
             .arg("-c")
             .arg(core.to_string())
             .arg(&spec.program)
+            .args(&spec.args)
             .arg(port.to_string())
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -66,7 +66,7 @@ const CLIENT_MAX_WINDOW_BITS: &str = "client_max_window_bits";
 /// the decompressor (about 43 KB, 32 KiB of it history) when the first
 /// compressed message arrives; both are reused for the life of the
 /// connection, with or without context takeover. Measured with
-/// `examples/deflate_bench.rs`: about 290 to 350 KiB of resident memory per
+/// `bench/deflate_bench.rs`: about 290 to 350 KiB of resident memory per
 /// connection that has compressed in both directions. The first
 /// compression also needs some stack while miniz_oxide builds its
 /// compressor: under 128 KiB in release builds, up to 384 KiB in debug
@@ -149,7 +149,7 @@ impl PerMessageDeflate {
     /// The compression level, 0 (stored blocks) to 10 (slowest). The
     /// default, 1, is miniz_oxide's fast path: on JSON it sends about 20%
     /// of the bytes at five times the speed of level 6 (about 11%); see
-    /// `examples/deflate_bench.rs`.
+    /// `bench/deflate_bench.rs`.
     pub fn level(mut self, level: u8) -> PerMessageDeflate {
         self.level = level.min(10);
         self

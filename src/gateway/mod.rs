@@ -44,7 +44,7 @@
 //! let server = Server::builder().fallback(gateway.clone()).bind("127.0.0.1:8000")?;
 //! server.wait();
 //! # drop(control);
-//! # Ok::<(), stdws::gateway::GatewayError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! A hook may take up to its timeout inside the opening handshake: keep

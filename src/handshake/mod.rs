@@ -20,7 +20,7 @@ pub mod server;
 
 use base64::Engine as _;
 
-use crate::error::HandshakeError;
+use crate::error::{HandshakeError, ResponseError};
 use crate::frame::Status;
 
 /// The GUID of RFC 6455 §1.3, appended to the key before hashing.
@@ -61,8 +61,10 @@ impl HeadLimits {
     }
 }
 
-/// Which cap a head broke. All of them are answered 431 by a server.
+/// Which cap a head broke (a server answers 431), or why the bytes are
+/// no HTTP head at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HeadError {
     /// The head is longer than `max_bytes`.
     TooLarge,
@@ -70,6 +72,11 @@ pub enum HeadError {
     LineTooLong,
     /// More than `max_headers` header fields.
     TooManyHeaders,
+    /// The bytes begin a TLS record (RFC 8446 §5.1: a content type 20–23,
+    /// then major version 3), not an HTTP head: a `wss://` client on a
+    /// plain port (its ClientHello), or a `ws://` client answered by a TLS
+    /// server (an alert). A server answers 400.
+    TlsRecord,
 }
 
 impl HeadError {
@@ -79,18 +86,40 @@ impl HeadError {
             HeadError::TooLarge => "header too large",
             HeadError::LineTooLong => "header line too long",
             HeadError::TooManyHeaders => "too many header fields",
+            HeadError::TlsRecord => "a TLS record, not HTTP",
         }
     }
 
-    /// The server's answer: 431 with a one-line reason.
+    /// The server's answer: 431 with a one-line reason (400 for TLS).
     pub fn to_rejection(self) -> HandshakeError {
         let reason = match self {
             HeadError::TooLarge => "request header too large",
             HeadError::LineTooLong => "request header line too long",
             HeadError::TooManyHeaders => "too many request header fields",
+            HeadError::TlsRecord => {
+                return HandshakeError::rejected(
+                    400,
+                    "TLS handshake on a plain ws:// port (the client wants wss://)",
+                )
+            }
         };
         HandshakeError::rejected(431, reason)
     }
+
+    /// The client's view of a response head that broke a cap or is TLS.
+    pub(crate) fn to_invalid_response(self) -> HandshakeError {
+        HandshakeError::InvalidResponse(match self {
+            HeadError::TlsRecord => ResponseError::Tls,
+            e => ResponseError::Malformed(format!("response head: {}", e.describe())),
+        })
+    }
+}
+
+/// True when `buf` begins like a TLS record: a content type of 20
+/// (change_cipher_spec) to 23 (application_data), then major version 3
+/// (RFC 8446 §5.1). No HTTP head starts with these control bytes.
+fn starts_like_tls(buf: &[u8]) -> bool {
+    matches!(buf, [0x14..=0x17, 0x03, ..])
 }
 
 /// Finds the end of an HTTP head in bytes that arrive in pieces, looking at
@@ -129,6 +158,9 @@ impl HeadScanner {
 
     /// Scans the bytes of `buf` not seen before.
     pub fn scan(&mut self, buf: &[u8]) -> Result<Status<usize>, HeadError> {
+        if self.scanned < 2 && starts_like_tls(buf) {
+            return Err(HeadError::TlsRecord);
+        }
         while self.scanned < buf.len() {
             let b = buf[self.scanned];
             self.scanned += 1;
@@ -334,6 +366,23 @@ mod tests {
             ..limits()
         });
         assert_eq!(s.scan(&[b'\n'; 21]), Err(HeadError::TooLarge));
+    }
+
+    #[test]
+    fn scanner_names_a_tls_client_hello_and_a_tls_alert_at_any_split() {
+        // A ClientHello's record header, and a fatal protocol_version alert.
+        let hello = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc];
+        let alert = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46];
+        for record in [&hello[..], &alert[..]] {
+            let mut s = HeadScanner::new(limits());
+            assert_eq!(s.scan(&record[..1]), Ok(Status::Partial));
+            assert_eq!(s.scan(record), Err(HeadError::TlsRecord));
+        }
+        assert_eq!(
+            HeadError::TlsRecord.to_rejection().status(),
+            Some(400),
+            "a server answers 400"
+        );
     }
 
     #[test]

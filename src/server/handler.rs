@@ -36,7 +36,7 @@ use crate::message::Message;
 ///
 /// let server = Server::builder().route("/echo", Echo).bind("127.0.0.1:9001")?;
 /// server.wait();
-/// # Ok::<(), std::io::Error>(())
+/// # Ok::<(), stdws::Error>(())
 /// ```
 ///
 /// An error returned by `on_open`, `on_message`, `on_ping` or `on_pong`

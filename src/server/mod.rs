@@ -28,7 +28,7 @@
 //!     .bind("127.0.0.1:8000")?;
 //! println!("chat on ws://{}/chat", server.local_addr());
 //! server.wait(); // until shutdown() from another thread
-//! # Ok::<(), std::io::Error>(())
+//! # Ok::<(), stdws::Error>(())
 //! ```
 //!
 //! The same port can speak TLS (`ServerBuilder::tls`, with a TLS feature:
@@ -46,6 +46,7 @@ mod files;
 mod handler;
 #[cfg(test)]
 mod hub_tests;
+mod idle;
 mod logging;
 mod node;
 mod router;
@@ -71,6 +72,7 @@ use std::time::{Duration, Instant};
 
 use crate::close_code::CloseCode;
 use crate::config::Config;
+use crate::error::Error;
 use crate::handshake::auth::Authenticator;
 use crate::handshake::server::error_response;
 use crate::hub::{ConnectionId, Hub, HubStats, InProcess, NodeId};
@@ -103,7 +105,7 @@ const LINGER: Duration = Duration::from_secs(1);
 ///     .document_root("public")
 ///     .allowed_origins(["https://example.com"])
 ///     .bind("0.0.0.0:8080")?;
-/// # Ok::<(), std::io::Error>(())
+/// # Ok::<(), stdws::Error>(())
 /// ```
 #[must_use = "a builder does nothing until bind()"]
 pub struct ServerBuilder {
@@ -237,7 +239,9 @@ impl ServerBuilder {
     /// a TLS handshake first, on its own thread, within
     /// [`Config::handshake_timeout`] (which covers TLS, the HTTP head and
     /// the 101 together). A failed TLS handshake ends the connection
-    /// without an answer (logged at debug level).
+    /// without an answer (logged). A plain HTTP request on this port (a
+    /// `ws://` or `http://` URL) is answered `400` in plain HTTP, saying
+    /// to use `wss://` or `https://`, where a TLS library would reset it.
     ///
     /// Sends from other threads reach a `wss://` client at once while its
     /// thread is blocked reading, as over plain TCP: the reader waits on
@@ -254,7 +258,7 @@ impl ServerBuilder {
     ///     .tls(TlsAcceptor::from_pem("cert.pem", "key.pem")?)
     ///     .route("/echo", Echo)
     ///     .bind("0.0.0.0:8443")?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), stdws::Error>(())
     /// ```
     #[cfg(any(feature = "tls", feature = "rustls"))]
     pub fn tls(self, acceptor: crate::tls::TlsAcceptor) -> ServerBuilder {
@@ -293,7 +297,7 @@ impl ServerBuilder {
     ///     .authenticator(auth)
     ///     .route("/echo", Echo)
     ///     .bind("127.0.0.1:8000")?;
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok::<(), stdws::Error>(())
     /// ```
     pub fn authenticator(mut self, authenticator: Authenticator) -> ServerBuilder {
         self.authenticator = Some(authenticator);
@@ -346,13 +350,18 @@ impl ServerBuilder {
     }
 
     /// Binds to `addr` and starts serving.
-    pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server> {
+    pub fn bind<A: ToSocketAddrs>(self, addr: A) -> Result<Server, Error> {
         let listener = Binding::bind(addr)?.listen(self.backlog)?.into_inner();
         self.listen(listener)
     }
 
     /// Starts serving on a listening socket.
-    pub fn listen(self, listener: TcpListener) -> io::Result<Server> {
+    pub fn listen(self, listener: TcpListener) -> Result<Server, Error> {
+        Ok(self.start(listener)?)
+    }
+
+    /// What `listen` does; every failure here is the operating system's.
+    fn start(self, listener: TcpListener) -> io::Result<Server> {
         let root = self.root.as_deref().map(DocumentRoot::new).transpose()?;
         let local_addr = listener.local_addr()?;
         let (timers, timer_thread) = Timers::start()?;
@@ -628,7 +637,7 @@ fn accept_loop(inner: &Arc<ServerState>, listener: &TcpListener) {
         }
         match accepted {
             Ok((tcp, peer)) => inner.admit(tcp, peer),
-            Err(e) if out_of_descriptors(&e) => {
+            Err(e) if crate::listener::out_of_descriptors(&e) => {
                 // The connection waits in the backlog; retrying at once
                 // would spin. A connection ending frees a descriptor.
                 log::warn!("accept: {e}");
@@ -640,13 +649,6 @@ fn accept_loop(inner: &Arc<ServerState>, listener: &TcpListener) {
             Err(e) => log::debug!("accept: {e}"),
         }
     }
-}
-
-fn out_of_descriptors(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
 }
 
 impl ServerState {

@@ -20,21 +20,23 @@ use crate::transport::duplex::{Acceptor, TlsEstablished};
 use crate::websocket::WebSocket;
 
 const KEY: u8 = 0x5A;
+const HELLO: u8 = 0x16;
 const WAIT: Duration = Duration::from_secs(10);
 /// For 8 MiB through the toy cipher and masking in a debug build on a
 /// loaded machine (about 4 s when alone).
 const WAIT_LARGE: Duration = Duration::from_secs(60);
 
 /// Every accepted socket "speaks TLS": XOR with `KEY`. The "TLS
-/// handshake" is one byte from the client, and the first application
-/// bytes may come with it, as with a real TLS backend.
+/// handshake" is one byte from the client (`HELLO`, a TLS handshake
+/// record's content type), and the first application bytes may come with
+/// it, as with a real TLS backend.
 struct XorAcceptor;
 
 impl Acceptor for XorAcceptor {
     fn accept(&self, tcp: &TcpStream, _deadline: Instant) -> Result<TlsEstablished, Error> {
         let mut hello = [0u8; 8];
         let n = (&*tcp).read(&mut hello)?;
-        if n == 0 || hello[0] != b'H' {
+        if n == 0 || hello[0] != HELLO {
             return Err(Error::Tls(crate::error::TlsError::new("no hello")));
         }
         Ok(TlsEstablished {
@@ -119,7 +121,7 @@ fn upgrade<S: Stream>(mut stream: S) -> WebSocket<S> {
 fn tls_client(server: &Server) -> TcpStream {
     let mut tcp = TcpStream::connect(server.local_addr()).unwrap();
     tcp.set_read_timeout(Some(WAIT)).unwrap();
-    tcp.write_all(b"H").unwrap();
+    tcp.write_all(&[HELLO]).unwrap();
     tcp
 }
 
@@ -146,7 +148,7 @@ fn a_failed_tls_handshake_ends_the_connection_quietly() {
     let (server, _) = server(true);
     let mut tcp = TcpStream::connect(server.local_addr()).unwrap();
     tcp.set_read_timeout(Some(WAIT)).unwrap();
-    tcp.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    tcp.write_all(b"\x01\x02 neither a hello nor HTTP").unwrap();
     let mut rest = Vec::new();
     let _ = tcp.read_to_end(&mut rest);
     assert!(rest.is_empty(), "no plaintext answer on a TLS port");

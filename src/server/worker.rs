@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use super::client::{Client, ClientParts};
 use super::files::{self, Site};
 use super::handler::Handler;
+use super::idle::IdleRelease;
 use super::logging;
 use super::router::origin_allowed;
 use super::topics::check_topics;
@@ -77,23 +78,45 @@ pub(crate) fn run(
             }
         });
     }
-    let opened = open(inner, duplex, peer, id, deadline, &handshaking);
+    let opened = handshake(inner, duplex, peer, &id, deadline, &handshaking)
+        .and_then(|agreed| open(inner, agreed, peer, id, deadline, &handshaking));
     handshaking.store(false, Ordering::SeqCst);
     if let Some(opened) = opened {
         converse(inner, opened);
     }
 }
 
-fn open(
+/// A handshake that is agreed on, its 101 not yet sent.
+struct Agreed {
+    pending: ServerHandshake<DuplexStream>,
+    user: Option<String>,
+    hixie76: bool,
+    handler: Arc<dyn Handler>,
+    data: Option<Box<dyn std::any::Any + Send + Sync>>,
+    topics: Vec<String>,
+    agreement: ServerAgreement,
+}
+
+// `handshake` and `open` run one after the other from `run`, each in a
+// frame of its own (not inlined): the stack a client's thread touches is
+// the deeper of the two, not their sum, and those pages stay resident for
+// as long as it is connected (most of what an idle client costs).
+
+/// TLS, the request, authentication, routing and the hook: what to answer.
+/// `None` when the connection was answered otherwise (and is done).
+#[inline(never)]
+fn handshake(
     inner: &Arc<ServerState>,
     duplex: Arc<Duplex>,
     peer: SocketAddr,
-    id: ConnectionId,
+    id: &ConnectionId,
     deadline: Instant,
     handshaking: &AtomicBool,
-) -> Option<Opened> {
+) -> Option<Agreed> {
     let config = &inner.config;
+    let plain_http_on_tls = inner.acceptor.is_some() && sends_plain_http(&duplex, deadline);
     let early = match &inner.acceptor {
+        Some(_) if plain_http_on_tls => Vec::new(),
         Some(acceptor) => match acceptor.accept(duplex.tcp(), deadline) {
             Ok(established) => {
                 duplex.install_tls(established.session);
@@ -119,6 +142,16 @@ fn open(
         let error = pending.reject(reject);
         logging::refused(peer, Some(&path), &error);
     };
+    if plain_http_on_tls {
+        // A TLS library fails such a request without an answer (OpenSSL
+        // sends no alert, so the client sees a reset); like nginx, answer
+        // in HTTP, so curl, a browser or a ws:// client sees why.
+        refuse(
+            pending,
+            Reject::new(400, "plain HTTP on a TLS port: use wss:// or https://"),
+        );
+        return None;
+    }
     // Authentication comes first, for plain HTTP as for upgrades (RFC 6455
     // §4.1 lets a server answer 401 before the upgrade). The reason logged
     // names what failed, never the credentials.
@@ -198,19 +231,51 @@ fn open(
         }
         None => agree(request, admission.accept, config),
     };
-    let agreed = match agreed {
-        Ok(agreed) => agreed,
+    let agreement = match agreed {
+        Ok(agreement) => agreement,
         Err(e) => {
             log::error!("{peer}: handshake hook: {e}");
             refuse(pending, Reject::new(500, "server error"));
             return None;
         }
     };
+    Some(Agreed {
+        pending,
+        user,
+        hixie76,
+        handler,
+        data: admission.data,
+        topics: admission.topics,
+        agreement,
+    })
+}
+
+/// The link and session of an agreed handshake, the client registered and
+/// its 101 sent.
+#[inline(never)]
+fn open(
+    inner: &Arc<ServerState>,
+    agreed: Agreed,
+    peer: SocketAddr,
+    id: ConnectionId,
+    deadline: Instant,
+    handshaking: &AtomicBool,
+) -> Option<Opened> {
+    let config = &inner.config;
+    let Agreed {
+        pending,
+        user,
+        hixie76,
+        handler,
+        data,
+        topics,
+        agreement,
+    } = agreed;
     let ServerAgreement {
         response,
         protocol,
         extensions,
-    } = agreed;
+    } = agreement;
     let (stream, request, leftover) = pending.into_parts();
     // A hixie-76 client's first frames follow key3, and go to its own reader.
     let (early, hixie76_early) = match hixie76 {
@@ -237,7 +302,7 @@ fn open(
         user,
         protocol,
         extensions,
-        data: admission.data,
+        data,
         link: Arc::downgrade(&link),
         clients: inner.clients.clone(),
     });
@@ -245,7 +310,7 @@ fn open(
     // client has its 101 reaches it; frames sent meanwhile wait in the
     // link's queue and follow the 101.
     inner.clients.insert(client.clone());
-    for topic in &admission.topics {
+    for topic in &topics {
         // Checked above: only a close racing with us can fail this.
         let _ = client.subscribe(topic);
     }
@@ -307,6 +372,7 @@ enum End {
     Error(Error),
 }
 
+#[inline(never)]
 fn converse(inner: &ServerState, opened: Opened) {
     let Opened {
         client,
@@ -341,11 +407,19 @@ fn converse(inner: &ServerState, opened: Opened) {
     if let Err(e) = handler.on_open(&client) {
         failed(e);
     }
+    let mut idle = IdleRelease::new(&inner.config, session.policy.read_timeout);
+    idle.arm(&mut session);
     let end = loop {
         if link.has_failed() {
             break End::Local;
         }
-        let result = match session.next_event() {
+        let event = session.next_event();
+        match &event {
+            Err(e) if e.is_timeout() && idle.timed_out(&mut session) => continue,
+            Err(_) => {}
+            Ok(_) => idle.woke(&mut session),
+        }
+        let result = match event {
             // After our close frame, data is dropped (RFC 6455 §1.4: the
             // closing side reads on only to find the peer's close).
             Ok(Event::Message(_)) if link.is_closing() => Ok(()),
@@ -453,4 +527,15 @@ impl Beat {
             });
         }
     }
+}
+
+/// True when the first byte from a client of a TLS port is an HTTP
+/// method's first letter: no TLS record starts with one (RFC 8446 §5.1).
+fn sends_plain_http(duplex: &Duplex, deadline: Instant) -> bool {
+    let tcp = duplex.tcp();
+    let mut first = [0u8; 1];
+    let waited = crate::deadline::time_left(deadline)
+        .and_then(|left| Ok(tcp.set_read_timeout(Some(left))?))
+        .and_then(|()| Ok(tcp.peek(&mut first)?));
+    matches!(waited, Ok(1) if first[0].is_ascii_uppercase())
 }

@@ -112,7 +112,7 @@ impl Mode<'_> {
 /// A connection's shared write side.
 pub(crate) struct Link {
     duplex: Arc<Duplex>,
-    out: Mutex<Out>,
+    out: Box<Mutex<Out>>,
     /// Signalled when the socket stops being busy.
     idle: Condvar,
     owner: ThreadId,
@@ -138,21 +138,25 @@ impl Link {
         options: LinkOptions,
         handshaking: bool,
     ) -> Arc<Link> {
+        // Built in place in the new allocation, not on the stack and moved:
+        // this runs at the deepest point of a client thread's life, and
+        // the stack pages it touches stay with the thread (idle cost).
+        let out = Box::new(Mutex::new(Out {
+            outgoing,
+            queue: Queue {
+                busy: handshaking,
+                ..Queue::default()
+            },
+            cipher: Vec::new(),
+            fin: Fin::None,
+            sent_close: None,
+            end: None,
+            flusher: None,
+            done: false,
+        }));
         Arc::new_cyclic(|me| Link {
             duplex,
-            out: Mutex::new(Out {
-                outgoing,
-                queue: Queue {
-                    busy: handshaking,
-                    ..Queue::default()
-                },
-                cipher: Vec::new(),
-                fin: Fin::None,
-                sent_close: None,
-                end: None,
-                flusher: None,
-                done: false,
-            }),
+            out,
             idle: Condvar::new(),
             owner: thread::current().id(),
             options,

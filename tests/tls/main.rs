@@ -9,6 +9,7 @@ mod hixie76;
 mod server;
 #[path = "../tls_support/mod.rs"]
 mod tls_support;
+mod wrong_scheme;
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -21,7 +22,7 @@ use stdws::{
 use tls_support::certs::{Leaf, TestCa};
 use tls_support::{serve, LIMIT};
 
-fn acceptor(backend: TlsBackend, leaf: &Leaf) -> TlsAcceptor {
+pub(crate) fn acceptor(backend: TlsBackend, leaf: &Leaf) -> TlsAcceptor {
     TlsAcceptor::builder(Identity::from_pem(
         leaf.chain_pem.as_bytes(),
         leaf.key_pem.as_bytes(),

@@ -298,13 +298,14 @@ fn digest_auth_over_wss_names_the_user_and_refuses_a_wrong_password() {
 }
 
 #[test]
-fn plaintext_or_silence_on_the_tls_port_ends_quietly_and_the_server_goes_on() {
+fn plaintext_gets_a_400_and_silence_the_deadline_on_the_tls_port_and_the_server_goes_on() {
     for &backend in TlsBackend::all() {
         // Long enough for a real TLS handshake in a debug build on a busy
         // machine, short against the 30 s the test would otherwise wait.
         let config = Config::default().handshake_timeout(Duration::from_secs(2));
         let fx = wss_server_with(backend, true, None, config);
-        // Plain HTTP: no plaintext answer, the connection ends.
+        // Plain HTTP: a fixed 400 in plain HTTP (nothing of the request
+        // echoed; see wrong_scheme.rs), then the connection ends.
         let mut plain = TcpStream::connect(fx.server.local_addr()).unwrap();
         plain.set_read_timeout(Some(LIMIT)).unwrap();
         plain
@@ -313,9 +314,10 @@ fn plaintext_or_silence_on_the_tls_port_ends_quietly_and_the_server_goes_on() {
         let mut answer = Vec::new();
         let _ = plain.read_to_end(&mut answer);
         assert!(
-            !answer.windows(5).any(|w| w == b"HTTP/"),
+            answer.starts_with(b"HTTP/1.1 400 Bad Request\r\n"),
             "{backend:?}: {answer:?}"
         );
+        assert!(!answer.windows(9).any(|w| w == b"localhost"));
         // Silence: cut off at the handshake deadline, not held forever.
         let started = Instant::now();
         let mut silent = TcpStream::connect(fx.server.local_addr()).unwrap();

@@ -3,7 +3,7 @@
 //! ```text
 //! bench [--quick] [--rounds N] [--window SECS] [--warmup SECS]
 //!       [--sizes 64,4096,...] [--conns 1,16,256] [--idle 1000,10000|none]
-//!       [--no-micro] [--binary] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]
+//!       [--no-micro] [--no-deflate] [--binary] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]
 //! ```
 //!
 //! Servers run pinned to core 0; run this on core 1 (`taskset -c 1`).
@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use stdws_bench::chart;
+use stdws_bench::deflate;
 use stdws_bench::idle;
 use stdws_bench::load::Load;
 use stdws_bench::micro;
@@ -32,12 +34,58 @@ struct Options {
     idle: Vec<usize>,
     micro: bool,
     micro_span: f64,
+    deflate: bool,
     binary: bool,
     servers: Vec<Spec>,
     out: PathBuf,
     tag: String,
     command: String,
 }
+
+/// The servers of a default run (paths from `bench/`, where `run.sh`
+/// installs and builds them): stdws, the peers a user would weigh instead,
+/// and the raw TCP floor.
+const DEFAULT_SERVERS: &[(&str, &str, Protocol)] = &[
+    (
+        "stdws",
+        "../target/release/examples/echo_server",
+        Protocol::WebSocket,
+    ),
+    (
+        "tungstenite",
+        "target/release/tungstenite_echo",
+        Protocol::WebSocket,
+    ),
+    (
+        "tokio-tungstenite",
+        "target/release/tokio_tungstenite_echo",
+        Protocol::WebSocket,
+    ),
+    (
+        "fastwebsockets",
+        "target/release/fastwebsockets_echo",
+        Protocol::WebSocket,
+    ),
+    ("node ws", "node peers/node_echo.js", Protocol::WebSocket),
+    (
+        "py websockets",
+        "target/venv/bin/python peers/py_echo.py",
+        Protocol::WebSocket,
+    ),
+    ("raw", "target/release/raw_echo", Protocol::Raw),
+];
+
+/// The servers that speak permessage-deflate (started with `deflate`),
+/// for the compression table.
+const DEFLATE_SERVERS: &[&str] = &["stdws", "node ws", "py websockets"];
+
+/// Connections of the compression table.
+const DEFLATE_CONNS: usize = 16;
+
+/// How long the idle test leaves its connections quiet before reading the
+/// server's memory: past stdws's default `Config::idle_release` (1 s), as a
+/// connection idle for minutes would be.
+const IDLE_SETTLE: Duration = Duration::from_millis(1500);
 
 fn list(v: &str) -> Vec<usize> {
     if v == "none" {
@@ -53,20 +101,21 @@ fn list(v: &str) -> Vec<usize> {
 }
 
 fn usage(why: &str) -> ! {
-    eprintln!("bench: {why}\nusage: bench [--quick] [--rounds N] [--window SECS] [--warmup SECS] [--sizes LIST] [--conns LIST] [--idle LIST|none] [--no-micro] [--binary] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]");
+    eprintln!("bench: {why}\nusage: bench [--quick] [--rounds N] [--window SECS] [--warmup SECS] [--sizes LIST] [--conns LIST] [--idle LIST|none] [--no-micro] [--no-deflate] [--binary] [--server NAME=PROGRAM[,raw]]... [--out DIR] [--tag TAG]");
     std::process::exit(2)
 }
 
 fn options() -> Options {
     let mut o = Options {
-        rounds: 3,
-        window: 2.0,
+        rounds: 5,
+        window: 1.5,
         warmup: 0.3,
         sizes: vec![64, 4 << 10, 64 << 10, 1 << 20],
         conns: vec![1, 16, 256],
         idle: vec![1_000, 10_000],
         micro: true,
         micro_span: 0.5,
+        deflate: true,
         binary: false,
         servers: Vec::new(),
         out: PathBuf::from("results"),
@@ -95,6 +144,7 @@ fn options() -> Options {
             "--conns" => o.conns = list(&val()),
             "--idle" => o.idle = list(&val()),
             "--no-micro" => o.micro = false,
+            "--no-deflate" => o.deflate = false,
             "--binary" => o.binary = true,
             "--out" => o.out = PathBuf::from(val()),
             "--tag" => o.tag = format!("-{}", val()),
@@ -103,37 +153,20 @@ fn options() -> Options {
                 let (name, rest) = v
                     .split_once('=')
                     .unwrap_or_else(|| usage("--server NAME=PROGRAM"));
-                let (program, protocol) = match rest.strip_suffix(",raw") {
+                let (command, protocol) = match rest.strip_suffix(",raw") {
                     Some(p) => (p, Protocol::Raw),
                     None => (rest, Protocol::WebSocket),
                 };
-                o.servers.push(Spec {
-                    name: name.into(),
-                    program: program.into(),
-                    protocol,
-                });
+                o.servers.push(Spec::new(name, command, protocol));
             }
             other => usage(&format!("unknown argument {other}")),
         }
     }
     if o.servers.is_empty() {
-        o.servers = vec![
-            Spec {
-                name: "stdws".into(),
-                program: "../target/release/examples/echo_server".into(),
-                protocol: Protocol::WebSocket,
-            },
-            Spec {
-                name: "tungstenite".into(),
-                program: "target/release/tungstenite_echo".into(),
-                protocol: Protocol::WebSocket,
-            },
-            Spec {
-                name: "raw".into(),
-                program: "target/release/raw_echo".into(),
-                protocol: Protocol::Raw,
-            },
-        ];
+        o.servers = DEFAULT_SERVERS
+            .iter()
+            .map(|(name, command, protocol)| Spec::new(name, command, *protocol))
+            .collect();
     }
     o
 }
@@ -302,7 +335,7 @@ fn main() {
     let mut idle_results = Vec::new();
     for &count in &o.idle {
         for spec in &o.servers {
-            match idle::run(spec, count, Duration::from_millis(500)) {
+            match idle::run(spec, count, IDLE_SETTLE) {
                 Ok(r) => {
                     eprintln!(
                         "idle {count:>6} {:<12} {:>6.1} KiB/connection, {} threads, echo {}/{}",
@@ -315,6 +348,38 @@ fn main() {
                     idle_results.push(r);
                 }
                 Err(e) => eprintln!("idle {count} {}: FAILED: {e}", spec.name),
+            }
+        }
+    }
+    let mut deflate_results = Vec::new();
+    let deflaters: Vec<&Spec> = o
+        .servers
+        .iter()
+        .filter(|s| DEFLATE_SERVERS.contains(&s.name.as_str()))
+        .collect();
+    if o.deflate && !deflaters.is_empty() {
+        let corpus = std::sync::Arc::new(deflate::corpus(500));
+        for round in 1..=o.rounds {
+            for k in 0..deflaters.len() {
+                let spec = deflaters[(k + round) % deflaters.len()];
+                let r = deflate::run(
+                    spec,
+                    DEFLATE_CONNS,
+                    Duration::from_secs_f64(o.warmup),
+                    Duration::from_secs_f64(o.window),
+                    &corpus,
+                );
+                eprintln!(
+                    "deflate round {round} {:<14} {:>8.0} msgs/s {:>7.1} MB/s {:>7.2} µs/msg{}",
+                    r.server,
+                    r.msgs_per_sec,
+                    r.mb_per_sec,
+                    r.cpu_us,
+                    r.error
+                        .as_ref()
+                        .map_or(String::new(), |e| format!("  FAILED: {e}"))
+                );
+                deflate_results.push(r);
             }
         }
     }
@@ -349,8 +414,10 @@ fn main() {
         warmup: o.warmup,
         measures,
         idle: idle_results,
+        deflate: deflate_results,
         micro: micro_results,
         wall_secs: started.elapsed().as_secs_f64(),
+        servers: o.servers.iter().map(|s| s.name.clone()).collect(),
     };
     let md = report::markdown(&run);
     print!("{md}");
@@ -363,7 +430,7 @@ fn main() {
         ("md", md),
         ("json", report::json(&run)),
         ("csv", report::csv(&run)),
-        ("svg", report::svg(&run)),
+        ("svg", chart::svg(&run)),
     ];
     for (ext, text) in &files {
         let path = base.with_extension(ext);
@@ -384,7 +451,8 @@ fn main() {
     eprintln!("results: {}.{{md,json,csv,svg}}", base.display());
     let failed = run.measures.iter().any(|m| m.error.is_some())
         || run.idle.iter().any(|i| i.echo_ok != i.connections)
-        || run.idle.len() != o.idle.len() * o.servers.len();
+        || run.idle.len() != o.idle.len() * o.servers.len()
+        || run.deflate.iter().any(|d| d.error.is_some());
     if failed {
         eprintln!("bench: some cells failed (see the report)");
         std::process::exit(1);

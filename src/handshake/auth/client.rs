@@ -68,15 +68,23 @@ pub(crate) fn answer(
         }
     }
     if !skip.contains(&ClientScheme::Basic)
-        && !user.contains(':')
         && challenges
             .iter()
             .any(|c| c.scheme.eq_ignore_ascii_case("Basic"))
     {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        return Some((ClientScheme::Basic, format!("Basic {token}")));
+        return basic(user, password).map(|value| (ClientScheme::Basic, value));
     }
     None
+}
+
+/// The Basic `Authorization` value (RFC 7617 §2); none for a user name
+/// with a colon, which the scheme cannot carry.
+pub(crate) fn basic(user: &str, password: &str) -> Option<String> {
+    if user.contains(':') {
+        return None;
+    }
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    Some(format!("Basic {token}"))
 }
 
 /// True when a Digest challenge says `stale=true`.

@@ -43,7 +43,7 @@ mod server;
 pub use digest::DigestAlgorithm;
 pub use server::{Authenticator, MAX_NONCES};
 
-pub(crate) use client::{answer, is_stale, ClientScheme};
+pub(crate) use client::{answer, basic, is_stale, ClientScheme};
 pub(crate) use params::parse_challenges;
 #[cfg(test)]
 pub(crate) use params::Challenge;

@@ -1,0 +1,115 @@
+//! Quiet clients give their read buffer back (`Config::idle_release`) and
+//! lose nothing by it: a message cut by a quiet spell arrives whole, a
+//! client quiet past the release keeps echoing, and the read timeout still
+//! decides when an idle client is let go.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use stdws::{Client, Config, Error, Handler, Message, Server};
+use support::{close_code_of, masked, raw_handshake, read_to_end, upgrade_request};
+
+const RELEASE: Duration = Duration::from_millis(50);
+
+struct Echo;
+
+impl Handler for Echo {
+    fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
+        client.send(message)
+    }
+}
+
+fn server(config: Config) -> Server {
+    Server::builder()
+        .config(config.idle_release(Some(RELEASE)))
+        .fallback(Echo)
+        .bind("127.0.0.1:0")
+        .unwrap()
+}
+
+/// The unmasked server frame of a final text message.
+fn text_frame(payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0x81];
+    match payload.len() {
+        n @ 0..=125 => frame.push(n as u8),
+        n => {
+            frame.push(126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(payload);
+    frame
+}
+
+fn read_exactly(s: &mut std::net::TcpStream, n: usize) -> Vec<u8> {
+    let mut got = vec![0; n];
+    s.read_exact(&mut got).unwrap();
+    got
+}
+
+#[test]
+fn a_client_quiet_past_the_release_keeps_echoing() {
+    let server = server(Config::default());
+    let (mut s, head) = raw_handshake(
+        server.local_addr(),
+        &upgrade_request(server.local_addr(), "/"),
+    );
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // Small and large messages, each after a pause longer than the release.
+    for (pause, len) in [(0, 10), (150, 70), (150, 5000), (150, 3), (0, 5000)] {
+        sleep(Duration::from_millis(pause));
+        let payload: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+        s.write_all(&masked(0x81, &payload)).unwrap();
+        let want = text_frame(&payload);
+        assert_eq!(
+            read_exactly(&mut s, want.len()),
+            want,
+            "{len} bytes after {pause} ms"
+        );
+    }
+}
+
+#[test]
+fn a_frame_cut_by_a_quiet_spell_arrives_whole() {
+    let server = server(Config::default());
+    let (mut s, _) = raw_handshake(
+        server.local_addr(),
+        &upgrade_request(server.local_addr(), "/"),
+    );
+    let payload: Vec<u8> = (0..3000).map(|i| b'A' + (i % 26) as u8).collect();
+    let wire = masked(0x81, &payload);
+    // Cut inside the header, then inside the payload, each followed by a
+    // pause long enough for the release to fire.
+    for piece in [&wire[..3], &wire[3..1500], &wire[1500..]] {
+        s.write_all(piece).unwrap();
+        sleep(Duration::from_millis(150));
+    }
+    let want = text_frame(&payload);
+    assert_eq!(read_exactly(&mut s, want.len()), want);
+}
+
+#[test]
+fn the_read_timeout_not_the_release_lets_an_idle_client_go() {
+    let read_timeout = Duration::from_millis(600);
+    let server = server(Config::default().read_timeout(Some(read_timeout)));
+    let (mut s, _) = raw_handshake(
+        server.local_addr(),
+        &upgrade_request(server.local_addr(), "/"),
+    );
+    s.write_all(&masked(0x81, b"hi")).unwrap();
+    assert_eq!(read_exactly(&mut s, 4), text_frame(b"hi"));
+    let quiet = Instant::now();
+    let rest = read_to_end(&mut s);
+    let waited = quiet.elapsed();
+    // 1001 "idle timeout" (RFC 6455 §7.4.1), after the read timeout and
+    // not at the release.
+    assert_eq!(close_code_of(&rest), Some(1001), "{rest:?}");
+    assert!(
+        waited >= read_timeout - Duration::from_millis(50),
+        "let go after {waited:?}"
+    );
+    assert!(waited < read_timeout * 4, "let go only after {waited:?}");
+}
