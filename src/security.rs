@@ -148,8 +148,8 @@
 //!   750 ms meanwhile.
 //! - `tests/server/flow.rs::a_slow_reader_never_stalls_the_others_and_is_closed_with_1008`,
 //!   `tests/server/flow.rs::a_client_that_stops_reading_is_closed_with_1008_at_the_write_timeout`,
-//!   `src/transport/link.rs::a_queue_over_its_cap_fails_the_client_with_1008`,
-//!   `src/transport/link.rs::tiny_queued_frames_share_chunks_and_count_their_overhead`,
+//!   `src/transport/link_tests.rs::a_queue_over_its_cap_fails_the_client_with_1008`,
+//!   `src/transport/link_tests.rs::tiny_queued_frames_share_chunks_and_count_their_overhead`,
 //!   `tests/security.rs::feed_past_max_write_buffer_is_refused`.
 //!
 //! ### gorilla/websocket CVE-2020-27813 (GHSA-3xh2-74w9-5vxm): length overflow
@@ -219,7 +219,7 @@
 //!   `MessageTooBig { max: 16777216 }`, memory grows by at most 48 MiB
 //!   (the message may reach 16 MiB, not 1 GiB).
 //! - `tests/deflate.rs::a_one_kib_frame_that_inflates_past_the_limit_closes_with_1009`,
-//!   `src/extension/permessage_deflate.rs::a_small_frame_that_inflates_past_the_limit_is_too_big`,
+//!   `src/extension/permessage_deflate_tests.rs::a_small_frame_that_inflates_past_the_limit_is_too_big`,
 //!   `src/extension/deflate.rs::output_is_cut_at_the_limit_in_bounded_chunks`,
 //!   `tests/security.rs::extension_that_overruns_its_limit_still_gets_1009`.
 //! - Fuzz target `fuzz/fuzz_targets/inflate.rs`: hostile bytes decoded
