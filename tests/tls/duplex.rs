@@ -136,13 +136,15 @@ fn four_threads_send_while_the_reader_receives_10000_messages() {
 }
 
 #[test]
-fn send_from_another_thread_arrives_within_50ms_while_the_reader_is_idle() {
+fn send_from_another_thread_arrives_before_the_idle_readers_timeout() {
     for (server, client) in pairs() {
         let (ws, peer) = connected(server, client);
         let (sender, mut receiver) = ws.split().unwrap();
         let (got_tx, got_rx) = mpsc::channel();
         let blocked = thread::spawn(move || {
-            got_tx.send(receiver.recv().unwrap()).unwrap();
+            got_tx
+                .send(receiver.recv().map_err(|e| e.to_string()))
+                .unwrap();
         });
         // Let the reader block on the socket first.
         thread::sleep(Duration::from_millis(100));
@@ -155,16 +157,19 @@ fn send_from_another_thread_arrives_within_50ms_while_the_reader_is_idle() {
         let arrived = conn.recv().unwrap();
         let took = sent.elapsed();
         assert_eq!(arrived, Some(Message::Binary(b"while you wait".to_vec())));
-        assert!(
-            took < Duration::from_millis(50),
-            "{server:?}/{client:?}: {took:?}"
-        );
-        // The reader was still waiting, and still works.
-        assert!(got_rx.try_recv().is_err());
+        // The reader's only wake-up is its read timeout (`LIMIT`, set in
+        // `connected`). A send that waited for it (a lock held across the
+        // read, or the timeout used as a polling clock) misses this bound
+        // by seconds; a loaded machine's scheduling delays (hundreds of
+        // ms at worst) stay far inside it.
+        assert!(took < LIMIT / 4, "{server:?}/{client:?}: {took:?}");
+        // The reader is still inside its first read: it has neither
+        // returned nor timed out.
+        assert_eq!(got_rx.try_recv(), Err(mpsc::TryRecvError::Empty));
         conn.send(Message::Binary(b"wake up".to_vec())).unwrap();
         assert_eq!(
             got_rx.recv_timeout(LIMIT).unwrap(),
-            Some(Message::Binary(b"wake up".to_vec()))
+            Ok(Some(Message::Binary(b"wake up".to_vec())))
         );
         blocked.join().unwrap();
     }
