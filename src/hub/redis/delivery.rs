@@ -7,26 +7,30 @@
 //! reach each subscriber in one write (one send system call for N
 //! messages instead of N). A lone message is served as soon as it arrives.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use super::Shared;
+use super::{lock, Shared};
 use crate::hub::envelope::Body;
-use crate::hub::{ConnectionId, LocalNode, NodeId};
+use crate::hub::{Command, ConnectionId, LocalNode, NodeId};
 use crate::message::Message;
 
-/// Envelopes read but not served yet: past this the reader waits (as it
-/// did when it served them itself), and Redis buffers for it.
+/// Envelopes read but not served yet: past this many, or past
+/// [`BACKLOG_BYTES`], the reader waits (as it did when it served them
+/// itself) and Redis buffers for it.
 const BACKLOG: usize = 4096;
+
+/// The payload bytes of the envelopes read but not served yet.
+const BACKLOG_BYTES: usize = 16 << 20;
 
 /// The most envelopes served as one batch.
 const BATCH: usize = 256;
 
-/// How long the thread waits for work before it looks at the stop flag.
-const IDLE_STEP: Duration = Duration::from_millis(250);
+/// How long either thread waits before it looks at the stop flag.
+const STEP: Duration = Duration::from_millis(250);
 
 /// An envelope from another node, as the delivery thread serves it.
 pub(super) struct Item {
@@ -36,28 +40,82 @@ pub(super) struct Item {
     pub(super) body: Body,
 }
 
-pub(super) fn start(shared: Arc<Shared>) -> std::io::Result<(SyncSender<Item>, JoinHandle<()>)> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(BACKLOG);
-    let thread = thread::Builder::new()
-        .name("stdws-redis-deliver".into())
-        .spawn(move || run(&shared, &rx))?;
-    Ok((tx, thread))
+impl Item {
+    fn size(&self) -> usize {
+        let payload = match &self.body {
+            Body::Publish { message, .. }
+            | Body::Broadcast(message)
+            | Body::Command(Command::Send { message, .. }) => message.as_bytes().len(),
+            _ => 0,
+        };
+        payload + std::mem::size_of::<Item>()
+    }
 }
 
-fn run(shared: &Shared, rx: &Receiver<Item>) {
-    let mut batch = Vec::with_capacity(BATCH);
-    loop {
-        match rx.recv_timeout(IDLE_STEP) {
-            Ok(item) => batch.push(item),
-            Err(RecvTimeoutError::Timeout) if !shared.stopping() => continue,
-            Err(_) => return,
-        }
-        // Only what is already here: a batch never waits to fill.
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+/// The envelopes between the two threads, in the order they were read.
+#[derive(Default)]
+pub(super) struct Backlog {
+    state: Mutex<(VecDeque<Item>, usize)>,
+    changed: Condvar,
+}
+
+impl Backlog {
+    /// Queues `item`; waits while the backlog is full (one item always
+    /// fits, however large). False when the hub stops meanwhile.
+    pub(super) fn push(&self, shared: &Shared, item: Item) -> bool {
+        let size = item.size();
+        let mut g = lock(&self.state);
+        while !g.0.is_empty() && (g.0.len() >= BACKLOG || g.1 + size > BACKLOG_BYTES) {
+            if shared.stopping() {
+                return false;
             }
+            g = self
+                .changed
+                .wait_timeout(g, STEP)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        g.0.push_back(item);
+        g.1 += size;
+        self.changed.notify_all();
+        true
+    }
+
+    /// Moves what is queued now (at most [`BATCH`]) to `batch`, waiting up
+    /// to [`STEP`] for a first item: a batch never waits to fill.
+    fn take(&self, batch: &mut Vec<Item>) {
+        let mut g = lock(&self.state);
+        if g.0.is_empty() {
+            g = self
+                .changed
+                .wait_timeout(g, STEP)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        let n = g.0.len().min(BATCH);
+        let (queue, bytes) = &mut *g;
+        for item in queue.drain(..n) {
+            *bytes -= item.size();
+            batch.push(item);
+        }
+        if n > 0 {
+            self.changed.notify_all();
+        }
+    }
+}
+
+pub(super) fn start(shared: Arc<Shared>, backlog: Arc<Backlog>) -> std::io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name("stdws-redis-deliver".into())
+        .spawn(move || run(&shared, &backlog))
+}
+
+fn run(shared: &Shared, backlog: &Backlog) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while !shared.stopping() {
+        backlog.take(&mut batch);
+        if batch.is_empty() {
+            continue;
         }
         match shared.local() {
             Some(local) => serve(shared, &*local, &mut batch),

@@ -11,12 +11,11 @@
 use std::collections::BTreeSet;
 use std::io;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::delivery::{self, Item};
+use super::delivery::{self, Backlog, Item};
 use super::{lock, Shared};
 use crate::hub::backoff::Backoff;
 use crate::hub::envelope::{decode, Body};
@@ -33,17 +32,17 @@ const PING_EVERY: Duration = Duration::from_secs(1);
 const DEAD_AFTER: Duration = Duration::from_secs(10);
 
 pub(super) fn start(shared: Arc<Shared>, link: redis::Connection) -> io::Result<JoinHandle<()>> {
-    let (deliver, delivery) = delivery::start(Arc::clone(&shared))?;
+    let backlog = Arc::new(Backlog::default());
+    let delivery = delivery::start(Arc::clone(&shared), Arc::clone(&backlog))?;
     thread::Builder::new()
         .name("stdws-redis-sub".into())
         .spawn(move || {
-            run(&shared, link, &deliver);
-            drop(deliver);
+            run(&shared, link, &backlog);
             let _ = delivery.join();
         })
 }
 
-fn run(shared: &Shared, link: redis::Connection, deliver: &SyncSender<Item>) {
+fn run(shared: &Shared, link: redis::Connection, deliver: &Backlog) {
     let mut gaps = Gaps::default();
     let mut backoff = Backoff::default();
     let mut link = Some(link);
@@ -80,7 +79,7 @@ fn listen(
     link: &mut redis::Connection,
     gaps: &mut Gaps,
     backoff: &mut Backoff,
-    deliver: &SyncSender<Item>,
+    deliver: &Backlog,
 ) -> redis::RedisResult<()> {
     let Some(local) = shared.local() else {
         return Ok(());
@@ -161,7 +160,7 @@ fn serve(
     own: &crate::hub::NodeId,
     msg: &redis::Msg,
     gaps: &mut Gaps,
-    deliver: &SyncSender<Item>,
+    deliver: &Backlog,
 ) {
     let channel = msg.get_channel_name();
     let envelope = match decode(msg.get_payload_bytes()) {
@@ -191,11 +190,14 @@ fn serve(
         },
         _ => None,
     };
-    // Blocks only while the delivery thread is BACKLOG envelopes behind,
-    // as this thread did when it served them itself.
-    let _ = deliver.send(Item {
-        origin: envelope.origin,
-        topic,
-        body: envelope.body,
-    });
+    // Waits only while the delivery thread is far behind, as this thread
+    // did when it served the envelopes itself.
+    deliver.push(
+        shared,
+        Item {
+            origin: envelope.origin,
+            topic,
+            body: envelope.body,
+        },
+    );
 }
