@@ -10,6 +10,8 @@
 #
 #   bench/cluster.sh [--seconds 10] [--subscribers 300] [--rounds 3]
 #
+# STDWS_BIN=path runs another build of stdws (a before/after comparison).
+#
 # Each configuration runs --rounds times, interleaved; the report gives
 # the median of each figure.
 #
@@ -18,6 +20,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+stdws_bin="${STDWS_BIN:-target/release/stdws}"
 cd "$root"
 source scripts/lib.sh
 seconds=10
@@ -62,10 +65,10 @@ start_nodes() {
     [[ "$count" -gt 1 ]] && url="$redis_url"
     if [[ "$kind" == stdws ]]; then
       if [[ -n "$url" ]]; then
-        target/release/stdws serve --addr "127.0.0.1:$port" --redis "$url" --node-id "n$i" \
+        "$stdws_bin" serve --addr "127.0.0.1:$port" --redis "$url" --node-id "n$i" \
           2>"$work/$kind-$i.log" &
       else
-        target/release/stdws serve --addr "127.0.0.1:$port" 2>"$work/$kind-$i.log" &
+        "$stdws_bin" serve --addr "127.0.0.1:$port" 2>"$work/$kind-$i.log" &
       fi
     else
       node bench/cluster/peer.js "$port" $url 2>"$work/$kind-$i.log" &

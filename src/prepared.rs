@@ -76,6 +76,69 @@ impl<'a> Prepared<'a> {
     }
 }
 
+/// Which messages of a [`Batch`] a recipient does not get (by index).
+pub(crate) type Skip<'s> = Option<&'s dyn Fn(usize) -> bool>;
+
+/// Consecutive messages for the same recipients, each encoded once per
+/// protocol, and their frames concatenated: a recipient gets the batch in
+/// one write (one send system call where there were N).
+pub(crate) struct Batch<'a> {
+    items: Vec<Prepared<'a>>,
+    rfc6455: OnceLock<(Arc<[u8]>, usize)>,
+    hixie76: OnceLock<(Arc<[u8]>, usize)>,
+}
+
+impl<'a> Batch<'a> {
+    pub(crate) fn new(
+        messages: impl IntoIterator<Item = &'a Message>,
+        fragment_size: Option<usize>,
+    ) -> Batch<'a> {
+        Batch {
+            items: messages
+                .into_iter()
+                .map(|m| Prepared::new(m, fragment_size))
+                .collect(),
+            rfc6455: OnceLock::new(),
+            hixie76: OnceLock::new(),
+        }
+    }
+
+    /// The messages, in order.
+    pub(crate) fn items(&self) -> &[Prepared<'a>] {
+        &self.items
+    }
+
+    /// The frames of every message but those `skip` names that this
+    /// framing can carry, concatenated in order, and how many messages
+    /// they are. Without `skip`, made once per framing and shared.
+    pub(crate) fn frames(&self, framing: Framing, skip: Skip<'_>) -> (Arc<[u8]>, usize) {
+        if skip.is_some() {
+            return self.concat(framing, skip);
+        }
+        let all = match framing {
+            Framing::Rfc6455 => &self.rfc6455,
+            Framing::Hixie76 => &self.hixie76,
+        };
+        let (frames, n) = all.get_or_init(|| self.concat(framing, None));
+        (Arc::clone(frames), *n)
+    }
+
+    fn concat(&self, framing: Framing, skip: Skip<'_>) -> (Arc<[u8]>, usize) {
+        let mut out = Vec::new();
+        let mut n = 0;
+        for (i, item) in self.items.iter().enumerate() {
+            if skip.is_some_and(|s| s(i)) {
+                continue;
+            }
+            if let Some(frames) = item.frames(framing) {
+                out.extend_from_slice(frames);
+                n += 1;
+            }
+        }
+        (out.into(), n)
+    }
+}
+
 #[cfg(test)]
 thread_local! {
     /// How many times this thread encoded a message for many clients.
@@ -115,5 +178,26 @@ mod tests {
         ));
         let binary = Message::Binary(vec![1, 2]);
         assert_eq!(Prepared::new(&binary, None).frames(Framing::Hixie76), None);
+    }
+
+    #[test]
+    fn a_batch_concatenates_in_order_encodes_once_and_leaves_out_what_a_framing_cannot_carry() {
+        let messages = [
+            Message::Text("a".into()),
+            Message::Binary(vec![1]),
+            Message::Text("b".into()),
+        ];
+        let batch = Batch::new(&messages, None);
+        let before = ENCODED.with(|n| n.get());
+        let (all, n) = batch.frames(Framing::Rfc6455, None);
+        assert_eq!((&*all, n), (&b"\x81\x01a\x82\x01\x01\x81\x01b"[..], 3));
+        let skip = |i: usize| i == 0;
+        let (some, n) = batch.frames(Framing::Rfc6455, Some(&skip));
+        assert_eq!((&*some, n), (&b"\x82\x01\x01\x81\x01b"[..], 2));
+        // The second recipient shares the first one's bytes.
+        assert!(Arc::ptr_eq(&all, &batch.frames(Framing::Rfc6455, None).0));
+        assert_eq!(ENCODED.with(|n| n.get()) - before, 3);
+        let (hixie, n) = batch.frames(Framing::Hixie76, None);
+        assert_eq!((&*hixie, n), (&b"\x00a\xff\x00b\xff"[..], 2));
     }
 }

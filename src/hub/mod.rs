@@ -88,6 +88,17 @@ pub trait LocalNode: Send + Sync {
     /// `topic` (but `except`); returns how many took it.
     fn publish(&self, topic: &str, message: &Message, except: Option<&ConnectionId>) -> usize;
 
+    /// Serves consecutive publishes to `topic`, in order, each but to its
+    /// `except`; returns how many (subscriber, message) pairs were taken.
+    /// A server writes each subscriber's share at once (one write for the
+    /// batch); the default serves them one by one.
+    fn publish_batch(&self, topic: &str, batch: &[(Message, Option<ConnectionId>)]) -> usize {
+        batch
+            .iter()
+            .map(|(message, except)| self.publish(topic, message, except.as_ref()))
+            .sum()
+    }
+
     /// Serves a broadcast from another node to every client here.
     fn broadcast(&self, message: &Message) -> usize;
 

@@ -13,7 +13,7 @@ use crate::extension::ExtensionOffer;
 use crate::handshake::server::Request;
 use crate::hub::{ConnectionId, Hub, NodeId};
 use crate::message::Message;
-use crate::prepared::Prepared;
+use crate::prepared::{Batch, Prepared, Skip};
 use crate::transport::link::Link;
 use crate::transport::sender::link_sender_methods;
 
@@ -195,6 +195,15 @@ impl Client {
             .publish_except(topic, message, &self.inner.id)
     }
 
+    /// Sends the messages of `batch` that `skip` does not name, in one
+    /// write; returns how many it took.
+    pub(crate) fn send_batch(&self, batch: &Batch<'_>, skip: Skip<'_>) -> usize {
+        match self.inner.link.upgrade() {
+            Some(link) => link.send_batch(batch, skip),
+            None => 0,
+        }
+    }
+
     pub(crate) fn send_prepared(&self, prepared: &Prepared<'_>) -> bool {
         match self.inner.link.upgrade() {
             Some(link) => link.send_prepared(prepared).is_ok(),
@@ -355,6 +364,37 @@ impl Clients {
         except: Option<&ConnectionId>,
     ) -> usize {
         self.deliver(&self.registry.topics.subscribers(topic, except), message)
+    }
+
+    /// Consecutive publishes to `topic` served to this server's
+    /// subscribers only: each subscriber gets its share (every message but
+    /// those that exclude it) in one write, each message encoded once per
+    /// protocol. Returns how many (subscriber, message) pairs were taken.
+    pub(super) fn publish_batch_here(
+        &self,
+        topic: &str,
+        batch: &[(Message, Option<ConnectionId>)],
+    ) -> usize {
+        let targets = self.registry.topics.subscribers(topic, None);
+        if targets.is_empty() || batch.is_empty() {
+            return 0;
+        }
+        let prepared = Batch::new(
+            batch.iter().map(|(message, _)| message),
+            self.registry.fragment_size,
+        );
+        targets
+            .iter()
+            .map(|c| {
+                let id = c.id();
+                let skip = |i: usize| batch[i].1.as_ref() == Some(id);
+                if batch.iter().any(|(_, except)| except.as_ref() == Some(id)) {
+                    c.send_batch(&prepared, Some(&skip))
+                } else {
+                    c.send_batch(&prepared, None)
+                }
+            })
+            .sum()
     }
 
     /// Every topic that has a subscriber now.

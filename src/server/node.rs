@@ -87,6 +87,11 @@ impl LocalNode for Node {
             .map_or(0, |c| c.publish_here(topic, message, except))
     }
 
+    fn publish_batch(&self, topic: &str, batch: &[(Message, Option<ConnectionId>)]) -> usize {
+        self.clients()
+            .map_or(0, |c| c.publish_batch_here(topic, batch))
+    }
+
     fn broadcast(&self, message: &Message) -> usize {
         self.clients()
             .map_or(0, |c| c.broadcast_if(message, |_| true))

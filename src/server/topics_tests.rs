@@ -222,3 +222,27 @@ fn a_subscriber_that_does_not_read_is_closed_with_1008_and_never_stalls_the_publ
     }
     assert_eq!(server.clients().len(), 1);
 }
+
+#[test]
+fn a_batch_from_another_node_reaches_each_subscriber_in_order_but_what_excludes_it() {
+    let (server, events) = server(Config::default());
+    let (mut a, a_client) = join(&server, &events, "room");
+    let (mut b, b_client) = join(&server, &events, "room");
+    let batch = [
+        (text("1"), Some(a_client.id().clone())),
+        (text("2"), None),
+        (text("3"), Some(b_client.id().clone())),
+    ];
+    let before = ENCODED.with(|n| n.get());
+    assert_eq!(server.clients().publish_batch_here("room", &batch), 4);
+    assert_eq!(
+        ENCODED.with(|n| n.get()) - before,
+        3,
+        "each message encoded once"
+    );
+    for (conn, want) in [(&mut a, ["2", "3"]), (&mut b, ["1", "2"])] {
+        assert_eq!(next(conn), Some(text(want[0])));
+        assert_eq!(next(conn), Some(text(want[1])));
+        assert_eq!(next(conn), None, "exactly once");
+    }
+}

@@ -38,7 +38,7 @@ use crate::close_frame::CloseFrame;
 use crate::error::{CapacityError, Error, Timeout};
 use crate::extension::SendOptions;
 use crate::frame::OpCode;
-use crate::prepared::Prepared;
+use crate::prepared::{Batch, Prepared, Skip};
 use crate::session::{Outgoing, HIXIE76_TEXT_ONLY};
 
 /// Why we ended a connection ourselves: the close frame we sent (or tried
@@ -239,6 +239,37 @@ impl Link {
                 Error::Io(e)
             })
         })
+    }
+
+    /// Sends the messages of `batch` that `skip` does not name, in order,
+    /// in one write (frames this framing cannot carry are left out);
+    /// returns how many it took. Never blocks.
+    pub(crate) fn send_batch(&self, batch: &Batch<'_>, skip: Skip<'_>) -> usize {
+        if self.options.transforms {
+            // Each message compressed in turn: the extension's context
+            // runs across messages (RFC 7692 §7.2.3.3).
+            return batch
+                .items()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !skip.is_some_and(|s| s(*i)))
+                .take_while(|(_, p)| self.send_prepared(p).is_ok())
+                .count();
+        }
+        self.write(Mode::Other, |out, wire| {
+            if out.close_sent || out.broken {
+                return Err(Error::Closed);
+            }
+            let (frames, n) = batch.frames(out.framing, skip);
+            if n > 0 {
+                wire.send_shared(&frames).map_err(|e| {
+                    out.broken = true;
+                    Error::Io(e)
+                })?;
+            }
+            Ok(n)
+        })
+        .unwrap_or(0)
     }
 
     /// Sends a ping or an unsolicited pong. Never blocks.

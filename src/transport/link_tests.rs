@@ -3,6 +3,7 @@
 use super::*;
 use crate::frame::Role;
 use crate::message::Message;
+use crate::prepared::Batch;
 use crate::protocol::Sender;
 use crate::session::Framing;
 use crate::transport::duplex::tests::{pair, Xor};
@@ -216,4 +217,50 @@ fn tiny_queued_frames_share_chunks_and_count_their_overhead() {
         link.send_prepared(&prepared).unwrap();
     }
     assert_eq!(link.lock().queue.queued - before, 1000 * (2 + CHUNK_COST));
+}
+
+#[test]
+fn a_batch_reaches_a_subscriber_as_one_write_of_exactly_its_frames_in_order() {
+    let (ours, mut peer) = pair();
+    socket2::SockRef::from(&ours)
+        .set_send_buffer_size(8 << 10)
+        .unwrap();
+    let link = link(ours, 64 << 20, false);
+    // The peer does not read yet: once the kernel's buffer is full, each
+    // write becomes one chunk of the link's queue, so writes can be counted.
+    let filler = Message::Binary(vec![7; 4096]);
+    let filler = Prepared::new(&filler, None);
+    let mut fillers = 0;
+    while !link.lock().queue.busy {
+        assert!(fillers < 10_000, "the socket never filled");
+        link.send_prepared(&filler).unwrap();
+        fillers += 1;
+    }
+    let messages: Vec<Message> = (0..5).map(|i| Message::Text(format!("m{i}"))).collect();
+    let batch = Batch::new(&messages, None);
+    let (chunks, queued) = {
+        let g = link.lock();
+        (g.queue.chunks.len(), g.queue.queued)
+    };
+    assert_eq!(link.send_batch(&batch, None), 5);
+    // A subscriber the second message excludes (its sender).
+    let skip = |i: usize| i == 1;
+    assert_eq!(link.send_batch(&batch, Some(&skip)), 4);
+    {
+        let g = link.lock();
+        assert_eq!(g.queue.chunks.len(), chunks + 2, "one write per batch");
+        assert_eq!(g.queue.queued - queued, 5 * 4 + 4 * 4 + 2 * CHUNK_COST);
+    }
+    let head = read_n(&mut peer, fillers * 4100);
+    assert!(head.chunks(4100).all(|f| f[..4] == [0x82, 126, 0x10, 0x00]));
+    assert_eq!(
+        read_n(&mut peer, 36),
+        b"\x81\x02m0\x81\x02m1\x81\x02m2\x81\x02m3\x81\x02m4\
+          \x81\x02m0\x81\x02m2\x81\x02m3\x81\x02m4"
+    );
+    // Nothing else follows.
+    peer.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut more = [0u8; 1];
+    assert!(peer.read(&mut more).is_err());
 }

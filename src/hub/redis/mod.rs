@@ -23,6 +23,7 @@
 //! meanwhile is lost, and counted by the receivers from the gaps in the
 //! sequence numbers.
 
+mod delivery;
 mod publisher;
 mod subscriber;
 

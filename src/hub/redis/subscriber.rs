@@ -1,7 +1,8 @@
 //! The subscriber: one thread on one Redis link in subscribed mode. It
 //! listens to its node's channel, the broadcast channel and the topics
 //! with local subscribers; serves what other nodes send to the local
-//! clients; ignores what this node sent itself; counts the gaps.
+//! clients (through the delivery thread, [`super::delivery`]); ignores
+//! what this node sent itself; counts the gaps.
 //!
 //! Redis sends nothing on an idle subscription, so the thread PINGs when
 //! the link has been quiet for a second, and takes a link that has not
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::delivery::{self, Backlog, Item};
 use super::{lock, Shared};
 use crate::hub::backoff::Backoff;
 use crate::hub::envelope::{decode, Body};
@@ -30,12 +32,17 @@ const PING_EVERY: Duration = Duration::from_secs(1);
 const DEAD_AFTER: Duration = Duration::from_secs(10);
 
 pub(super) fn start(shared: Arc<Shared>, link: redis::Connection) -> io::Result<JoinHandle<()>> {
+    let backlog = Arc::new(Backlog::default());
+    let delivery = delivery::start(Arc::clone(&shared), Arc::clone(&backlog))?;
     thread::Builder::new()
         .name("stdws-redis-sub".into())
-        .spawn(move || run(&shared, link))
+        .spawn(move || {
+            run(&shared, link, &backlog);
+            let _ = delivery.join();
+        })
 }
 
-fn run(shared: &Shared, link: redis::Connection) {
+fn run(shared: &Shared, link: redis::Connection, deliver: &Backlog) {
     let mut gaps = Gaps::default();
     let mut backoff = Backoff::default();
     let mut link = Some(link);
@@ -58,7 +65,7 @@ fn run(shared: &Shared, link: redis::Connection) {
             }
             continue;
         };
-        match listen(shared, &mut l, &mut gaps, &mut backoff) {
+        match listen(shared, &mut l, &mut gaps, &mut backoff, deliver) {
             Ok(()) => {}
             Err(e) => log::warn!("redis subscriber: {e}; reconnecting"),
         }
@@ -72,6 +79,7 @@ fn listen(
     link: &mut redis::Connection,
     gaps: &mut Gaps,
     backoff: &mut Backoff,
+    deliver: &Backlog,
 ) -> redis::RedisResult<()> {
     let Some(local) = shared.local() else {
         return Ok(());
@@ -92,7 +100,7 @@ fn listen(
         match pubsub.get_message() {
             Ok(msg) => {
                 heard = Instant::now();
-                serve(shared, &own, &*local, &msg, gaps);
+                serve(shared, &own, &msg, gaps, deliver);
             }
             Err(e) if e.is_timeout() => {
                 if heard.elapsed() >= DEAD_AFTER {
@@ -146,13 +154,13 @@ fn catch_up(
     Ok(())
 }
 
-/// One message from Redis: to the local clients, unless it is our own.
+/// One message from Redis: to the delivery thread, unless it is our own.
 fn serve(
     shared: &Shared,
     own: &crate::hub::NodeId,
-    local: &dyn crate::hub::LocalNode,
     msg: &redis::Msg,
     gaps: &mut Gaps,
+    deliver: &Backlog,
 ) {
     let channel = msg.get_channel_name();
     let envelope = match decode(msg.get_payload_bytes()) {
@@ -168,28 +176,28 @@ fn serve(
     if envelope.origin == *own {
         return;
     }
-    let counters = &shared.counters;
     let lost = gaps.arrived(&envelope.origin, channel, envelope.seq);
     if lost > 0 {
-        counters.lost.fetch_add(lost, Ordering::Relaxed);
+        shared.counters.lost.fetch_add(lost, Ordering::Relaxed);
     }
-    if !matches!(envelope.body, Body::Wake) {
-        counters.delivered.fetch_add(1, Ordering::Relaxed);
+    if matches!(envelope.body, Body::Wake) {
+        return;
     }
-    match envelope.body {
-        Body::Publish { except, message } => {
-            if let Some(topic) = shared.topic_of(channel) {
-                local.publish(topic, &message, except.as_ref());
-            }
-        }
-        Body::Broadcast(message) => {
-            local.broadcast(&message);
-        }
-        Body::Command(command) => {
-            if let Err(e) = local.execute(command) {
-                log::debug!("redis subscriber: a command from {}: {e}", envelope.origin);
-            }
-        }
-        Body::Wake => {}
-    }
+    let topic = match envelope.body {
+        Body::Publish { .. } => match shared.topic_of(channel) {
+            Some(topic) => Some(topic.to_owned()),
+            None => return,
+        },
+        _ => None,
+    };
+    // Waits only while the delivery thread is far behind, as this thread
+    // did when it served the envelopes itself.
+    deliver.push(
+        shared,
+        Item {
+            origin: envelope.origin,
+            topic,
+            body: envelope.body,
+        },
+    );
 }
