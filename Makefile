@@ -17,6 +17,8 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 	@# The library's default build compiles none of the command's crates.
 	! $(CARGO) tree -p stdws -e normal --prefix none | grep -E '^(clap|env_logger|signal-hook|redis) '
+	@# No import circle between the library's modules.
+	scripts/module-graph.sh > /dev/null
 	$(CARGO) fmt --manifest-path bench/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --release --manifest-path bench/Cargo.toml --all-targets -- -D warnings

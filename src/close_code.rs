@@ -79,15 +79,6 @@ mod tests {
     fn display_honours_width_and_alignment() {
         assert_eq!(format!("[{:>6}]", CloseCode::NORMAL), "[  1000]");
         assert_eq!(format!("[{:<6}]", CloseCode::GOING_AWAY), "[1001  ]");
-        assert_eq!(format!("[{:^8}]", crate::frame::OpCode::Text), "[  text  ]");
-        assert_eq!(
-            format!("[{:-<8}]", crate::frame::OpCode::Ping),
-            "[ping----]"
-        );
-        assert_eq!(
-            format!("[{:>15}]", crate::frame::OpCode::Reserved(3)),
-            "[  reserved(0x3)]"
-        );
     }
 
     #[test]

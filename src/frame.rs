@@ -460,6 +460,16 @@ impl Frame {
 mod tests {
     use super::*;
 
+    #[test]
+    fn opcode_display_honours_width_and_alignment() {
+        assert_eq!(format!("[{:^8}]", OpCode::Text), "[  text  ]");
+        assert_eq!(format!("[{:-<8}]", OpCode::Ping), "[ping----]");
+        assert_eq!(
+            format!("[{:>15}]", OpCode::Reserved(3)),
+            "[  reserved(0x3)]"
+        );
+    }
+
     fn server_rules() -> HeaderRules {
         HeaderRules::new(Role::Server, 1 << 24)
     }
