@@ -10,7 +10,7 @@ use super::native::{self, Accepted};
 use super::over_http::{self, Relay};
 use super::registry::{Conn, ConnInfo, Initiator};
 use super::typhoonae::{self, Hook};
-use super::{Gateway, HookFailure, Mode, Shared, MAX_REJECT_BODY};
+use super::{Gateway, HookFailure, Mode, Shared};
 use crate::{Admission, Client, CloseCode, CloseFrame, Error, Handler, Message, Reject, Request};
 
 /// A client's tie to its registry entry, attached at the handshake.
@@ -187,19 +187,13 @@ impl Shared {
 /// The application's refusal as the client sees it: its status and (the
 /// first 64 KiB of) its body.
 fn rejection(reply: HookReply) -> Reject {
-    let content_type = reply
-        .header("content-type")
-        .unwrap_or("application/octet-stream")
-        .to_owned();
-    let mut body = reply.body;
-    body.truncate(MAX_REJECT_BODY);
     let status = if (400..600).contains(&reply.status) {
         reply.status
     } else {
         // A 1xx or 3xx cannot stand in for a 101 refusal.
         502
     };
-    Reject::new(status, "refused by the application").body(content_type, body)
+    reply.refusal(Reject::new(status, "refused by the application"))
 }
 
 fn admitted(client: &Client) -> Option<&Admitted> {

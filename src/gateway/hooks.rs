@@ -43,6 +43,19 @@ pub(crate) struct HookReply {
 }
 
 impl HookReply {
+    /// `reject` carrying this reply's body (its first
+    /// [`MAX_REJECT_BODY`](super::MAX_REJECT_BODY) bytes) and content type:
+    /// what a refused client is shown instead of the 101.
+    pub(crate) fn refusal(self, reject: crate::Reject) -> crate::Reject {
+        let content_type = self
+            .header("content-type")
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let mut body = self.body;
+        body.truncate(super::MAX_REJECT_BODY);
+        reject.body(content_type, body)
+    }
+
     /// A header field's value (`name` lower-case).
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers

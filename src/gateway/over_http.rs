@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use super::events::{self, Event, MEDIA_TYPE};
 use super::hooks::{HookReply, HookRequest};
 use super::registry::{Conn, Initiator};
-use super::{Shared, MAX_REJECT_BODY};
+use super::Shared;
 use crate::{Client, CloseCode, CloseFrame, Message, Reject, Request};
 
 /// Most bytes of events in one request (Pushpin's buffer).
@@ -427,11 +427,5 @@ fn as_is(reply: HookReply) -> Reject {
     for (name, value) in &reply.headers {
         reject = reject.header(name.clone(), value.clone());
     }
-    let content_type = reply
-        .header("content-type")
-        .unwrap_or("application/octet-stream")
-        .to_owned();
-    let mut body = reply.body;
-    body.truncate(MAX_REJECT_BODY);
-    reject.body(content_type, body)
+    reply.refusal(reject)
 }
