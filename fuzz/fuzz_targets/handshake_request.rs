@@ -6,7 +6,7 @@
 //!
 //! Checks: no panic; the scanner answers the same whether the bytes come
 //! whole, one at a time, or in three pieces; every refusal is 400, 405,
-//! 426 or 431 and its error page parses as a response with that status;
+//! 426 or 431 (a TLS record where the head belongs is 400) and its error page parses as a response with that status;
 //! a request that passes `validate` gets a 101 that the client side of
 //! stdws accepts; `ServerHandshake` over a stream gives the answer the
 //! sans-I/O parts give.
@@ -98,6 +98,16 @@ fn sans_io(input: &[u8]) -> Outcome {
     let n = match whole {
         Ok(Status::Partial) => return Outcome::Incomplete,
         Ok(Status::Complete(n)) => n,
+        // A TLS record (a wss:// client on a plain port) is a 400; a head
+        // over a cap is a 431.
+        Err(HeadError::TlsRecord) => {
+            assert!(
+                matches!(input, [0x14..=0x17, 0x03, ..]),
+                "not TLS: {input:?}"
+            );
+            check_refusal(&HeadError::TlsRecord.to_rejection(), &[400]);
+            return Outcome::Refused(400);
+        }
         Err(e) => {
             let refusal = e.to_rejection();
             check_refusal(&refusal, &[431]);

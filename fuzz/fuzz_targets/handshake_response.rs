@@ -11,7 +11,7 @@
 //! Checks: no panic; the scanner answers the same whole or one byte at a
 //! time; an accepted response is a 101 with the right accept value, at most
 //! one subprotocol and only an offered one, and a well-formed extension
-//! list; a refused one is an unexpected status (its code kept) or an
+//! list; a TLS record is `ResponseError::Tls`; a refused one is an unexpected status (its code kept) or an
 //! invalid response; the blocking client agrees with the sans-I/O parts.
 
 #![no_main]
@@ -19,7 +19,7 @@
 use libfuzzer_sys::fuzz_target;
 use stdws::frame::Status;
 use stdws::handshake::client::Response;
-use stdws::handshake::{accept_key, HeadLimits, HeadScanner};
+use stdws::handshake::{accept_key, HeadError, HeadLimits, HeadScanner};
 use stdws::{Config, Connector, Error, HandshakeError, ResponseError};
 use stdws_fuzz::duplex::Duplex;
 use stdws_fuzz::wire::{rfc_protocols, with_real_accept, RFC_KEY};
@@ -39,6 +39,8 @@ enum Verdict {
     Incomplete,
     /// Over a cap (the client gives up as a server would: 431).
     TooLarge,
+    /// A TLS record where the head belongs (a TLS server answering ws://).
+    Tls,
     /// Malformed head or a 101 that breaks §4.1.
     Invalid,
     /// A status other than 101.
@@ -62,6 +64,13 @@ fn sans_io(input: &[u8]) -> Verdict {
     let n = match whole {
         Ok(Status::Complete(n)) => n,
         Ok(Status::Partial) => return Verdict::Incomplete,
+        Err(HeadError::TlsRecord) => {
+            assert!(
+                matches!(input, [0x14..=0x17, 0x03, ..]),
+                "not TLS: {input:?}"
+            );
+            return Verdict::Tls;
+        }
         Err(_) => return Verdict::TooLarge,
     };
     let response = match Response::parse(&input[..n], &scanner) {
@@ -121,6 +130,10 @@ fuzz_target!(|input: &[u8]| {
             )
         }
         (Verdict::Invalid, Err(Error::Handshake(HandshakeError::InvalidResponse(_)))) => {}
+        (
+            Verdict::Tls,
+            Err(Error::Handshake(HandshakeError::InvalidResponse(ResponseError::Tls))),
+        ) => {}
         (
             Verdict::Status(s),
             Err(Error::Handshake(HandshakeError::UnexpectedStatus { status, .. })),

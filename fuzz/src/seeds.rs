@@ -405,6 +405,15 @@ fn handshake_request(seeds: &mut Vec<Seed>) {
     for (name, text) in variants {
         push(seeds, "handshake_request", name, text.into_bytes());
     }
+    // A wss:// client on a plain port: the start of its ClientHello record.
+    push(
+        seeds,
+        "handshake_request",
+        "tls_client_hello",
+        vec![
+            0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+        ],
+    );
 }
 
 fn handshake_response(seeds: &mut Vec<Seed>) {
@@ -456,6 +465,13 @@ fn handshake_response(seeds: &mut Vec<Seed>) {
     for (name, text) in variants {
         push(seeds, "handshake_response", name, text.into_bytes());
     }
+    // A TLS server answering a ws:// request: a fatal alert record.
+    push(
+        seeds,
+        "handshake_response",
+        "tls_alert",
+        vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46],
+    );
 }
 
 fn extensions(seeds: &mut Vec<Seed>) {
