@@ -5,13 +5,17 @@
 //! waiting: while one batch goes out, the reader keeps reading; what piled
 //! up meanwhile is taken at once, and consecutive publishes to one topic
 //! reach each subscriber in one write (one send system call for N
-//! messages instead of N). A lone message is served as soon as it arrives.
+//! messages instead of N). A lone message is served as soon as it arrives;
+//! under load (the last batch held more than one envelope) the thread
+//! lingers up to [`RedisHubBuilder::linger`](super::RedisHubBuilder::linger)
+//! for more before it writes, trading at most that much latency for
+//! fewer, fuller writes.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{lock, Shared};
 use crate::hub::envelope::Body;
@@ -81,9 +85,10 @@ impl Backlog {
         true
     }
 
-    /// Moves what is queued now (at most [`BATCH`]) to `batch`, waiting up
-    /// to [`STEP`] for a first item: a batch never waits to fill.
-    fn take(&self, batch: &mut Vec<Item>) {
+    /// Moves what is queued (at most [`BATCH`]) to `batch`, waiting up to
+    /// [`STEP`] for a first item; with `linger`, waits that much longer
+    /// after the first item for more (less if [`BATCH`] fill sooner).
+    fn take(&self, batch: &mut Vec<Item>, linger: Duration) {
         let mut g = lock(&self.state);
         if g.0.is_empty() {
             g = self
@@ -91,6 +96,19 @@ impl Backlog {
                 .wait_timeout(g, STEP)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+        if !g.0.is_empty() && !linger.is_zero() {
+            let until = Instant::now() + linger;
+            while g.0.len() < BATCH {
+                let Some(left) = until.checked_duration_since(Instant::now()) else {
+                    break;
+                };
+                g = self
+                    .changed
+                    .wait_timeout(g, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
         }
         let n = g.0.len().min(BATCH);
         let (queue, bytes) = &mut *g;
@@ -112,8 +130,16 @@ pub(super) fn start(shared: Arc<Shared>, backlog: Arc<Backlog>) -> std::io::Resu
 
 fn run(shared: &Shared, backlog: &Backlog) {
     let mut batch = Vec::with_capacity(BATCH);
+    // Lingering only under load: a lone message is never held.
+    let mut loaded = false;
     while !shared.stopping() {
-        backlog.take(&mut batch);
+        let linger = if loaded {
+            shared.linger
+        } else {
+            Duration::ZERO
+        };
+        backlog.take(&mut batch, linger);
+        loaded = batch.len() > 1;
         if batch.is_empty() {
             continue;
         }
@@ -158,5 +184,78 @@ fn serve(shared: &Shared, local: &dyn LocalNode, batch: &mut Vec<Item>) {
             }
             Body::Wake => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wake() -> Item {
+        Item {
+            origin: NodeId::new("n1").unwrap(),
+            topic: None,
+            body: Body::Wake,
+        }
+    }
+
+    /// Queues `item` as the subscriber thread does (without its wait).
+    fn push(backlog: &Backlog, item: Item) {
+        let mut g = lock(&backlog.state);
+        g.1 += item.size();
+        g.0.push_back(item);
+        backlog.changed.notify_all();
+    }
+
+    /// Pushes `n` items from another thread, one every `every`.
+    fn push_later(backlog: &Arc<Backlog>, n: usize, every: Duration) -> JoinHandle<()> {
+        let backlog = Arc::clone(backlog);
+        thread::spawn(move || {
+            for _ in 0..n {
+                thread::sleep(every);
+                push(&backlog, wake());
+            }
+        })
+    }
+
+    #[test]
+    fn without_linger_a_batch_is_what_is_queued_now() {
+        let backlog = Arc::new(Backlog::default());
+        push(&backlog, wake());
+        let late = push_later(&backlog, 1, Duration::from_millis(50));
+        let mut batch = Vec::new();
+        backlog.take(&mut batch, Duration::ZERO);
+        assert_eq!(batch.len(), 1, "the lone item is served at once");
+        late.join().unwrap();
+        batch.clear();
+        backlog.take(&mut batch, Duration::ZERO);
+        assert_eq!(batch.len(), 1);
+        assert_eq!(lock(&backlog.state).1, 0, "the byte count follows");
+    }
+
+    #[test]
+    fn a_linger_gathers_what_arrives_meanwhile_and_stops_at_a_full_batch() {
+        let backlog = Arc::new(Backlog::default());
+        push(&backlog, wake());
+        let more = push_later(&backlog, 3, Duration::from_millis(5));
+        let mut batch = Vec::new();
+        let started = Instant::now();
+        backlog.take(&mut batch, Duration::from_secs(1));
+        more.join().unwrap();
+        // Only BATCH items end a linger early: it ran out, with all four.
+        assert_eq!(batch.len(), 4);
+        assert!(started.elapsed() >= Duration::from_secs(1));
+
+        for _ in 0..BATCH + 10 {
+            push(&backlog, wake());
+        }
+        let started = Instant::now();
+        batch.clear();
+        backlog.take(&mut batch, Duration::from_secs(10));
+        assert_eq!(batch.len(), BATCH, "a full batch goes at once");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        batch.clear();
+        backlog.take(&mut batch, Duration::ZERO);
+        assert_eq!(batch.len(), 10);
     }
 }
