@@ -107,12 +107,18 @@ fn raw_miniz(corpus: &[Vec<u8>], level: i32) -> (Duration, usize) {
     (start.elapsed(), total)
 }
 
-/// A loopback pair: the server echoes on its own thread.
-fn pair(config: Config) -> (Connection<MaybeTlsStream>, thread::JoinHandle<()>) {
+/// A listener on a free loopback port, and its URL.
+fn listen(config: &Config) -> (Listener, String) {
     let listener = Listener::bind("127.0.0.1:0")
         .expect("bind")
         .with_config(config.clone());
     let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    (listener, url)
+}
+
+/// A loopback pair: the server echoes on its own thread.
+fn pair(config: Config) -> (Connection<MaybeTlsStream>, thread::JoinHandle<()>) {
+    let (listener, url) = listen(&config);
     let server = thread::spawn(move || {
         let mut conn = Connection::new(listener.accept().expect("accept"));
         while let Ok(Some(m)) = conn.recv() {
@@ -283,10 +289,7 @@ fn bomb() {
     let config = Config::default()
         .max_message_size(limit)
         .deflate(PerMessageDeflate::new());
-    let listener = Listener::bind("127.0.0.1:0")
-        .expect("bind")
-        .with_config(config.clone());
-    let url = format!("ws://{}/", listener.local_addr().expect("addr"));
+    let (listener, url) = listen(&config);
     let server = thread::spawn(move || {
         let mut conn = Connection::new(listener.accept().expect("accept"));
         conn.recv().map(|_| ()).unwrap_err()

@@ -128,6 +128,24 @@ const CLOSING: u8 = 1;
 /// We failed the connection (`Out::end` is set).
 const FAILED: u8 = 2;
 
+/// Data may still go out: our close frame is not sent and the socket is
+/// not broken.
+fn open_for_data(out: &Outgoing) -> Result<(), Error> {
+    if out.close_sent || out.broken {
+        return Err(Error::Closed);
+    }
+    Ok(())
+}
+
+/// Sends (or queues) bytes shared between recipients; a failed socket
+/// marks the connection broken.
+fn send_shared(out: &mut Outgoing, wire: &mut Wire<'_>, bytes: &Arc<[u8]>) -> Result<(), Error> {
+    wire.send_shared(bytes).map_err(|e| {
+        out.broken = true;
+        Error::Io(e)
+    })
+}
+
 impl Link {
     /// A link owned by the calling thread. `handshaking`: the caller is
     /// still writing the opening handshake; frames sent meanwhile wait for
@@ -230,14 +248,9 @@ impl Link {
             });
         }
         self.write(Mode::Other, |out, wire| {
-            if out.close_sent || out.broken {
-                return Err(Error::Closed);
-            }
+            open_for_data(out)?;
             let frame = prepared.frames(out.framing).ok_or(HIXIE76_TEXT_ONLY)?;
-            wire.send_shared(frame).map_err(|e| {
-                out.broken = true;
-                Error::Io(e)
-            })
+            send_shared(out, wire, frame)
         })
     }
 
@@ -257,15 +270,10 @@ impl Link {
                 .count();
         }
         self.write(Mode::Other, |out, wire| {
-            if out.close_sent || out.broken {
-                return Err(Error::Closed);
-            }
+            open_for_data(out)?;
             let (frames, n) = batch.frames(out.framing, skip);
             if n > 0 {
-                wire.send_shared(&frames).map_err(|e| {
-                    out.broken = true;
-                    Error::Io(e)
-                })?;
+                send_shared(out, wire, &frames)?;
             }
             Ok(n)
         })

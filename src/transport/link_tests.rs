@@ -37,6 +37,22 @@ fn link_in(ours: TcpStream, cap: usize, tls: bool, handshaking: bool) -> Arc<Lin
     Link::new(duplex, out, options, handshaking)
 }
 
+/// A socket pair whose kernel buffers are small: our send buffer holds
+/// `send` bytes, the peer's receive buffer `recv` (None: the default), so
+/// a backlog soon builds in the link's queue while the peer does not read.
+fn squeezed_pair(send: usize, recv: Option<usize>) -> (TcpStream, TcpStream) {
+    let (ours, peer) = pair();
+    socket2::SockRef::from(&ours)
+        .set_send_buffer_size(send)
+        .unwrap();
+    if let Some(recv) = recv {
+        socket2::SockRef::from(&peer)
+            .set_recv_buffer_size(recv)
+            .unwrap();
+    }
+    (ours, peer)
+}
+
 fn read_n(peer: &mut TcpStream, n: usize) -> Vec<u8> {
     let mut buf = vec![0; n];
     peer.read_exact(&mut buf).unwrap();
@@ -92,12 +108,9 @@ fn send_from_another_thread_arrives_while_the_reader_is_blocked_over_tls() {
 
 #[test]
 fn a_client_that_does_not_read_gets_a_flusher_and_frames_stay_in_order() {
-    let (ours, mut peer) = pair();
     // A small send buffer: the backlog builds in our queue, not in the
     // kernel, while the peer does not read.
-    socket2::SockRef::from(&ours)
-        .set_send_buffer_size(8 << 10)
-        .unwrap();
+    let (ours, mut peer) = squeezed_pair(8 << 10, None);
     let link = link(ours, 64 << 20, false);
     let frame: Arc<[u8]> = vec![0x82, 126, 0x10, 0x00]
         .into_iter()
@@ -128,10 +141,7 @@ fn a_client_that_does_not_read_gets_a_flusher_and_frames_stay_in_order() {
 
 #[test]
 fn own_thread_blocks_instead_of_queueing_and_sends_the_whole_message() {
-    let (ours, mut peer) = pair();
-    socket2::SockRef::from(&ours)
-        .set_send_buffer_size(8 << 10)
-        .unwrap();
+    let (ours, mut peer) = squeezed_pair(8 << 10, None);
     // A cap smaller than the message: the own thread's payload is never
     // copied into the queue, so the cap does not apply to it.
     let link = link(ours, 1024, false);
@@ -146,13 +156,7 @@ fn own_thread_blocks_instead_of_queueing_and_sends_the_whole_message() {
 
 #[test]
 fn a_queue_over_its_cap_fails_the_client_with_1008() {
-    let (ours, mut peer) = pair();
-    socket2::SockRef::from(&ours)
-        .set_send_buffer_size(4 << 10)
-        .unwrap();
-    socket2::SockRef::from(&peer)
-        .set_recv_buffer_size(4 << 10)
-        .unwrap();
+    let (ours, mut peer) = squeezed_pair(4 << 10, Some(4 << 10));
     let link = link(ours, 64 << 10, false);
     let sender = Arc::clone(&link);
     let result = thread::spawn(move || {
@@ -185,13 +189,7 @@ fn a_queue_over_its_cap_fails_the_client_with_1008() {
 fn tiny_queued_frames_share_chunks_and_count_their_overhead() {
     // A peer that sends empty pings and never reads: each pong is 2
     // bytes, and cost some 30 times that as a chunk of its own.
-    let (ours, peer) = pair();
-    socket2::SockRef::from(&ours)
-        .set_send_buffer_size(4 << 10)
-        .unwrap();
-    socket2::SockRef::from(&peer)
-        .set_recv_buffer_size(4 << 10)
-        .unwrap();
+    let (ours, _peer) = squeezed_pair(4 << 10, Some(4 << 10));
     let link = link(ours, 64 << 20, false);
     let other = Arc::clone(&link);
     thread::spawn(move || {
@@ -221,10 +219,7 @@ fn tiny_queued_frames_share_chunks_and_count_their_overhead() {
 
 #[test]
 fn a_batch_reaches_a_subscriber_as_one_write_of_exactly_its_frames_in_order() {
-    let (ours, mut peer) = pair();
-    socket2::SockRef::from(&ours)
-        .set_send_buffer_size(8 << 10)
-        .unwrap();
+    let (ours, mut peer) = squeezed_pair(8 << 10, None);
     let link = link(ours, 64 << 20, false);
     // The peer does not read yet: once the kernel's buffer is full, each
     // write becomes one chunk of the link's queue, so writes can be counted.

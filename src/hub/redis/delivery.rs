@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{lock, Shared};
 use crate::hub::envelope::Body;
@@ -98,17 +98,11 @@ impl Backlog {
                 .0;
         }
         if !g.0.is_empty() && !linger.is_zero() {
-            let until = Instant::now() + linger;
-            while g.0.len() < BATCH {
-                let Some(left) = until.checked_duration_since(Instant::now()) else {
-                    break;
-                };
-                g = self
-                    .changed
-                    .wait_timeout(g, left)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
+            g = self
+                .changed
+                .wait_timeout_while(g, linger, |(queue, _)| queue.len() < BATCH)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         let n = g.0.len().min(BATCH);
         let (queue, bytes) = &mut *g;
@@ -189,6 +183,8 @@ fn serve(shared: &Shared, local: &dyn LocalNode, batch: &mut Vec<Item>) {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
 
     fn wake() -> Item {
