@@ -74,18 +74,28 @@ wait_line() {
   return 1
 }
 
+# held_client NAME URL FD: a split_client on URL whose input is the fifo
+# $WORK/NAME.in, held open on descriptor FD (closing FD ends its input);
+# its output goes to $WORK/NAME.out and .err. Returns once it is
+# connected, its pid in $held.
+held_client() {
+  local name="$1" url="$2" fd="$3"
+  mkfifo "$WORK/$name.in"
+  timeout 30 "$BIN/split_client" "$url" < "$WORK/$name.in" \
+    > "$WORK/$name.out" 2> "$WORK/$name.err" &
+  held=$!
+  PIDS+=("$held")
+  eval "exec $fd> \"\$WORK/$name.in\""
+  wait_line "$WORK/$name.err" connected
+}
+
 # Two split clients in the chat room: one listens (its stdin held open),
 # the other says one line and leaves; the listener hears it, then closes
 # with 1000 when its own input ends.
 chat_port="$(free_port)"
 start chat "$chat_port" "$BIN/chat" "$chat_port"
-mkfifo "$WORK/listener.in"
-timeout 30 "$BIN/split_client" "ws://127.0.0.1:$chat_port/chat" < "$WORK/listener.in" \
-  > "$WORK/listener.out" 2> "$WORK/listener.err" &
-listener=$!
-PIDS+=("$listener")
-exec 3> "$WORK/listener.in"
-wait_line "$WORK/listener.err" connected
+held_client listener "ws://127.0.0.1:$chat_port/chat" 3
+listener=$held
 echo 'hello room' | timeout 30 "$BIN/split_client" "ws://127.0.0.1:$chat_port/chat" > /dev/null 2>&1
 wait_line "$WORK/listener.out" ': hello room$'
 exec 3>&-
@@ -102,13 +112,8 @@ fi
 stop_port="$(free_port)"
 start graceful_shutdown "$stop_port" "$BIN/graceful_shutdown" "$stop_port"
 server=$!
-mkfifo "$WORK/idle.in"
-timeout 30 "$BIN/split_client" "ws://127.0.0.1:$stop_port/" < "$WORK/idle.in" \
-  > "$WORK/idle.out" 2> "$WORK/idle.err" &
-client=$!
-PIDS+=("$client")
-exec 4> "$WORK/idle.in"
-wait_line "$WORK/idle.err" connected
+held_client idle "ws://127.0.0.1:$stop_port/" 4
+client=$held
 kill -INT "$server"
 if wait "$client" && grep -q '^closed 1001 ' "$WORK/idle.out" \
     && timeout 10 tail --pid="$server" -f /dev/null && wait "$server" && grep -q '^stopped$' "$WORK/graceful_shutdown.log"; then
