@@ -246,3 +246,34 @@ fn a_batch_from_another_node_reaches_each_subscriber_in_order_but_what_excludes_
         assert_eq!(next(conn), None, "exactly once");
     }
 }
+
+#[test]
+fn a_clients_topics_are_listed_sorted_once_each_and_leave_with_it() {
+    use super::topics::Topics;
+    use crate::hub::{ConnectionId, NodeId};
+    let topics: Topics<u32> = Topics::new(None);
+    let node = NodeId::new("t").unwrap();
+    let (a, b) = (
+        ConnectionId::new(node.clone(), 1),
+        ConnectionId::new(node, 2),
+    );
+    for (topic, new) in [
+        ("news", true),
+        ("chat", true),
+        ("zoo", true),
+        ("chat", false),
+    ] {
+        assert_eq!(topics.subscribe(&a, &1, topic, || true).unwrap(), new);
+    }
+    assert!(topics.subscribe(&b, &2, "chat", || true).unwrap());
+    assert_eq!(topics.of(&a), ["chat", "news", "zoo"]);
+    assert!(topics.unsubscribe(&a, "news"));
+    assert!(!topics.unsubscribe(&a, "news"));
+    assert_eq!(topics.of(&a), ["chat", "zoo"]);
+    assert_eq!(topics.subscribers("chat", None, |c| *c), [1, 2]);
+    topics.remove(&a);
+    assert!(topics.of(&a).is_empty());
+    assert_eq!(topics.subscribers("chat", None, |c| *c), [2]);
+    assert!(topics.subscribers("zoo", None, |c| *c).is_empty());
+    assert_eq!(topics.names(), ["chat"]);
+}
