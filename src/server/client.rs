@@ -195,8 +195,6 @@ impl Client {
             .publish_except(topic, message, &self.inner.id)
     }
 
-    /// Sends the messages of `batch` that `skip` does not name, in one
-    /// write; returns how many it took.
     /// The link a publish or a broadcast reaches this client through.
     /// Publishes hold this, not a `Client`: a client that leaves while a
     /// publish is under way is then freed by its own thread, not by the
@@ -324,12 +322,12 @@ impl Clients {
     /// transform data, such as compression, get their own encoding;
     /// hixie-76 clients get the old framing, and do not take binary).
     pub fn broadcast_if(&self, message: &Message, filter: impl Fn(&Client) -> bool) -> usize {
-        let targets: Vec<Weak<Link>> = self
-            .map()
-            .values()
-            .filter(|c| filter(c))
-            .map(Client::weak_link)
-            .collect();
+        // The filter is the caller's code: it runs on a copy of the list,
+        // not under the lock (it may well ask `self` something).
+        let all = self.list();
+        let mut targets = Vec::with_capacity(all.len());
+        targets.extend(all.iter().filter(|c| filter(c)).map(Client::weak_link));
+        drop(all);
         self.deliver(&targets, message)
     }
 

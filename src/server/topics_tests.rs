@@ -277,3 +277,28 @@ fn a_clients_topics_are_listed_sorted_once_each_and_leave_with_it() {
     assert!(topics.subscribers("zoo", None, |c| *c).is_empty());
     assert_eq!(topics.names(), ["chat"]);
 }
+
+#[test]
+fn a_broadcast_filter_may_ask_the_clients_without_deadlocking_and_chooses_who_gets_it() {
+    let (server, events) = server(Config::default());
+    let (mut a, a_client) = join(&server, &events, "");
+    let (mut b, _) = join(&server, &events, "");
+    let clients = server.clients();
+    let (done, finished) = channel();
+    let a_id = a_client.id().clone();
+    std::thread::spawn(move || {
+        // The filter asks the clients again: it must not run under their lock.
+        let taken = clients.broadcast_if(&text("only a"), |c| {
+            clients.get(c.id()).is_some() && *c.id() == a_id
+        });
+        let _ = done.send(taken);
+    });
+    let Ok(taken) = finished.recv_timeout(WAIT) else {
+        // The server could not shut down either: its clients stay locked.
+        std::mem::forget(server);
+        panic!("broadcast_if deadlocked");
+    };
+    assert_eq!(taken, 1);
+    assert_eq!(next(&mut a), Some(text("only a")));
+    assert_eq!(next(&mut b), None);
+}
