@@ -47,7 +47,8 @@ pub(crate) struct Incoming {
     pub(crate) receiver: Receiver,
     pub(crate) hooks: Vec<FrameHook>,
     /// Set for a hixie-76 peer: its frames are read by this instead.
-    pub(crate) hixie76: Option<Hixie76Reader>,
+    /// Boxed: every other connection carries only the pointer.
+    pub(crate) hixie76: Option<Box<Hixie76Reader>>,
 }
 
 impl Incoming {

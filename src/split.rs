@@ -56,7 +56,7 @@ use crate::message::Message;
 use crate::protocol::Event;
 use crate::session::Session;
 use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream};
-use crate::transport::link::Link;
+use crate::transport::link::{FlusherName, Link};
 use crate::transport::link_session::{self, LinkSetup, LinkTransport};
 use crate::transport::sender::link_sender_methods;
 use crate::transport::timer::Timers;
@@ -116,7 +116,10 @@ fn halves(ws: WebSocket<DuplexStream>) -> Result<(SendHalf, RecvHalf), Error> {
     let (timers, _) = Timers::start()?;
     let setup = LinkSetup {
         timers: Arc::downgrade(&timers),
-        name: "stdws-send".into(),
+        name: FlusherName {
+            prefix: "stdws-send",
+            number: None,
+        },
         handshaking: false,
     };
     let (link, mut session) = link_session::open(ws, setup);

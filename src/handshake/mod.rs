@@ -34,10 +34,21 @@ const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// assert_eq!(stdws::handshake::accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 /// ```
 pub fn accept_key(key: &str) -> String {
+    accept_key_into(key, &mut [0; ACCEPT_KEY_LEN]).to_owned()
+}
+
+/// The length of an accept key: 20 bytes of SHA-1 in base64.
+pub(crate) const ACCEPT_KEY_LEN: usize = 28;
+
+/// [`accept_key`] written into `out`, without an allocation.
+pub(crate) fn accept_key_into<'a>(key: &str, out: &'a mut [u8; ACCEPT_KEY_LEN]) -> &'a str {
     let mut sha = sha1_smol::Sha1::new();
     sha.update(key.as_bytes());
     sha.update(GUID.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(sha.digest().bytes())
+    let n = base64::engine::general_purpose::STANDARD
+        .encode_slice(sha.digest().bytes(), out)
+        .expect("20 bytes are 28 in base64");
+    std::str::from_utf8(&out[..n]).expect("base64 is ASCII")
 }
 
 /// Caps on an HTTP head.

@@ -14,6 +14,10 @@ use super::{is_safe_header_value, is_token, HeadScanner, Headers};
 use crate::error::HandshakeError;
 use crate::extension::{parse_extensions, ExtensionOffer};
 
+/// Header fields [`Request::parse`] reads without a heap allocation (a
+/// browser's upgrade sends about a dozen).
+const STACK_FIELDS: usize = 16;
+
 /// A parsed HTTP request: a WebSocket upgrade or a plain GET.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -37,8 +41,19 @@ impl Request {
     /// Parses a complete head (`buf[..head_len]` as found by the scanner).
     /// A malformed head is a 400.
     pub fn parse(head: &[u8], scanner: &HeadScanner) -> Result<Request, HandshakeError> {
-        let mut raw = vec![httparse::EMPTY_HEADER; scanner.header_count()];
-        let mut req = httparse::Request::new(&mut raw);
+        // The field array httparse fills lives only while the head is
+        // parsed: on the stack for an ordinary head, so a server's client
+        // thread does not keep its freed chunk in its malloc cache.
+        let count = scanner.header_count();
+        let mut on_stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
+        let mut on_heap;
+        let raw = if count <= STACK_FIELDS {
+            &mut on_stack[..count]
+        } else {
+            on_heap = vec![httparse::EMPTY_HEADER; count];
+            &mut on_heap[..]
+        };
+        let mut req = httparse::Request::new(raw);
         match req.parse(head) {
             Ok(httparse::Status::Complete(_)) => {}
             Ok(httparse::Status::Partial) => return Err(bad_request("incomplete request head")),
@@ -178,8 +193,11 @@ impl Request {
             return Err(bad_request("exactly one Sec-WebSocket-Key required"));
         }
         let key = self.key().unwrap_or_default();
-        match base64::engine::general_purpose::STANDARD.decode(key) {
-            Ok(nonce) if nonce.len() == 16 => {}
+        // 24 base64 characters decode to at most 18 bytes; a longer key
+        // does not fit and is refused like any other that is not 16 bytes.
+        let mut nonce = [0u8; 18];
+        match base64::engine::general_purpose::STANDARD.decode_slice(key, &mut nonce) {
+            Ok(16) => {}
             _ => return Err(bad_request("Sec-WebSocket-Key must be 16 bytes in base64")),
         }
         if !self.headers.list("Sec-WebSocket-Protocol").all(is_token) {
@@ -321,14 +339,32 @@ impl From<HandshakeError> for Reject {
 /// accepted extensions' `Sec-WebSocket-Extensions` value if any. `request`
 /// must have passed [`Request::validate`].
 pub fn response_101(request: &Request, accept: &Accept, extensions: Option<&str>) -> Vec<u8> {
-    let mut out = String::with_capacity(256);
-    out.push_str(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
-    );
+    const HEAD: &str =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+    // Sized exactly: the answer is freed once sent, and a chunk of its
+    // own size class would stay in the client thread's malloc cache.
+    let field = |name: &str, value: &str| name.len() + value.len() + 4;
+    let len = HEAD.len()
+        + field("Sec-WebSocket-Accept", "")
+        + super::ACCEPT_KEY_LEN
+        + accept
+            .protocol
+            .as_deref()
+            .map_or(0, |p| field("Sec-WebSocket-Protocol", p))
+        + extensions.map_or(0, |e| field("Sec-WebSocket-Extensions", e))
+        + accept
+            .headers
+            .iter()
+            .map(|(n, v)| field(n, v))
+            .sum::<usize>()
+        + 2;
+    let mut out = String::with_capacity(len);
+    out.push_str(HEAD);
+    let mut accept_key = [0u8; super::ACCEPT_KEY_LEN];
     push_header(
         &mut out,
         "Sec-WebSocket-Accept",
-        &super::accept_key(request.key().unwrap_or_default()),
+        super::accept_key_into(request.key().unwrap_or_default(), &mut accept_key),
     );
     if let Some(p) = &accept.protocol {
         push_header(&mut out, "Sec-WebSocket-Protocol", p);
@@ -340,6 +376,7 @@ pub fn response_101(request: &Request, accept: &Accept, extensions: Option<&str>
         push_header(&mut out, name, value);
     }
     out.push_str("\r\n");
+    debug_assert!(out.len() <= len, "the 101 outgrew its computed size");
     out.into_bytes()
 }
 
@@ -478,6 +515,29 @@ mod tests {
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn the_101_is_built_in_a_buffer_of_exactly_its_size() {
+        let req = parse(RFC_REQUEST);
+        for (accept, extensions) in [
+            (Accept::new(), None),
+            (Accept::new().protocol("chat"), Some("permessage-deflate")),
+            (
+                Accept::new()
+                    .protocol("chat")
+                    .header("X-Served-By", "node-7"),
+                Some("permessage-deflate; client_max_window_bits=10"),
+            ),
+        ] {
+            let answer = response_101(&req, &accept, extensions);
+            assert_eq!(answer.capacity(), answer.len());
+            assert!(answer.ends_with(b"\r\n\r\n"));
+        }
+        // An unsafe field is dropped: the buffer is then only larger.
+        let accept = Accept::new().header("X-Bad", "a\r\nInjected: 1");
+        let answer = String::from_utf8(response_101(&req, &accept, None)).unwrap();
+        assert!(!answer.contains("Injected"));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //!   name  start (hex)     number
 //! ```
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -171,6 +171,21 @@ impl ConnectionId {
     pub fn number(&self) -> u64 {
         self.number
     }
+
+    /// `to_string()` in one allocation of its final size (`to_string`
+    /// grows its buffer piece by piece, and a server's client thread would
+    /// keep the outgrown ones in its malloc cache).
+    pub(crate) fn text(&self) -> String {
+        let hex_digits = (u64::BITS - self.node.0.start.leading_zeros())
+            .div_ceil(4)
+            .max(1);
+        let digits = self.number.checked_ilog10().map_or(1, |d| d + 1);
+        let len = self.node.0.name.len() + 1 + hex_digits as usize + 1 + digits as usize;
+        let mut text = String::with_capacity(len);
+        let _ = write!(text, "{self}");
+        debug_assert_eq!(text.len(), len);
+        text
+    }
 }
 
 impl fmt::Display for ConnectionId {
@@ -213,6 +228,22 @@ mod tests {
             assert_eq!(text.parse::<ConnectionId>().unwrap(), id);
         }
         assert_eq!(node.to_string().parse::<NodeId>().unwrap(), node);
+    }
+
+    #[test]
+    fn an_ids_text_is_made_in_a_buffer_of_exactly_its_size() {
+        for start in [0, 1, 0xf, 0x10, 0x9f3a_0c2e_71b0_4d88, u64::MAX] {
+            let node = NodeId(Arc::new(Parts {
+                name: "eu-1".into(),
+                start,
+            }));
+            for number in [0, 9, 10, 42, 99, 100, u64::MAX] {
+                let id = ConnectionId::new(node.clone(), number);
+                let text = id.text();
+                assert_eq!(text, id.to_string());
+                assert_eq!(text.capacity(), text.len(), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -40,7 +40,6 @@ struct ClientState {
     id: ConnectionId,
     peer: SocketAddr,
     request: Request,
-    user: Option<String>,
     protocol: Option<String>,
     extensions: Vec<ExtensionOffer>,
     data: Option<Box<dyn Any + Send + Sync>>,
@@ -52,8 +51,8 @@ struct ClientState {
 pub(crate) struct ClientParts {
     pub(crate) id: ConnectionId,
     pub(crate) peer: SocketAddr,
+    /// Carries the user authentication admitted ([`Request::user`]).
     pub(crate) request: Request,
-    pub(crate) user: Option<String>,
     pub(crate) protocol: Option<String>,
     pub(crate) extensions: Vec<ExtensionOffer>,
     pub(crate) data: Option<Box<dyn Any + Send + Sync>>,
@@ -68,7 +67,6 @@ impl Client {
                 id: parts.id,
                 peer: parts.peer,
                 request: parts.request,
-                user: parts.user,
                 protocol: parts.protocol,
                 extensions: parts.extensions,
                 data: parts.data,
@@ -113,7 +111,7 @@ impl Client {
     /// ([`ServerBuilder::authenticator`](crate::ServerBuilder::authenticator));
     /// `None` when the server does not ask for it.
     pub fn user(&self) -> Option<&str> {
-        self.inner.user.as_deref()
+        self.inner.request.user()
     }
 
     /// The subprotocol agreed in the handshake.
@@ -212,7 +210,7 @@ impl fmt::Debug for Client {
             .field("id", &self.inner.id)
             .field("peer", &self.inner.peer)
             .field("resource", &self.resource())
-            .field("user", &self.inner.user)
+            .field("user", &self.inner.request.user())
             .field("protocol", &self.inner.protocol)
             .finish_non_exhaustive()
     }

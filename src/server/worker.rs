@@ -30,13 +30,14 @@ use crate::error::{Error, HandshakeError, Timeout};
 use crate::frame::{OpCode, Role, Status};
 use crate::handshake::hixie76;
 use crate::handshake::server::Reject;
+use crate::handshake::server::Request;
 use crate::hixie76::read::Hixie76Reader;
 use crate::hub::ConnectionId;
 use crate::protocol::Event;
 use crate::session::{no_status, Framing, Session};
 use crate::stream::Stream;
 use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream};
-use crate::transport::link::{Link, LocalEnd};
+use crate::transport::link::{FlusherName, Link, LocalEnd};
 use crate::transport::link_session::{self, LinkSetup, LinkTransport};
 use crate::transport::timer::Timers;
 use crate::upgrade::{agree, agree_hixie76, write_before, ServerAgreement, ServerHandshake};
@@ -49,7 +50,7 @@ const HANDSHAKE_GRACE: Duration = Duration::from_millis(500);
 /// An upgraded client, ready to talk.
 struct Opened {
     client: Client,
-    link: Arc<Link>,
+    /// Its link is `session.transport.link`.
     session: Session<LinkTransport>,
     handler: Arc<dyn Handler>,
 }
@@ -63,7 +64,7 @@ pub(crate) fn run(
 ) {
     let deadline = Instant::now() + inner.config.handshake_timeout;
     let handshaking = Arc::new(AtomicBool::new(true));
-    {
+    let guard = {
         // The whole handshake (TLS, head, hook, 101) has one deadline. Reads
         // and writes time out at it (and answer 408); should anything else
         // hold the thread (a TLS backend, a hook), the socket is shut down
@@ -76,11 +77,14 @@ pub(crate) fn run(
                     d.shutdown(Shutdown::Both);
                 }
             }
-        });
-    }
+        })
+    };
     let opened = handshake(inner, duplex, peer, &id, deadline, &handshaking)
         .and_then(|agreed| open(inner, agreed, peer, id, deadline, &handshaking));
     handshaking.store(false, Ordering::SeqCst);
+    // Done with (or past) the deadline: its entry goes now, not when it
+    // would have fired.
+    inner.timers.cancel(guard);
     if let Some(opened) = opened {
         converse(inner, opened);
     }
@@ -98,8 +102,11 @@ enum Stage {
 
 /// A handshake that is agreed on, its 101 not yet sent.
 struct Agreed {
-    pending: ServerHandshake<DuplexStream>,
-    user: Option<String>,
+    /// The handshake's parts: its stream, request and the bytes read past
+    /// the head (the handshake's copy of the configuration is not kept).
+    stream: DuplexStream,
+    request: Request,
+    leftover: Vec<u8>,
     hixie76: bool,
     handler: Arc<dyn Handler>,
     data: Option<Box<dyn std::any::Any + Send + Sync>>,
@@ -181,11 +188,11 @@ fn handshake(
         },
         None => None,
     };
-    pending.request_mut().set_user(user.clone());
+    pending.request_mut().set_user(user);
     pending
         .request_mut()
         .set_peer(peer, inner.acceptor.is_some());
-    pending.request_mut().set_connection_id(id.to_string());
+    pending.request_mut().set_connection_id(id.text());
     let request = pending.request();
     if !request.is_upgrade() {
         handshaking.store(false, Ordering::SeqCst);
@@ -255,9 +262,11 @@ fn handshake(
             return None;
         }
     };
+    let (stream, request, leftover) = pending.into_parts();
     Some(Box::new(Stage::Agreed(Agreed {
-        pending,
-        user,
+        stream,
+        request,
+        leftover,
         hixie76,
         handler,
         data: admission.data,
@@ -279,8 +288,9 @@ fn open(
 ) -> Option<Box<Stage>> {
     let config = &inner.config;
     let Stage::Agreed(Agreed {
-        pending,
-        user,
+        stream,
+        request,
+        leftover,
         hixie76,
         handler,
         data,
@@ -295,7 +305,6 @@ fn open(
         protocol,
         extensions,
     } = agreement;
-    let (stream, request, leftover) = pending.into_parts();
     // A hixie-76 client's first frames follow key3, and go to its own reader.
     let (early, hixie76_early) = match hixie76 {
         true => (&[][..], Some(&leftover[hixie76::KEY3_LEN..])),
@@ -307,7 +316,10 @@ fn open(
     let extensions = ws.extensions().to_vec();
     let setup = LinkSetup {
         timers: Arc::downgrade(&inner.timers),
-        name: format!("stdws-client-{}", id.number()),
+        name: FlusherName {
+            prefix: "stdws-client",
+            number: Some(id.number()),
+        },
         handshaking: true,
     };
     let (link, mut session) = link_session::open(ws, setup);
@@ -318,7 +330,6 @@ fn open(
         id,
         peer,
         request,
-        user,
         protocol,
         extensions,
         data,
@@ -356,7 +367,6 @@ fn open(
     session.transport.close_reply = Some(Box::new(reply));
     *stage = Stage::Opened(Opened {
         client,
-        link,
         session,
         handler,
     });
@@ -372,7 +382,7 @@ fn open(
 /// `ping_interval` + `pong_timeout` (the time a silent RFC 6455 client is
 /// given) is let go as idle.
 fn speak_hixie76(link: &Link, session: &mut Session<LinkTransport>, early: &[u8], config: &Config) {
-    session.incoming.hixie76 = Some(Hixie76Reader::new(config.max_message_size, early));
+    session.incoming.hixie76 = Some(Box::new(Hixie76Reader::new(config.max_message_size, early)));
     session.policy.read_timeout = config.read_timeout.or(config
         .ping_interval
         .map(|every| every + config.pong_timeout));
@@ -396,13 +406,13 @@ enum End {
 fn converse(inner: &ServerState, stage: Box<Stage>) {
     let Stage::Opened(Opened {
         client,
-        link,
         mut session,
         handler,
     }) = *stage
     else {
         return;
     };
+    let link = Arc::clone(&session.transport.link);
     if inner.stopping.load(Ordering::SeqCst) {
         let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
     }

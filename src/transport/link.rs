@@ -61,7 +61,25 @@ pub(crate) struct LinkOptions {
     /// Where close deadlines go (None: no deadline is enforced).
     pub(crate) timers: Option<Weak<Timers>>,
     /// Name of the flusher thread.
-    pub(crate) name: String,
+    pub(crate) name: FlusherName,
+}
+
+/// What a link's flusher thread is called: `{prefix}-{number}-flush`, or
+/// `{prefix}-flush` without a number. Spelled out only when a flusher is
+/// spawned, which most connections never need.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlusherName {
+    pub(crate) prefix: &'static str,
+    pub(crate) number: Option<u64>,
+}
+
+impl std::fmt::Display for FlusherName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.number {
+            Some(n) => write!(f, "{}-{n}-flush", self.prefix),
+            None => write!(f, "{}-flush", self.prefix),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,8 +98,9 @@ struct Out {
     fin: Fin,
     /// Our close frame, once sent or queued.
     sent_close: Option<CloseFrame>,
-    /// Set when we failed the connection (or its close timed out).
-    end: Option<LocalEnd>,
+    /// Set when we failed the connection (or its close timed out). Boxed:
+    /// few connections end so, and every connection holds an `Out`.
+    end: Option<Box<LocalEnd>>,
     flusher: Option<JoinHandle<()>>,
     /// The connection's thread has finished: nothing more is sent.
     done: bool,
@@ -370,7 +389,7 @@ impl Link {
 
     /// Why we ended the connection, if we did.
     pub(crate) fn take_end(&self) -> Option<LocalEnd> {
-        self.lock().end.take()
+        self.lock().end.take().map(|end| *end)
     }
 
     /// The connection's thread is done: no more sends; waits for a backlog
@@ -405,10 +424,10 @@ impl Link {
                 .sent_close
                 .clone()
                 .unwrap_or_else(|| CloseFrame::new(CloseCode::ABNORMAL, ""));
-            g.end = Some(LocalEnd {
+            g.end = Some(Box::new(LocalEnd {
                 frame,
                 error: Some(Error::Timeout(Timeout::Close)),
-            });
+            }));
             self.mark(CLOSING | FAILED);
         }
         drop(g);
@@ -493,7 +512,7 @@ impl Link {
             return;
         }
         let frame = end.frame.clone();
-        g.end = Some(end);
+        g.end = Some(Box::new(end));
         self.mark(CLOSING | FAILED);
         if !g.outgoing.close_sent && !g.outgoing.broken {
             let Out {
@@ -540,7 +559,7 @@ impl Link {
             return;
         };
         let spawned = thread::Builder::new()
-            .name(format!("{}-flush", self.options.name))
+            .name(self.options.name.to_string())
             .stack_size(64 << 10)
             .spawn(move || {
                 let g = me.lock();
@@ -588,10 +607,10 @@ impl Link {
                 g.queue.clear();
                 g.queue.busy = false;
                 if error.is_timeout() && g.end.is_none() && !g.done {
-                    g.end = Some(LocalEnd {
+                    g.end = Some(Box::new(LocalEnd {
                         frame: CloseFrame::new(CloseCode::POLICY_VIOLATION, "write timed out"),
                         error: Some(Error::Timeout(Timeout::Write)),
-                    });
+                    }));
                     self.mark(CLOSING | FAILED);
                 }
                 drop(g);

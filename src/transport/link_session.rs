@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use super::duplex::{DuplexStream, TlsOutput};
-use super::link::{Link, LinkOptions};
+use super::link::{FlusherName, Link, LinkOptions};
 use super::timer::Timers;
 use crate::close_frame::CloseFrame;
 use crate::error::Error;
@@ -32,7 +32,7 @@ pub(crate) type CloseReply = Box<dyn FnMut(Option<&CloseFrame>) -> Option<CloseF
 /// Where a link's deadlines go and what its flusher thread is called.
 pub(crate) struct LinkSetup {
     pub(crate) timers: Weak<Timers>,
-    pub(crate) name: String,
+    pub(crate) name: FlusherName,
     /// The caller is still writing the opening handshake: frames sent
     /// meanwhile wait for [`Link::handshake_written`].
     pub(crate) handshaking: bool,

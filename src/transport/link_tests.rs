@@ -32,7 +32,10 @@ fn link_in(ours: TcpStream, cap: usize, tls: bool, handshaking: bool) -> Arc<Lin
         transforms: false,
         close_timeout: Duration::from_secs(5),
         timers: None,
-        name: "test".into(),
+        name: FlusherName {
+            prefix: "test",
+            number: None,
+        },
     };
     Link::new(duplex, out, options, handshaking)
 }
