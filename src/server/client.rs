@@ -38,7 +38,8 @@ pub struct Client {
 
 struct ClientState {
     id: ConnectionId,
-    peer: SocketAddr,
+    /// Carries the peer's address ([`Request::peer_addr`]), set by
+    /// [`Client::new`].
     request: Request,
     protocol: Option<String>,
     extensions: Vec<ExtensionOffer>,
@@ -62,11 +63,14 @@ pub(crate) struct ClientParts {
 
 impl Client {
     pub(crate) fn new(parts: ClientParts) -> Client {
+        let mut request = parts.request;
+        if request.peer_addr() != Some(parts.peer) {
+            request.set_peer(parts.peer, request.is_tls());
+        }
         Client {
             inner: Arc::new(ClientState {
                 id: parts.id,
-                peer: parts.peer,
-                request: parts.request,
+                request,
                 protocol: parts.protocol,
                 extensions: parts.extensions,
                 data: parts.data,
@@ -84,7 +88,9 @@ impl Client {
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.inner.peer
+        // `Client::new` set it: the fallback is never taken.
+        let unset = SocketAddr::from(([0, 0, 0, 0], 0));
+        self.inner.request.peer_addr().unwrap_or(unset)
     }
 
     /// The path the client asked for (`/chat` of `/chat?room=1`).
@@ -208,7 +214,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("id", &self.inner.id)
-            .field("peer", &self.inner.peer)
+            .field("peer", &self.peer_addr())
             .field("resource", &self.resource())
             .field("user", &self.inner.request.user())
             .field("protocol", &self.inner.protocol)

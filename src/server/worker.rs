@@ -10,8 +10,9 @@
 //!                                ─► on_open ─► events … ─► unregister ─► on_error? ─► on_close
 //! ```
 
+use std::cell::Cell;
 use std::net::{Shutdown, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -39,7 +40,7 @@ use crate::stream::Stream;
 use crate::transport::duplex::{Duplex, DuplexReader, DuplexStream};
 use crate::transport::link::{FlusherName, Link, LocalEnd};
 use crate::transport::link_session::{self, LinkSetup, LinkTransport};
-use crate::transport::timer::Timers;
+use crate::transport::timer::{TimerKey, Timers};
 use crate::upgrade::{agree, agree_hixie76, write_before, ServerAgreement, ServerHandshake};
 use crate::websocket::WebSocket;
 
@@ -63,30 +64,46 @@ pub(crate) fn run(
     id: ConnectionId,
 ) {
     let deadline = Instant::now() + inner.config.handshake_timeout;
-    let handshaking = Arc::new(AtomicBool::new(true));
-    let guard = {
-        // The whole handshake (TLS, head, hook, 101) has one deadline. Reads
-        // and writes time out at it (and answer 408); should anything else
-        // hold the thread (a TLS backend, a hook), the socket is shut down
-        // a moment later, whatever the thread is blocked on.
-        let duplex = Arc::downgrade(&duplex);
-        let handshaking = Arc::clone(&handshaking);
-        inner.timers.schedule(deadline + HANDSHAKE_GRACE, move || {
-            if handshaking.load(Ordering::SeqCst) {
-                if let Some(d) = duplex.upgrade() {
-                    d.shutdown(Shutdown::Both);
-                }
-            }
-        })
-    };
-    let opened = handshake(inner, duplex, peer, &id, deadline, &handshaking)
-        .and_then(|agreed| open(inner, agreed, peer, id, deadline, &handshaking));
-    handshaking.store(false, Ordering::SeqCst);
-    // Done with (or past) the deadline: its entry goes now, not when it
-    // would have fired.
-    inner.timers.cancel(guard);
+    let guard = HandshakeGuard::arm(&inner.timers, &duplex, deadline + HANDSHAKE_GRACE);
+    let opened = handshake(inner, duplex, peer, &id, deadline, &guard)
+        .and_then(|agreed| open(inner, agreed, peer, id, deadline, &guard));
+    guard.disarm();
     if let Some(opened) = opened {
         converse(inner, opened);
+    }
+}
+
+/// The whole handshake (TLS, head, hook, 101) has one deadline. Reads and
+/// writes time out at it (and answer 408); should anything else hold the
+/// thread (a TLS backend, a hook), the timer thread shuts the socket down
+/// a moment later, whatever the thread is blocked on, unless the guard
+/// was disarmed first. Disarming cancels the timer, so its entry goes at
+/// once, not when it would have fired.
+struct HandshakeGuard<'a> {
+    timers: &'a Timers,
+    key: Cell<Option<TimerKey>>,
+}
+
+impl HandshakeGuard<'_> {
+    fn arm<'a>(timers: &'a Arc<Timers>, duplex: &Arc<Duplex>, at: Instant) -> HandshakeGuard<'a> {
+        let duplex = Arc::downgrade(duplex);
+        let key = timers.schedule(at, move || {
+            if let Some(d) = duplex.upgrade() {
+                d.shutdown(Shutdown::Both);
+            }
+        });
+        HandshakeGuard {
+            timers,
+            key: Cell::new(Some(key)),
+        }
+    }
+
+    /// The handshake is over (or the connection no longer needs the
+    /// deadline): the socket is left alone.
+    fn disarm(&self) {
+        if let Some(key) = self.key.take() {
+            self.timers.cancel(key);
+        }
     }
 }
 
@@ -134,7 +151,7 @@ fn handshake(
     peer: SocketAddr,
     id: &ConnectionId,
     deadline: Instant,
-    handshaking: &AtomicBool,
+    guard: &HandshakeGuard,
 ) -> Option<Box<Stage>> {
     let config = &inner.config;
     let plain_http_on_tls = inner.acceptor.is_some() && sends_plain_http(&duplex, deadline);
@@ -195,7 +212,7 @@ fn handshake(
     pending.request_mut().set_connection_id(id.text());
     let request = pending.request();
     if !request.is_upgrade() {
-        handshaking.store(false, Ordering::SeqCst);
+        guard.disarm();
         let site = Site {
             console: inner.console,
             root: inner.root.as_ref(),
@@ -284,7 +301,7 @@ fn open(
     peer: SocketAddr,
     id: ConnectionId,
     deadline: Instant,
-    handshaking: &AtomicBool,
+    guard: &HandshakeGuard,
 ) -> Option<Box<Stage>> {
     let config = &inner.config;
     let Stage::Agreed(Agreed {
@@ -352,7 +369,7 @@ fn open(
             Ok(())
         })
         .and_then(|()| link.handshake_written());
-    handshaking.store(false, Ordering::SeqCst);
+    guard.disarm();
     if let Err(e) = written {
         log::debug!("{peer}: sending 101: {e}");
         inner.clients.remove(client.id());

@@ -187,8 +187,15 @@ impl Duplex {
     /// large message never holds its whole ciphertext in memory.
     pub(crate) fn write_plain(&self, bufs: &[IoSlice<'_>]) -> io::Result<()> {
         if !self.is_tls() {
-            let mut owned: Vec<IoSlice<'_>> = bufs.to_vec();
-            return self.write_raw(&mut owned);
+            // `write_raw` advances the slices it is given: a copy, on the
+            // stack for the few this is called with (the handshake's answer,
+            // an error page).
+            let mut few = [IoSlice::new(&[]); 4];
+            if let Some(few) = few.get_mut(..bufs.len()) {
+                few.copy_from_slice(bufs);
+                return self.write_raw(few);
+            }
+            return self.write_raw(&mut bufs.to_vec());
         }
         let mut cipher = Vec::new();
         let mut round: Vec<IoSlice<'_>> = Vec::new();
@@ -259,7 +266,15 @@ const SEND_NOW_FLAGS: libc::c_int = libc::MSG_DONTWAIT;
 /// for plain TCP.
 pub(crate) struct DuplexReader {
     duplex: Arc<Duplex>,
-    /// Ciphertext read buffer (TLS only, allocated on first use).
+    /// What only TLS (or early plaintext) needs: boxed, so the reader of a
+    /// plain TCP connection, which every idle client holds, is two words.
+    tls: Option<Box<TlsReading>>,
+}
+
+/// A TLS reader's state.
+#[derive(Default)]
+struct TlsReading {
+    /// Ciphertext read buffer (allocated on first use).
     cipher: Vec<u8>,
     /// Decrypted bytes not yet handed out, from `plain_at`.
     plain: Vec<u8>,
@@ -273,13 +288,13 @@ impl DuplexReader {
     /// A reader that first returns `early` (plaintext that came with the
     /// TLS handshake).
     pub(crate) fn new(duplex: Arc<Duplex>, early: Vec<u8>) -> DuplexReader {
-        DuplexReader {
-            duplex,
-            cipher: Vec::new(),
-            plain: early,
-            plain_at: 0,
-            output: None,
-        }
+        let tls = (duplex.is_tls() || !early.is_empty()).then(|| {
+            Box::new(TlsReading {
+                plain: early,
+                ..TlsReading::default()
+            })
+        });
+        DuplexReader { duplex, tls }
     }
 
     /// The socket.
@@ -288,39 +303,44 @@ impl DuplexReader {
     }
 
     /// Sends TLS output through `output` from now on (writers exist).
+    /// A plain TCP connection has no TLS output: nothing is kept.
     pub(crate) fn set_tls_output(&mut self, output: Weak<dyn TlsOutput>) {
-        self.output = Some(output);
+        if self.duplex.is_tls() {
+            self.tls.get_or_insert_with(Box::default).output = Some(output);
+        }
     }
 
     fn read_tls(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let duplex = &self.duplex;
+        let tls = self.tls.get_or_insert_with(Box::default);
         loop {
-            if self.plain_at < self.plain.len() {
-                let n = buf.len().min(self.plain.len() - self.plain_at);
-                buf[..n].copy_from_slice(&self.plain[self.plain_at..self.plain_at + n]);
-                self.plain_at += n;
-                if self.plain_at == self.plain.len() {
-                    self.plain.clear();
-                    self.plain_at = 0;
+            if tls.plain_at < tls.plain.len() {
+                let n = buf.len().min(tls.plain.len() - tls.plain_at);
+                buf[..n].copy_from_slice(&tls.plain[tls.plain_at..tls.plain_at + n]);
+                tls.plain_at += n;
+                if tls.plain_at == tls.plain.len() {
+                    tls.plain.clear();
+                    tls.plain_at = 0;
                 }
                 return Ok(n);
             }
-            if self.cipher.is_empty() {
-                self.cipher = vec![0; CIPHER_BUF];
+            if tls.cipher.is_empty() {
+                tls.cipher = vec![0; CIPHER_BUF];
             }
             // No lock while blocked: writers keep encrypting and sending.
-            let n = (&self.duplex.tcp).read(&mut self.cipher)?;
+            let n = (&duplex.tcp).read(&mut tls.cipher)?;
             if n == 0 {
                 return Ok(0);
             }
             let (decrypted, output) = {
-                let mut session = self.duplex.session().expect("TLS reader without session");
-                let decrypted = session.decrypt(&self.cipher[..n], &mut self.plain);
+                let mut session = duplex.session().expect("TLS reader without session");
+                let decrypted = session.decrypt(&tls.cipher[..n], &mut tls.plain);
                 (decrypted, session.has_output())
             };
             // Also after a failure: the session may have an alert to send,
             // and the peer should learn why before the connection ends.
             let flushed = if output {
-                self.flush_tls_output()
+                flush_tls_output(duplex, tls.output.as_ref())
             } else {
                 Ok(())
             };
@@ -328,25 +348,28 @@ impl DuplexReader {
             flushed?;
         }
     }
+}
 
-    fn flush_tls_output(&mut self) -> io::Result<()> {
-        match self.output.as_ref().and_then(Weak::upgrade) {
-            Some(writers) => writers.send_tls_output(),
-            None => {
-                let mut out = Vec::new();
-                self.duplex.take_tls_output(&mut out);
-                if !out.is_empty() {
-                    self.duplex.write_raw(&mut [IoSlice::new(&out)])?;
-                }
+/// Sends what the TLS session produced while decrypting: through the
+/// writers once there are any, by the reader itself before.
+fn flush_tls_output(duplex: &Duplex, writers: Option<&Weak<dyn TlsOutput>>) -> io::Result<()> {
+    match writers.and_then(Weak::upgrade) {
+        Some(writers) => writers.send_tls_output(),
+        None => {
+            let mut out = Vec::new();
+            duplex.take_tls_output(&mut out);
+            if !out.is_empty() {
+                duplex.write_raw(&mut [IoSlice::new(&out)])?;
             }
         }
-        Ok(())
     }
+    Ok(())
 }
 
 impl Read for DuplexReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.duplex.is_tls() || self.plain_at < self.plain.len() {
+        let early = self.tls.as_ref().is_some_and(|t| t.plain_at < t.plain.len());
+        if early || self.duplex.is_tls() {
             return self.read_tls(buf);
         }
         (&self.duplex.tcp).read(buf)
