@@ -30,10 +30,10 @@ use crate::mask::apply_mask_at;
 const READ_BUF: usize = 8 << 10;
 
 /// The stack area a read lands in while the connection holds no buffer.
-/// Small, so the stack pages it touches are ones a client thread has
-/// touched anyway; a longer first message after a quiet spell takes one
-/// more read.
-const LANDING: usize = 1 << 10;
+/// Small: a quiet server client waits in this read, and its whole wait
+/// must stay within two stack pages (see `server/stack.rs`); a longer
+/// first message after a quiet spell takes one more read.
+const LANDING: usize = 512;
 
 /// A small buffer (bytes kept from the landing) grows in these steps.
 const SMALL_STEP: usize = 128;

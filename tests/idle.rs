@@ -113,3 +113,92 @@ fn the_read_timeout_not_the_release_lets_an_idle_client_go() {
     );
     assert!(waited < read_timeout * 4, "let go only after {waited:?}");
 }
+
+/// Where the deep handler's array was, on its client's thread.
+#[cfg(target_os = "linux")]
+static DEEP_AT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Works with 96 KiB on its thread's stack, and answers with a checksum.
+#[cfg(target_os = "linux")]
+struct Deep;
+
+#[cfg(target_os = "linux")]
+impl Handler for Deep {
+    fn on_message(&self, client: &Client, message: Message) -> Result<(), Error> {
+        let seed = message.as_bytes().first().copied().unwrap_or(0);
+        let mut deep = [0u8; 96 << 10];
+        std::hint::black_box(&mut deep);
+        for (i, b) in deep.iter_mut().enumerate() {
+            *b = (i as u8) ^ seed;
+        }
+        std::hint::black_box(&mut deep);
+        let sum: u64 = deep.iter().map(|&b| u64::from(b)).sum();
+        DEEP_AT.store(deep.as_ptr() as usize, std::sync::atomic::Ordering::SeqCst);
+        client.send(Message::Text(sum.to_string()))
+    }
+}
+
+/// The resident size of the mapping holding `addr`, from /proc/self/smaps.
+#[cfg(target_os = "linux")]
+fn resident_kib_of_mapping_at(addr: usize) -> u64 {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let mut inside = false;
+    for line in smaps.lines() {
+        let range = line.split_whitespace().next().unwrap_or("");
+        if let Some((a, b)) = range.split_once('-') {
+            if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                inside = a <= addr && addr < b;
+                continue;
+            }
+        }
+        if inside {
+            if let Some(kib) = line.strip_prefix("Rss:") {
+                return kib.trim().trim_end_matches("kB").trim().parse().unwrap();
+            }
+        }
+    }
+    panic!("no mapping holds {addr:#x}")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_quiet_client_gives_back_the_stack_its_handler_used_and_works_on() {
+    let server = Server::builder()
+        .config(Config::default().idle_release(Some(RELEASE)))
+        .fallback(Deep)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let (mut s, _) = raw_handshake(
+        server.local_addr(),
+        &upgrade_request(server.local_addr(), "/"),
+    );
+    let expected = |seed: u8| -> Vec<u8> {
+        let sum: u64 = (0..96usize << 10)
+            .map(|i| u64::from((i as u8) ^ seed))
+            .sum();
+        text_frame(sum.to_string().as_bytes())
+    };
+    s.write_all(&masked(0x81, b"\x07")).unwrap();
+    let want = expected(7);
+    assert_eq!(read_exactly(&mut s, want.len()), want);
+    let stack = DEEP_AT.load(std::sync::atomic::Ordering::SeqCst);
+    let busy = resident_kib_of_mapping_at(stack);
+    assert!(busy >= 96, "the handler's array is resident: {busy} KiB");
+    // Quiet for several releases: the pages below the idle read go back.
+    let mut quiet = busy;
+    for _ in 0..40 {
+        sleep(RELEASE * 2);
+        quiet = resident_kib_of_mapping_at(stack);
+        if quiet + 64 <= busy {
+            break;
+        }
+    }
+    assert!(
+        quiet + 64 <= busy,
+        "still {quiet} KiB resident after quiet spells, {busy} KiB busy"
+    );
+    // The thread goes as deep again, on zeroed pages, and gets it right.
+    s.write_all(&masked(0x81, b"\x2a")).unwrap();
+    let want = expected(42);
+    assert_eq!(read_exactly(&mut s, want.len()), want);
+}

@@ -9,10 +9,12 @@
 //! back and waits on the stack (`read.rs`), with the configured read timeout
 //! for the rest of the wait. The first bytes to arrive take the buffer again
 //! and restore the alarm: two `setsockopt` calls per quiet spell, none per
-//! message.
+//! message. The stack pages the thread touched below its wait go back too
+//! ([`super::stack`]): one `madvise` per quiet spell.
 
 use std::time::Duration;
 
+use super::stack::Stack;
 use crate::config::Config;
 use crate::session::{Session, Transport};
 
@@ -24,18 +26,25 @@ pub(super) struct IdleRelease {
     read_timeout: Option<Duration>,
     /// The alarm went off and the buffer was given back.
     quiet: bool,
+    /// The thread's stack, whose unused pages go back with the buffer.
+    stack: Stack,
 }
 
 impl IdleRelease {
     /// The alarm of `config`, against the client's read timeout (the
     /// policy's: a hixie-76 client gets one of its own).
-    pub(super) fn new(config: &Config, read_timeout: Option<Duration>) -> IdleRelease {
+    pub(super) fn new(
+        config: &Config,
+        read_timeout: Option<Duration>,
+        stack: Stack,
+    ) -> IdleRelease {
         IdleRelease {
             after: config
                 .idle_release
                 .filter(|after| !matches!(read_timeout, Some(r) if r <= *after)),
             read_timeout,
             quiet: false,
+            stack,
         }
     }
 
@@ -57,6 +66,8 @@ impl IdleRelease {
         session.release_idle_buffers();
         let rest = self.read_timeout.map(|r| r - after);
         let _ = session.transport.set_read_timeout(rest);
+        // Last, from the shallowest frame this path has.
+        self.stack.release_unused();
         true
     }
 

@@ -50,6 +50,7 @@ mod idle;
 mod logging;
 mod node;
 mod router;
+mod stack;
 #[cfg(test)]
 mod tests;
 mod topics;
@@ -707,6 +708,7 @@ impl ServerState {
             .name(format!("stdws-client-{number}"))
             .stack_size(self.stack_size)
             .spawn(move || {
+                let stack = stack::Stack::of_this_thread(inner.stack_size);
                 // Runs even if a handler panics: the connection's slot and
                 // its registration are given back.
                 let id = ConnectionId::new(inner.node.clone(), number);
@@ -714,7 +716,7 @@ impl ServerState {
                     inner: &inner,
                     id: &id,
                 };
-                worker::run(&inner, socket, peer, id.clone());
+                worker::run(&inner, socket, peer, id.clone(), stack);
             });
         match spawned {
             Ok(thread) => {

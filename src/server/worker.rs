@@ -22,6 +22,7 @@ use super::handler::Handler;
 use super::idle::IdleRelease;
 use super::logging;
 use super::router::origin_allowed;
+use super::stack::Stack;
 use super::topics::check_topics;
 use super::ServerState;
 use crate::close_code::CloseCode;
@@ -62,6 +63,7 @@ pub(crate) fn run(
     duplex: Arc<Duplex>,
     peer: SocketAddr,
     id: ConnectionId,
+    stack: Stack,
 ) {
     let deadline = Instant::now() + inner.config.handshake_timeout;
     let guard = HandshakeGuard::arm(&inner.timers, &duplex, deadline + HANDSHAKE_GRACE);
@@ -69,7 +71,7 @@ pub(crate) fn run(
         .and_then(|agreed| open(inner, agreed, peer, id, deadline, &guard));
     guard.disarm();
     if let Some(opened) = opened {
-        converse(inner, opened);
+        converse(inner, opened, stack);
     }
 }
 
@@ -420,15 +422,16 @@ enum End {
 }
 
 #[inline(never)]
-fn converse(inner: &ServerState, stage: Box<Stage>) {
-    let Stage::Opened(Opened {
-        client,
-        mut session,
-        handler,
-    }) = *stage
-    else {
+fn converse(inner: &ServerState, mut stage: Box<Stage>, stack: Stack) {
+    // The session is worked on in its box: moved out, it would put half a
+    // KiB more on this frame, which an idle client's read runs under (see
+    // `stack.rs`: that read must stay within two pages).
+    let Stage::Opened(opened) = &mut *stage else {
         return;
     };
+    let client = opened.client.clone();
+    let handler = Arc::clone(&opened.handler);
+    let session = &mut opened.session;
     let link = Arc::clone(&session.transport.link);
     if inner.stopping.load(Ordering::SeqCst) {
         let _ = client.close(CloseCode::GOING_AWAY, "server shutting down");
@@ -457,17 +460,17 @@ fn converse(inner: &ServerState, stage: Box<Stage>) {
     if let Err(e) = handler.on_open(&client) {
         failed(e);
     }
-    let mut idle = IdleRelease::new(&inner.config, session.policy.read_timeout);
-    idle.arm(&mut session);
+    let mut idle = IdleRelease::new(&inner.config, session.policy.read_timeout, stack);
+    idle.arm(session);
     let end = loop {
         if link.has_failed() {
             break End::Local;
         }
         let event = session.next_event();
         match &event {
-            Err(e) if e.is_timeout() && idle.timed_out(&mut session) => continue,
+            Err(e) if e.is_timeout() && idle.timed_out(session) => continue,
             Err(_) => {}
-            Ok(_) => idle.woke(&mut session),
+            Ok(_) => idle.woke(session),
         }
         let result = match event {
             // After our close frame, data is dropped (RFC 6455 §1.4: the
@@ -518,7 +521,8 @@ fn converse(inner: &ServerState, stage: Box<Stage>) {
             (frame, Some(e))
         }
     };
-    drop(session);
+    // The session goes (its socket with it) before `on_close`.
+    *stage = Stage::Moving;
     if let Some(e) = error {
         logging::failed(&client, &e);
         handler.on_error(&client, &e);

@@ -368,7 +368,10 @@ fn flush_tls_output(duplex: &Duplex, writers: Option<&Weak<dyn TlsOutput>>) -> i
 
 impl Read for DuplexReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let early = self.tls.as_ref().is_some_and(|t| t.plain_at < t.plain.len());
+        let early = self
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.plain_at < t.plain.len());
         if early || self.duplex.is_tls() {
             return self.read_tls(buf);
         }
