@@ -94,10 +94,14 @@ pub struct Config {
     /// handler's `on_error` sees [`Timeout::Pong`](crate::Timeout::Pong).
     pub pong_timeout: Duration,
     /// [`Server`](crate::Server): after this long without a byte from a
-    /// client, its thread gives its read buffer back and waits without one
-    /// (`None`: keep it). The buffer is taken again when bytes arrive; a
-    /// client that sends more often than this keeps it, at no cost per
-    /// message.
+    /// client, its thread gives its read buffer and the stack pages below
+    /// its wait back, and waits without them (`None`: keep them). The buffer
+    /// is taken again when bytes arrive; a client that sends more often
+    /// than this keeps it, at no cost per message. A busy client (16 events
+    /// in a row, each within a sixteenth of this after the one before)
+    /// waits without the alarm, which costs the kernel a timer per wait; if
+    /// it falls silent it gives its memory back this long after the next
+    /// thing that wakes its thread (a keep-alive pong at the latest).
     pub idle_release: Option<Duration>,
 }
 

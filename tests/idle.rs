@@ -114,13 +114,10 @@ fn the_read_timeout_not_the_release_lets_an_idle_client_go() {
     assert!(waited < read_timeout * 4, "let go only after {waited:?}");
 }
 
-/// Where the deep handler's array was, on its client's thread.
+/// Works with 96 KiB on its thread's stack, answers with a checksum, and
+/// tells where on that stack it worked.
 #[cfg(target_os = "linux")]
-static DEEP_AT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Works with 96 KiB on its thread's stack, and answers with a checksum.
-#[cfg(target_os = "linux")]
-struct Deep;
+struct Deep(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
 #[cfg(target_os = "linux")]
 impl Handler for Deep {
@@ -133,7 +130,8 @@ impl Handler for Deep {
         }
         std::hint::black_box(&mut deep);
         let sum: u64 = deep.iter().map(|&b| u64::from(b)).sum();
-        DEEP_AT.store(deep.as_ptr() as usize, std::sync::atomic::Ordering::SeqCst);
+        self.0
+            .store(deep.as_ptr() as usize, std::sync::atomic::Ordering::SeqCst);
         client.send(Message::Text(sum.to_string()))
     }
 }
@@ -160,45 +158,104 @@ fn resident_kib_of_mapping_at(addr: usize) -> u64 {
     panic!("no mapping holds {addr:#x}")
 }
 
+/// A server whose clients run [`Deep`], the address it reports, and a
+/// client connected to it.
 #[cfg(target_os = "linux")]
-#[test]
-fn a_quiet_client_gives_back_the_stack_its_handler_used_and_works_on() {
+fn deep_server(
+    release: Duration,
+) -> (
+    Server,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::net::TcpStream,
+) {
+    let at = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let server = Server::builder()
-        .config(Config::default().idle_release(Some(RELEASE)))
-        .fallback(Deep)
+        .config(Config::default().idle_release(Some(release)))
+        .fallback(Deep(std::sync::Arc::clone(&at)))
         .bind("127.0.0.1:0")
         .unwrap();
-    let (mut s, _) = raw_handshake(
+    let (s, _) = raw_handshake(
         server.local_addr(),
         &upgrade_request(server.local_addr(), "/"),
     );
-    let expected = |seed: u8| -> Vec<u8> {
-        let sum: u64 = (0..96usize << 10)
-            .map(|i| u64::from((i as u8) ^ seed))
-            .sum();
-        text_frame(sum.to_string().as_bytes())
-    };
-    s.write_all(&masked(0x81, b"\x07")).unwrap();
-    let want = expected(7);
-    assert_eq!(read_exactly(&mut s, want.len()), want);
-    let stack = DEEP_AT.load(std::sync::atomic::Ordering::SeqCst);
+    (server, at, s)
+}
+
+/// The frame a [`Deep`] client answers `seed` with.
+#[cfg(target_os = "linux")]
+fn deep_answer(seed: u8) -> Vec<u8> {
+    let sum: u64 = (0..96usize << 10)
+        .map(|i| u64::from((i as u8) ^ seed))
+        .sum();
+    text_frame(sum.to_string().as_bytes())
+}
+
+/// Sends `seed` to a [`Deep`] client and checks its answer.
+#[cfg(target_os = "linux")]
+fn deep_round(s: &mut std::net::TcpStream, seed: u8, want: &[u8]) {
+    s.write_all(&masked(0x81, &[seed])).unwrap();
+    assert_eq!(read_exactly(s, want.len()), want, "seed {seed}");
+}
+
+/// Polls the resident size at `addr` until it is at least 64 KiB below
+/// `busy`, for up to `patience`; returns the last figure.
+#[cfg(target_os = "linux")]
+fn resident_after_release(addr: usize, busy: u64, patience: Duration) -> u64 {
+    let start = Instant::now();
+    loop {
+        let now = resident_kib_of_mapping_at(addr);
+        if now + 64 <= busy || start.elapsed() > patience {
+            return now;
+        }
+        sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_quiet_client_gives_back_the_stack_its_handler_used_and_works_on() {
+    let (_server, at, mut s) = deep_server(RELEASE);
+    deep_round(&mut s, 7, &deep_answer(7));
+    let stack = at.load(std::sync::atomic::Ordering::SeqCst);
     let busy = resident_kib_of_mapping_at(stack);
     assert!(busy >= 96, "the handler's array is resident: {busy} KiB");
-    // Quiet for several releases: the pages below the idle read go back.
-    let mut quiet = busy;
-    for _ in 0..40 {
-        sleep(RELEASE * 2);
-        quiet = resident_kib_of_mapping_at(stack);
-        if quiet + 64 <= busy {
-            break;
-        }
-    }
+    // Quiet past the release: the pages below the idle read go back.
+    let quiet = resident_after_release(stack, busy, Duration::from_secs(4));
     assert!(
         quiet + 64 <= busy,
         "still {quiet} KiB resident after quiet spells, {busy} KiB busy"
     );
     // The thread goes as deep again, on zeroed pages, and gets it right.
-    s.write_all(&masked(0x81, b"\x2a")).unwrap();
-    let want = expected(42);
-    assert_eq!(read_exactly(&mut s, want.len()), want);
+    deep_round(&mut s, 42, &deep_answer(42));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_busy_client_waits_without_the_alarm_until_a_pause_sets_it_again() {
+    // Events count as close together within a sixteenth of the release:
+    // 50 ms here, far more than a round takes (answers worked out first).
+    let release = Duration::from_millis(800);
+    let answers: Vec<Vec<u8>> = (0..=20).map(deep_answer).collect();
+    let (_server, at, mut s) = deep_server(release);
+    for seed in 0..20 {
+        deep_round(&mut s, seed, &answers[usize::from(seed)]);
+    }
+    let stack = at.load(std::sync::atomic::Ordering::SeqCst);
+    let busy = resident_kib_of_mapping_at(stack);
+    assert!(busy >= 96, "the handler's array is resident: {busy} KiB");
+    // Busy: no alarm, so three releases of silence change nothing.
+    sleep(release * 3);
+    let still = resident_kib_of_mapping_at(stack);
+    assert!(
+        still + 16 > busy,
+        "released while busy: {still} of {busy} KiB"
+    );
+    // One event after the pause sets the alarm again; silence then gives
+    // the pages back.
+    deep_round(&mut s, 20, &answers[20]);
+    let quiet = resident_after_release(stack, busy, Duration::from_secs(8));
+    assert!(
+        quiet + 64 <= busy,
+        "still {quiet} KiB resident after the pause, {busy} KiB busy"
+    );
 }
