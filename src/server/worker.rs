@@ -135,14 +135,16 @@ struct Agreed {
 
 // `handshake` and `open` run one after the other from `run`, each in a
 // frame of its own (not inlined): the stack a client's thread touches is
-// the deeper of the two, not their sum, and those pages stay resident for
-// as long as it is connected (most of what an idle client costs: 3 pages
-// of 4 KiB). What they hand on is boxed, so `run`'s own frame stays small:
-// the deepest point of a client's life is under `open` (`Link::new`),
-// 11.7 KiB down in a release build; unboxed, `run`'s frame pushes it past
-// 12 KiB, into a fourth page. One box, the `Stage`, carries both steps'
-// results: two boxes would cost 0.6 KiB more for as long as the client is
-// connected (the first, freed, stays in the thread's malloc cache).
+// the deeper of the two, not their sum. What they hand on is boxed, so
+// `run`'s own frame stays small: the deepest point of a handshake is under
+// `open` (`Session::new`), about 10.3 KiB down in a release build. Those
+// pages stay resident until the client is quiet for `idle_release`; then
+// the pages below its wait go back (`stack.rs`), and the wait itself, about
+// 7.4 KiB down, must stay within two pages of 4 KiB (hence `converse`
+// works on the session in its box). One box, the `Stage`, carries both
+// steps' results: two boxes would cost 0.6 KiB more for as long as the
+// client is connected (the first, freed, stays in the thread's malloc
+// cache).
 
 /// TLS, the request, authentication, routing and the hook: what to answer.
 /// `None` when the connection was answered otherwise (and is done).
