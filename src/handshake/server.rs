@@ -343,19 +343,18 @@ pub fn response_101(request: &Request, accept: &Accept, extensions: Option<&str>
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
     // Sized exactly: the answer is freed once sent, and a chunk of its
     // own size class would stay in the client thread's malloc cache.
-    let field = |name: &str, value: &str| name.len() + value.len() + 4;
     let len = HEAD.len()
-        + field("Sec-WebSocket-Accept", "")
+        + pushed_len("Sec-WebSocket-Accept", "")
         + super::ACCEPT_KEY_LEN
         + accept
             .protocol
             .as_deref()
-            .map_or(0, |p| field("Sec-WebSocket-Protocol", p))
-        + extensions.map_or(0, |e| field("Sec-WebSocket-Extensions", e))
+            .map_or(0, |p| pushed_len("Sec-WebSocket-Protocol", p))
+        + extensions.map_or(0, |e| pushed_len("Sec-WebSocket-Extensions", e))
         + accept
             .headers
             .iter()
-            .map(|(n, v)| field(n, v))
+            .map(|(n, v)| pushed_len(n, v))
             .sum::<usize>()
         + 2;
     let mut out = String::with_capacity(len);
@@ -426,6 +425,11 @@ fn response_with_body(
     let mut out = out.into_bytes();
     out.extend_from_slice(body);
     out
+}
+
+/// The bytes [`push_header`] writes for a safe field: `name: value\r\n`.
+fn pushed_len(name: &str, value: &str) -> usize {
+    name.len() + ": ".len() + value.len() + "\r\n".len()
 }
 
 /// Appends `name: value\r\n`, dropping fields a caller could use to inject

@@ -38,8 +38,9 @@ pub struct Client {
 
 struct ClientState {
     id: ConnectionId,
-    /// Carries the peer's address ([`Request::peer_addr`]), set by
-    /// [`Client::new`].
+    /// Carries the peer's address and the user authentication admitted
+    /// ([`Request::peer_addr`], [`Request::user`]): the server sets both
+    /// before the handshake hook.
     request: Request,
     protocol: Option<String>,
     extensions: Vec<ExtensionOffer>,
@@ -51,8 +52,7 @@ struct ClientState {
 /// What a client is made of, past its handshake.
 pub(crate) struct ClientParts {
     pub(crate) id: ConnectionId,
-    pub(crate) peer: SocketAddr,
-    /// Carries the user authentication admitted ([`Request::user`]).
+    /// With its peer address and user set.
     pub(crate) request: Request,
     pub(crate) protocol: Option<String>,
     pub(crate) extensions: Vec<ExtensionOffer>,
@@ -63,14 +63,10 @@ pub(crate) struct ClientParts {
 
 impl Client {
     pub(crate) fn new(parts: ClientParts) -> Client {
-        let mut request = parts.request;
-        if request.peer_addr() != Some(parts.peer) {
-            request.set_peer(parts.peer, request.is_tls());
-        }
         Client {
             inner: Arc::new(ClientState {
                 id: parts.id,
-                request,
+                request: parts.request,
                 protocol: parts.protocol,
                 extensions: parts.extensions,
                 data: parts.data,
@@ -88,7 +84,8 @@ impl Client {
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        // `Client::new` set it: the fallback is never taken.
+        // The server set it before the handshake: the fallback is never
+        // taken.
         let unset = SocketAddr::from(([0, 0, 0, 0], 0));
         self.inner.request.peer_addr().unwrap_or(unset)
     }

@@ -349,7 +349,6 @@ fn open(
     }
     let client = Client::new(ClientParts {
         id,
-        peer,
         request,
         protocol,
         extensions,
